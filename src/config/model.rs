@@ -1,0 +1,238 @@
+//! The typed configuration: what `sena.yaml` and its rules files mean once
+//! loaded. Parse, don't validate: a value of these types is always usable
+//! (thresholds are numbers, durations parsed, stages non-empty, names unique).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::roster::Roster;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The `sena.yaml` this came from; relative paths in it resolve beside it.
+    pub source: PathBuf,
+    pub prometheus: PrometheusConfig,
+    pub evaluation: EvaluationConfig,
+    pub state: StateConfig,
+    pub server: ServerConfig,
+    pub rollouts: Vec<Rollout>,
+    pub slack: Option<SlackConfig>,
+    pub email: Option<EmailConfig>,
+    pub roster: Option<Roster>,
+    pub notify: NotifyConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrometheusConfig {
+    pub url: String,
+    /// HTTP timeout for one query, enforced by Sena (not only Prometheus's
+    /// own evaluation timeout).
+    pub timeout: Duration,
+    pub headers: Vec<(String, Secret)>,
+    pub basic_auth: Option<BasicAuth>,
+    pub bearer_token: Option<Secret>,
+    /// Base of the links to Prometheus's graph page in advisories; defaults to `url`.
+    pub external_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: Secret,
+}
+
+/// A value that must never reach a log, `sena check` or `/api/v1/status`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EvaluationConfig {
+    pub interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct StateConfig {
+    /// Directory holding `sena.db`; created if missing.
+    pub path: PathBuf,
+    /// Journal records older than this are pruned.
+    pub journal_retention: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug)]
+pub struct NotifyConfig {
+    /// Reminder period while a rollout stays `hold` or `rollback`.
+    pub repeat: Duration,
+    /// A rollout must stay back at `continue` this long before its incident
+    /// resolves; a breach inside it reopens the same incident without a new
+    /// page (the anti-flap rule).
+    pub resolve_after: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlackConfig {
+    pub mode: SlackMode,
+    /// Slack API base, overridable for tests and proxies.
+    pub api_url: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum SlackMode {
+    Webhook { url: Secret },
+    WebApi { token: Secret, channel: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct EmailConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    /// Per-send timeout.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rollout {
+    pub name: String,
+    /// Who approves each expansion; a roster person name when a roster is configured.
+    pub approver: String,
+    pub stages: Vec<Stage>,
+    pub checks: Vec<Check>,
+    pub interval: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    pub traffic: Percent,
+    /// How long the stage must run clean before expansion; `None` for the last.
+    pub bake: Option<Duration>,
+}
+
+/// A share of traffic, 0–100.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Percent(pub f64);
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", crate::config::value::trim_float(self.0))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    /// PromQL with `{{ rollout }}` already substituted.
+    pub query: String,
+    pub threshold: Threshold,
+    /// How long a breach must last before it counts as failing.
+    pub for_duration: Duration,
+    pub on_fail: OnFail,
+    pub no_data: NoData,
+    pub description: Option<String>,
+    pub runbook_url: Option<String>,
+    /// Where the check is defined, for messages: `rules/canary.yaml:12`.
+    pub defined_at: String,
+}
+
+/// What the value must stay on the right side of. `unit` keeps the author's
+/// notation so messages say `0.42% > 0.1%`, not `0.0042 > 0.001`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    pub bound: Bound,
+    pub value: f64,
+    pub unit: Unit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// Healthy while value < limit.
+    Below,
+    /// Healthy while value > limit.
+    Above,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Plain,
+    Percent,
+    Seconds,
+}
+
+impl Threshold {
+    /// True when a finite value is on the wrong side of the limit.
+    pub fn is_breached_by(&self, value: f64) -> bool {
+        match self.bound {
+            Bound::Below => value >= self.value,
+            Bound::Above => value <= self.value,
+        }
+    }
+
+    /// A value in the threshold's own notation: `0.42%`, `2.31s`, `17`.
+    pub fn format_value(&self, value: f64) -> String {
+        crate::config::value::format_in_unit(value, self.unit)
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.bound {
+            Bound::Below => "<",
+            Bound::Above => ">",
+        };
+        write!(f, "{op} {}", self.format_value(self.value))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    Rollback,
+    Hold,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// An empty result holds the rollout (the default: blind means hold).
+    Hold,
+    /// An empty result counts as passing (for checks whose series only
+    /// exist while something is wrong).
+    Ignore,
+}
+
+impl Config {
+    pub fn rollout(&self, name: &str) -> Option<&Rollout> {
+        self.rollouts.iter().find(|r| r.name == name)
+    }
+}

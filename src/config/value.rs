@@ -1,0 +1,118 @@
+//! Scalar notations rule authors write: `0.1%`, `2s`, `250ms`, `0.95`, `95%`.
+
+use super::model::Unit;
+use std::time::Duration;
+
+/// Parses a threshold value. Percentages become fractions (`0.1%` → 0.001),
+/// durations become seconds (`2s` → 2.0, `250ms` → 0.25).
+pub fn parse_threshold_value(text: &str) -> Result<(f64, Unit), String> {
+    let t = text.trim();
+    if let Some(number) = t.strip_suffix('%') {
+        let v: f64 = number.trim().parse().map_err(|_| {
+            format!("`{t}` is not a percentage; write a number before `%`, like `0.1%`")
+        })?;
+        return finite(v / 100.0, t).map(|v| (v, Unit::Percent));
+    }
+    if let Ok(v) = t.parse::<f64>() {
+        return finite(v, t).map(|v| (v, Unit::Plain));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) => Ok((d.as_secs_f64(), Unit::Seconds)),
+        Err(_) => Err(format!(
+            "`{t}` is not a threshold; write a number (`0.95`), a percentage (`95%`) or a duration (`2s`, `250ms`)"
+        )),
+    }
+}
+
+fn finite(v: f64, t: &str) -> Result<f64, String> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("`{t}` is not a finite number"))
+    }
+}
+
+/// Parses a traffic share `5%` (or a bare `5`).
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let number = t.strip_suffix('%').unwrap_or(t).trim();
+    match number.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("traffic `{t}` must be between 0% and 100%")),
+        Err(_) => Err(format!("traffic `{t}` is not a percentage; write it like `5%`")),
+    }
+}
+
+/// Parses a humantime duration (`30s`, `5m`, `1h30m`, `5d`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("`{}` is not a duration ({e}); write it like `30s`, `5m` or `1h30m`", text.trim())
+    })
+}
+
+/// `0.0042` in percent notation → `0.42%`; seconds → `2.31s`.
+pub fn format_in_unit(value: f64, unit: Unit) -> String {
+    if !value.is_finite() {
+        return format!("{value}");
+    }
+    match unit {
+        Unit::Plain => trim_float(value),
+        Unit::Percent => format!("{}%", trim_float(value * 100.0)),
+        Unit::Seconds => format!("{}s", trim_float(value)),
+    }
+}
+
+/// Up to four significant decimals, no trailing zeros: 0.1, 2.3457, 95.
+pub fn trim_float(v: f64) -> String {
+    let s = if v != 0.0 && v.abs() < 0.001 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    };
+    if s.contains('e') {
+        return s;
+    }
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `1h30m`-style text for a duration, as humantime writes it.
+pub fn format_duration(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_notations() {
+        assert_eq!(parse_threshold_value("0.1%").unwrap(), (0.001, Unit::Percent));
+        assert_eq!(parse_threshold_value("2s").unwrap(), (2.0, Unit::Seconds));
+        assert_eq!(parse_threshold_value("250ms").unwrap(), (0.25, Unit::Seconds));
+        assert_eq!(parse_threshold_value("0.95").unwrap(), (0.95, Unit::Plain));
+        assert_eq!(parse_threshold_value("95%").unwrap().0, 0.95);
+        assert!(parse_threshold_value("fast").is_err());
+        assert!(parse_threshold_value("x%").is_err());
+        assert!(parse_threshold_value("inf").is_err());
+    }
+
+    #[test]
+    fn formatting_keeps_the_authors_unit() {
+        assert_eq!(format_in_unit(0.0042, Unit::Percent), "0.42%");
+        assert_eq!(format_in_unit(2.5, Unit::Seconds), "2.5s");
+        assert_eq!(format_in_unit(0.95, Unit::Plain), "0.95");
+        assert_eq!(trim_float(100.0), "100");
+    }
+
+    #[test]
+    fn percent_bounds() {
+        assert_eq!(parse_percent("5%").unwrap(), 5.0);
+        assert!(parse_percent("150%").is_err());
+        assert!(parse_percent("five").is_err());
+    }
+}

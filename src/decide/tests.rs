@@ -1,0 +1,217 @@
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::config::{Bound, Check, NoData, OnFail, Percent, Rollout, Stage, Threshold, Unit};
+use crate::datasource::{DatasourceError, Sample};
+use crate::eval::judge::{judge, observe};
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn check(name: &str, bound: Bound, value: f64, on_fail: OnFail, for_s: u64) -> Check {
+    Check {
+        name: name.into(),
+        query: format!("{name}_query"),
+        threshold: Threshold {
+            bound,
+            value,
+            unit: Unit::Percent,
+        },
+        for_duration: Duration::from_secs(for_s),
+        on_fail,
+        no_data: NoData::Hold,
+        description: None,
+        runbook_url: None,
+        defined_at: "rules/canary.yaml:1".into(),
+    }
+}
+
+fn rollout() -> Rollout {
+    Rollout {
+        name: "checkout-api".into(),
+        approver: "lubit".into(),
+        stages: vec![
+            Stage {
+                traffic: Percent(5.0),
+                bake: Some(Duration::from_secs(24 * 3600)),
+            },
+            Stage {
+                traffic: Percent(10.0),
+                bake: Some(Duration::from_secs(5 * 86400)),
+            },
+            Stage {
+                traffic: Percent(100.0),
+                bake: None,
+            },
+        ],
+        checks: vec![
+            check("error_rate", Bound::Below, 0.001, OnFail::Rollback, 120),
+            check("satisfaction", Bound::Above, 0.95, OnFail::Hold, 0),
+        ],
+        interval: Duration::from_secs(30),
+    }
+}
+
+fn sample(v: f64) -> Vec<Sample> {
+    vec![Sample {
+        labels: Default::default(),
+        value: v,
+    }]
+}
+
+/// Judges every check of `rollout()` from one answer each.
+fn results(
+    answers: Vec<Result<Vec<Sample>, DatasourceError>>,
+    breach_start: Option<Timestamp>,
+    now: Timestamp,
+) -> Vec<crate::eval::CheckResult> {
+    rollout()
+        .checks
+        .iter()
+        .zip(answers)
+        .map(|(c, a)| judge(c, observe(c, a), breach_start, now).0)
+        .collect()
+}
+
+const T0: &str = "2025-10-22T14:00:00Z";
+
+fn at_stage0() -> StagePosition {
+    StagePosition {
+        index: 0,
+        started_at: ts(T0),
+    }
+}
+
+#[test]
+fn healthy_but_unbaked_continues_without_expansion() {
+    let now = ts("2025-10-22T16:00:00Z");
+    let r = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now);
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Continue);
+    assert!(d.ready_to_expand.is_none());
+    assert!(d.reason.contains("baked 2h of 1day"), "{}", d.reason);
+}
+
+#[test]
+fn baked_and_clean_is_ready_to_expand_with_approver() {
+    let now = ts("2025-10-23T14:00:01Z");
+    let r = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now);
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Continue);
+    assert_eq!(d.reason, "ready to expand to 10%, needs approval from lubit");
+    assert_eq!(d.ready_to_expand.unwrap().next_index, 1);
+}
+
+#[test]
+fn young_breach_is_pending_and_blocks_expansion() {
+    let now = ts("2025-10-24T00:00:00Z");
+    let r = results(
+        vec![Ok(sample(0.0042)), Ok(sample(0.99))],
+        Some(ts("2025-10-23T23:59:30Z")),
+        now,
+    );
+    assert_eq!(r[0].status, crate::eval::CheckStatus::Pending);
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Continue);
+    assert!(d.ready_to_expand.is_none());
+    assert!(d.reason.contains("30s of 2m"), "{}", d.reason);
+}
+
+#[test]
+fn breach_older_than_for_rolls_back_with_value_and_limit() {
+    let now = ts("2025-10-24T00:00:00Z");
+    let r = results(
+        vec![Ok(sample(0.0042)), Ok(sample(0.99))],
+        Some(ts("2025-10-23T23:57:00Z")),
+        now,
+    );
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Rollback);
+    assert!(d.reason.contains("error_rate 0.42% (limit < 0.1%)"), "{}", d.reason);
+    assert!(d.reason.contains("breaching for 3m"), "{}", d.reason);
+}
+
+#[test]
+fn satisfaction_below_limit_holds() {
+    let now = ts(T0);
+    let r = results(vec![Ok(sample(0.0)), Ok(sample(0.90))], None, now);
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Hold);
+    assert!(d.reason.contains("satisfaction 90%"), "{}", d.reason);
+}
+
+#[test]
+fn blind_never_continues() {
+    let now = ts(T0);
+    for answer in [
+        Ok(vec![]),
+        Ok(sample(f64::NAN)),
+        Ok(sample(f64::INFINITY)),   // satisfaction > 95%: +Inf is not a breach, but not trusted either
+        Ok(sample(f64::NEG_INFINITY)), // -Inf on `above` is a breach: hold via on_fail hold
+        Err(DatasourceError::Unreachable("connection refused".into())),
+        Err(DatasourceError::Timeout(Duration::from_secs(10))),
+    ] {
+        let r = results(vec![Ok(sample(0.0)), answer.clone()], None, now);
+        let d = decide(&rollout(), at_stage0(), &r, now);
+        assert_eq!(d.verdict, Verdict::Hold, "{answer:?} gave {d:?}");
+    }
+}
+
+#[test]
+fn worst_series_decides_and_reason_names_its_labels() {
+    let now = ts(T0);
+    let mut eu = std::collections::BTreeMap::new();
+    eu.insert("region".to_string(), "eu".to_string());
+    let mut us = std::collections::BTreeMap::new();
+    us.insert("region".to_string(), "us".to_string());
+    let answer = Ok(vec![
+        Sample {
+            labels: us,
+            value: 0.99,
+        },
+        Sample {
+            labels: eu,
+            value: 0.80,
+        },
+    ]);
+    let r = results(vec![Ok(sample(0.0)), answer], None, now);
+    assert_eq!(r[1].value, Some(0.80));
+    let d = decide(&rollout(), at_stage0(), &r, now);
+    assert_eq!(d.verdict, Verdict::Hold);
+    assert!(d.reason.contains("region=\"eu\""), "{}", d.reason);
+    assert!(!d.reason.contains("region=\"us\""), "{}", d.reason);
+}
+
+#[test]
+fn last_stage_never_offers_expansion() {
+    let now = ts("2026-01-01T00:00:00Z");
+    let r = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now);
+    let pos = StagePosition {
+        index: 2,
+        started_at: ts(T0),
+    };
+    let d = decide(&rollout(), pos, &r, now);
+    assert_eq!(d.verdict, Verdict::Continue);
+    assert!(d.ready_to_expand.is_none());
+    assert!(d.reason.contains("last stage"));
+}
+
+#[test]
+fn error_during_breach_keeps_breach_start() {
+    let c = check("error_rate", Bound::Below, 0.001, OnFail::Rollback, 120);
+    let start = ts("2025-10-22T13:59:00Z");
+    let (r, kept) = judge(
+        &c,
+        observe(&c, Err(DatasourceError::Unreachable("down".into()))),
+        Some(start),
+        ts(T0),
+    );
+    assert_eq!(r.status, crate::eval::CheckStatus::Error);
+    assert_eq!(kept, Some(start));
+    let (r, cleared) = judge(&c, observe(&c, Ok(sample(0.0))), Some(start), ts(T0));
+    assert_eq!(r.status, crate::eval::CheckStatus::Passing);
+    assert_eq!(cleared, None);
+}

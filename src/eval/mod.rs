@@ -1,0 +1,10 @@
+//! Runs a rollout's checks concurrently against the datasource and turns
+//! each answer into a `CheckResult` (value, status, breaching series).
+//! `judge` is the pure part; `run` does the querying.
+
+pub mod judge;
+pub mod result;
+pub mod run;
+
+pub use result::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+pub use run::{evaluate_rollout, evaluate_rollout_stateless, BreachMemory};

@@ -1,0 +1,101 @@
+//! What one evaluation of one check found.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{OnFail, Threshold};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passing,
+    /// Breaching, but for less than the check's `for`.
+    Pending,
+    Failing,
+    /// Empty result, or only NaN/±Inf values: Sena cannot see.
+    NoData,
+    /// The query failed (Prometheus down, slow, bad PromQL).
+    Error,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Passing => "passing",
+            CheckStatus::Pending => "pending",
+            CheckStatus::Failing => "failing",
+            CheckStatus::NoData => "no_data",
+            CheckStatus::Error => "error",
+        }
+    }
+
+    /// Order for listing checks in advisories: the ones that matter first.
+    pub fn severity_rank(self) -> u8 {
+        match self {
+            CheckStatus::Failing => 0,
+            CheckStatus::Error => 1,
+            CheckStatus::NoData => 2,
+            CheckStatus::Pending => 3,
+            CheckStatus::Passing => 4,
+        }
+    }
+}
+
+/// One series of a check's result, with whether it is on the wrong side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesValue {
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    pub breaching: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub status: CheckStatus,
+    /// The deciding value: the worst finite series value, if any.
+    pub value: Option<f64>,
+    /// The worst value in the threshold's notation (`0.42%`), or why there is none.
+    pub value_text: String,
+    pub threshold: ThresholdView,
+    pub on_fail: OnFail,
+    pub series: Vec<SeriesValue>,
+    /// When the current breach began (kept across restarts by the state store).
+    pub breach_started_at: Option<Timestamp>,
+    /// For pending/failing: the check's `for` in seconds.
+    pub for_seconds: u64,
+    pub error: Option<String>,
+    pub description: Option<String>,
+    pub runbook_url: Option<String>,
+    pub query: String,
+}
+
+/// A threshold as shown to people and machines: `< 0.1%` plus the raw numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdView {
+    pub text: String,
+    pub bound: String,
+    pub value: f64,
+}
+
+impl From<&Threshold> for ThresholdView {
+    fn from(t: &Threshold) -> Self {
+        ThresholdView {
+            text: t.to_string(),
+            bound: match t.bound {
+                crate::config::Bound::Below => "below".into(),
+                crate::config::Bound::Above => "above".into(),
+            },
+            value: t.value,
+        }
+    }
+}
+
+impl CheckResult {
+    /// The series that broke the limit, for "which region broke" messages.
+    pub fn breaching_series(&self) -> impl Iterator<Item = &SeriesValue> {
+        self.series.iter().filter(|s| s.breaching)
+    }
+}
