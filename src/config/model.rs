@@ -73,6 +73,8 @@ pub struct StateConfig {
     pub path: PathBuf,
     /// Journal records older than this are pruned.
     pub journal_retention: Duration,
+    /// And at most this many records are kept.
+    pub journal_max_records: usize,
 }
 
 #[derive(Clone, Debug)]

@@ -1,0 +1,100 @@
+//! `sena eval`: "what would Sena say right now?" One evaluation of every
+//! rollout against Prometheus, no notifications, no daemon state written.
+//! `for` windows are judged from a range query (see `eval::run`), so the
+//! answer matches the daemon's.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::datasource::PrometheusDatasource;
+use crate::decide::{decide, Verdict};
+use crate::eval::evaluate_rollout_stateless;
+use crate::report::{RolloutReport, StatusReport};
+use crate::state::Store;
+
+use super::OutputFormat;
+
+pub fn run(config_path: &Path, format: OutputFormat, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(config) = super::load_or_report(config_path, err) else {
+        return 1;
+    };
+    let ds = match PrometheusDatasource::new(&config.prometheus) {
+        Ok(ds) => ds,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return 1;
+        }
+    };
+    // Stages are read (never written) from the daemon's store when it exists.
+    let store = config
+        .state
+        .path
+        .join("sena.db")
+        .exists()
+        .then(|| Store::open(&config.state.path).ok())
+        .flatten();
+    let now = jiff::Timestamp::now();
+    let runtime = super::runtime();
+    let reports: Vec<RolloutReport> = runtime.block_on(async {
+        let per_rollout = config.rollouts.iter().map(|r| {
+            let ds = &ds;
+            let stage = store
+                .as_ref()
+                .and_then(|s| s.stage(&r.name).ok().flatten())
+                .map(|mut s| {
+                    s.index = s.index.min(r.stages.len() - 1);
+                    s
+                })
+                .unwrap_or(crate::decide::StagePosition { index: 0, started_at: now });
+            async move {
+                let checks = evaluate_rollout_stateless(ds, r, now).await;
+                let decision = decide(r, stage, &checks, now);
+                RolloutReport::new(r, stage, &decision, &checks, now)
+            }
+        });
+        futures_util::future::join_all(per_rollout).await
+    });
+    let worst = reports.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Continue);
+    let report = StatusReport { at: now, rollouts: reports };
+    let written = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report)
+            .map_err(std::io::Error::other)
+            .and_then(|j| writeln!(out, "{j}")),
+        OutputFormat::Text => write_text(&report, out),
+    };
+    if let Err(e) = written {
+        let _ = writeln!(err, "writing output: {e}");
+        return 1;
+    }
+    worst.exit_code()
+}
+
+fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()> {
+    for r in &report.rollouts {
+        let verdict = match r.verdict {
+            Verdict::Continue => "CONTINUE",
+            Verdict::Hold => "HOLD",
+            Verdict::Rollback => "ROLL BACK",
+        };
+        writeln!(out, "{}  stage {}/{} at {}  {verdict}", r.name, r.stage.index + 1, r.stage.of, r.stage.traffic)?;
+        writeln!(out, "  {}", r.reason)?;
+        for c in &r.checks {
+            writeln!(
+                out,
+                "  {:<8} {:<24} {:>12}  {}{}",
+                c.status_text(),
+                c.name,
+                c.value_text,
+                c.threshold,
+                c.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+impl crate::report::CheckReport {
+    fn status_text(&self) -> &'static str {
+        self.status.as_str()
+    }
+}

@@ -1,0 +1,193 @@
+//! The command line: one file per verb. Every verb returns its exit code.
+
+pub mod check;
+pub mod eval;
+pub mod journal;
+pub mod roster;
+pub mod run;
+pub mod stage;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "sena", version, about = "Watches canary rollouts through Prometheus and advises roll back, hold or continue.")]
+struct Cli {
+    /// Log format: human-readable text or JSON lines for machines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log filter, as in RUST_LOG (`info`, `sena=debug`).
+    #[arg(long, global = true, env = "SENA_LOG", default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: evaluate every rollout on its interval and notify.
+    Run {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+    /// Validate the config, its rules files and roster; print what each rollout will do.
+    Check {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+    /// Evaluate every rollout once, now, without notifying. Exit 0 continue, 3 hold, 4 rollback.
+    Eval {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Move a rollout to a stage (0-based index into its `stages`).
+    Stage {
+        rollout: String,
+        index: usize,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+    /// Print the decision journal as JSON lines.
+    Journal {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+        /// A duration back from now (`1h`) or an RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        rollout: Option<String>,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show who is on call at an instant (default now), or the week as a table.
+    Roster {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+        /// RFC 3339 instant, e.g. 2025-10-22T14:00:00+09:00.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        week: bool,
+    },
+    /// Acknowledge an incident through the running daemon, stopping escalation.
+    Ack {
+        incident: i64,
+        /// Who acknowledges (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, &cli.log_level);
+    // reqwest and lettre are built without a default crypto provider; pick
+    // ring once for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stdout = &mut std::io::stdout();
+    let stderr = &mut std::io::stderr();
+    match cli.command {
+        Command::Run { config } => run::run(&config),
+        Command::Check { config } => check::run(&config, stdout, stderr),
+        Command::Eval { config, format } => eval::run(&config, format, stdout, stderr),
+        Command::Stage { rollout, index, config } => stage::run(&config, &rollout, index, stdout, stderr),
+        Command::Journal { config, since, rollout, limit } => {
+            journal::run(&config, since.as_deref(), rollout, limit, stdout, stderr)
+        }
+        Command::Roster { config, at, week } => roster_verb(&config, at.as_deref(), week, stdout, stderr),
+        Command::Ack { incident, by, config } => stage::ack(&config, incident, by, stdout, stderr),
+    }
+}
+
+fn init_tracing(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Loads the config for a verb, printing every diagnostic on failure.
+pub fn load_or_report(path: &std::path::Path, err: &mut dyn std::io::Write) -> Option<crate::config::Config> {
+    match crate::config::load(path) {
+        Ok(loaded) => {
+            for w in loaded.warnings.warnings() {
+                let _ = writeln!(err, "{w}");
+            }
+            Some(loaded.config)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics.0 {
+                let _ = writeln!(err, "{d}");
+            }
+            None
+        }
+    }
+}
+
+fn roster_verb(
+    config: &std::path::Path,
+    at: Option<&str>,
+    week: bool,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> i32 {
+    let Some(config) = load_or_report(config, err) else {
+        return 1;
+    };
+    let Some(roster) = config.roster.as_ref() else {
+        let _ = writeln!(err, "{}: no roster configured (add `roster: roster.yaml`)", config.source.display());
+        return 1;
+    };
+    let at = match at.map(parse_instant).transpose() {
+        Ok(t) => t.unwrap_or_else(jiff::Timestamp::now),
+        Err(e) => {
+            let _ = writeln!(err, "--at: {e}");
+            return 2;
+        }
+    };
+    match roster::run(roster, at, week, out) {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            1
+        }
+    }
+}
+
+/// An RFC 3339 instant (`2025-10-22T14:00:00+09:00`, `...Z`).
+pub fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
+    text.parse::<jiff::Timestamp>()
+        .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2025-10-22T14:00:00+09:00 ({e})"))
+}
+
+/// A tokio runtime for verbs that talk to the outside world.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

@@ -1,0 +1,17 @@
+//! YAML → typed config. `load` reads `sena.yaml`, every rules file it names
+//! and the roster, and returns either a `Config` that cannot be invalid or
+//! every problem as `FILE:LINE:COLUMN: message`.
+
+mod channels;
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+mod raw;
+mod reader;
+mod rollouts;
+mod rules;
+pub mod value;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use load::{load, load_str, Loaded};
+pub use model::*;

@@ -1,0 +1,259 @@
+//! Rules files: the checks a rollout runs. A file is read once, however
+//! many rollouts list it; `{{ rollout }}` in a query is substituted per
+//! rollout, so one file can serve every service that exposes the same
+//! metrics.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_saphyr::Spanned;
+
+use super::raw::{line_col, parse, Node};
+use super::reader::{check_http_url, text, FileDiags, Fields};
+use super::value::parse_threshold_value;
+use super::{Bound, Check, Diagnostic, NoData, OnFail, Threshold};
+
+const FILE_KEYS: &[&str] = &["checks"];
+const CHECK_KEYS: &[&str] =
+    &["name", "query", "below", "above", "for", "on_fail", "no_data", "description", "runbook_url"];
+const ON_FAIL: &[(&str, OnFail)] = &[("rollback", OnFail::Rollback), ("hold", OnFail::Hold)];
+const NO_DATA: &[(&str, NoData)] = &[("hold", NoData::Hold), ("ignore", NoData::Ignore)];
+
+/// One check as written, before `{{ rollout }}` is substituted.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleCheck {
+    pub name: Spanned<String>,
+    pub query_template: String,
+    pub threshold: Threshold,
+    pub for_duration: Duration,
+    pub on_fail: OnFail,
+    pub no_data: NoData,
+    pub description: Option<String>,
+    pub runbook_url: Option<String>,
+    /// The line the check starts on, for `defined_at`.
+    pub line: u64,
+}
+
+impl RuleCheck {
+    /// The check as `rollout` runs it; `source` is the rules path as the
+    /// config names it, so advisories say `rules/canary.yaml:3`.
+    pub fn instantiate(&self, rollout: &str, source: &str) -> Check {
+        Check {
+            name: self.name.value.clone(),
+            query: render(&self.query_template, rollout),
+            threshold: self.threshold,
+            for_duration: self.for_duration,
+            on_fail: self.on_fail,
+            no_data: self.no_data,
+            description: self.description.clone(),
+            runbook_url: self.runbook_url.clone(),
+            defined_at: format!("{source}:{}", self.line),
+        }
+    }
+}
+
+/// Every check that reads cleanly, and every problem in the file. A check
+/// with an error is left out; the caller fails the load anyway.
+pub(crate) fn parse_rules(src: &str, file: &Path) -> (Vec<RuleCheck>, Vec<Diagnostic>) {
+    let root = match parse(src, file) {
+        Ok(root) => root,
+        Err(syntax) => return (Vec::new(), vec![syntax]),
+    };
+    let mut d = FileDiags::new(file);
+    let mut checks = Vec::new();
+    if let Some(f) = Fields::read(&mut d, &root, "a rules file", FILE_KEYS) {
+        if let Some(items) = f.required(&mut d, "checks").and_then(|n| super::reader::list(&mut d, "checks", n)) {
+            checks = items.iter().filter_map(|item| read_check(&mut d, src, item)).collect();
+        }
+    }
+    (checks, d.list)
+}
+
+fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
+    let errors_before = d.list.len();
+    let f = Fields::read(d, node, "a check", CHECK_KEYS)?;
+    let name = f.required_text(d, "name");
+    let query = f.required_text(d, "query");
+    if let Some(query) = &query {
+        check_placeholders(d, src, query);
+    }
+    let threshold = threshold(d, &f, name.as_ref());
+    let for_duration = f.duration(d, "for", Duration::ZERO);
+    let on_fail = f.choice(d, "on_fail", ON_FAIL, OnFail::Hold);
+    let no_data = f.choice(d, "no_data", NO_DATA, NoData::Hold);
+    let description = f.text(d, "description").map(|s| s.value.trim().to_string());
+    let runbook_url = f.text(d, "runbook_url").and_then(|url| match check_http_url(&url.value) {
+        Ok(()) => Some(url.value),
+        Err(e) => {
+            d.error(&url.referenced, format!("`runbook_url` {e}"));
+            None
+        }
+    });
+    if d.list[errors_before..].iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    Some(RuleCheck {
+        line: line_col(&f.at).0,
+        name: name?,
+        query_template: query?.value.trim().to_string(),
+        threshold: threshold?,
+        for_duration,
+        on_fail,
+        no_data,
+        description,
+        runbook_url,
+    })
+}
+
+/// Exactly one of `below` / `above`. Both set: reported at the one written
+/// second, as that is usually the one added by mistake.
+fn threshold(d: &mut FileDiags, f: &Fields, name: Option<&Spanned<String>>) -> Option<Threshold> {
+    let (bound, node) = match (f.get("below"), f.get("above")) {
+        (Some(below), Some(above)) => {
+            let second = if line_col(&above.referenced) > line_col(&below.referenced) { above } else { below };
+            d.error(&second.referenced, "`below` and `above` are both set; a check has one threshold, keep one");
+            return None;
+        }
+        (None, None) => {
+            let at = name.map_or(f.at, |n| n.referenced);
+            d.error(&at, "check has no threshold; add `below:` (healthy while the value stays under it) or `above:`");
+            return None;
+        }
+        (Some(below), None) => (Bound::Below, below),
+        (None, Some(above)) => (Bound::Above, above),
+    };
+    let key = if bound == Bound::Below { "below" } else { "above" };
+    let written = text(d, key, node)?;
+    match parse_threshold_value(&written.value) {
+        Ok((value, unit)) => Some(Threshold { bound, value, unit }),
+        Err(e) => {
+            d.error(&written.referenced, e);
+            None
+        }
+    }
+}
+
+/// A `{{ ... }}` in a query, as byte offsets into it.
+enum Placeholder<'q> {
+    Rollout,
+    Unknown(&'q str),
+    Unclosed,
+}
+
+/// Splits a query into literal text and placeholders.
+fn scan(query: &str) -> Vec<(&str, Option<Placeholder<'_>>)> {
+    let mut parts = Vec::new();
+    let mut rest = query;
+    while let Some(open) = rest.find("{{") {
+        let (literal, tail) = rest.split_at(open);
+        match tail.find("}}") {
+            Some(close) => {
+                let raw = &tail[..close + 2];
+                let kind = if raw[2..close].trim() == "rollout" { Placeholder::Rollout } else { Placeholder::Unknown(raw) };
+                parts.push((literal, Some(kind)));
+                rest = &tail[close + 2..];
+            }
+            None => {
+                parts.push((literal, Some(Placeholder::Unclosed)));
+                rest = "";
+            }
+        }
+    }
+    parts.push((rest, None));
+    parts
+}
+
+/// The query with `{{ rollout }}` (spaces optional) replaced by the rollout
+/// name. Other placeholders were rejected at load, so they cannot reach here.
+pub(crate) fn render(template: &str, rollout: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    for (literal, placeholder) in scan(template) {
+        out.push_str(literal);
+        if let Some(Placeholder::Rollout) = placeholder {
+            out.push_str(rollout);
+        }
+    }
+    out
+}
+
+/// Reports each placeholder other than `{{ rollout }}`, at the placeholder
+/// itself when it can be found in the source (the query's own location
+/// otherwise: folded or escaped scalars do not map back char for char).
+fn check_placeholders(d: &mut FileDiags, src: &str, query: &Spanned<String>) {
+    for (_, placeholder) in scan(&query.value) {
+        let (needle, message) = match placeholder {
+            Some(Placeholder::Unknown(raw)) => {
+                (raw, format!("unknown placeholder `{raw}` in query; only `{{{{ rollout }}}}` is substituted"))
+            }
+            Some(Placeholder::Unclosed) => ("{{", "`{{` without a closing `}}` in query".to_string()),
+            _ => continue,
+        };
+        match find_in_source(src, query, needle) {
+            Some((line, column)) => d.list.push(Diagnostic::error(&d.file, line, column, message)),
+            None => d.error(&query.referenced, message),
+        }
+    }
+}
+
+/// Line and column of `needle` in the source text of `value`.
+fn find_in_source(src: &str, value: &Spanned<String>, needle: &str) -> Option<(u64, u64)> {
+    let start = usize::try_from(value.referenced.span().byte_offset()?).ok()?;
+    // The source of a block scalar is its text plus indentation per line.
+    let lines = value.value.lines().count() + 1;
+    let window = value.value.len() + lines * (line_col(&value.referenced).1 as usize + 4);
+    let end = src.len().min(start.saturating_add(window));
+    let found = start + src.get(start..end)?.find(needle)?;
+    let before = &src[..found];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() as u64 + 1;
+    Some((line, column))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(src: &str) -> Vec<String> {
+        parse_rules(src, Path::new("r.yaml")).1.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn reads_a_check_with_defaults() {
+        let (checks, diags) = parse_rules("checks:\n  - name: up\n    query: up{app=\"{{rollout}}\"}\n    above: 0.5\n", Path::new("r.yaml"));
+        assert!(diags.is_empty(), "{diags:?}");
+        let check = checks[0].instantiate("web", "rules/r.yaml");
+        assert_eq!(check.query, "up{app=\"web\"}");
+        assert_eq!(check.threshold.bound, Bound::Above);
+        assert_eq!((check.on_fail, check.no_data, check.for_duration), (OnFail::Hold, NoData::Hold, Duration::ZERO));
+        assert_eq!(check.defined_at, "rules/r.yaml:2");
+    }
+
+    #[test]
+    fn every_problem_in_a_file_is_reported() {
+        let src = "checks:\n  - name: a\n    query: x\n    below: 1\n    above: 2\n  - name: b\n    query: y\n    on_fail: rolback\n    fro: 1m\n";
+        assert_eq!(
+            lines(src),
+            [
+                "r.yaml:5:12: `below` and `above` are both set; a check has one threshold, keep one",
+                "r.yaml:9:5: unknown key `fro`, did you mean `for`?",
+                "r.yaml:6:11: check has no threshold; add `below:` (healthy while the value stays under it) or `above:`",
+                "r.yaml:8:14: unknown on_fail value `rolback`, did you mean `rollback`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn placeholders_are_located_in_block_scalars() {
+        let src = "checks:\n  - name: a\n    below: 1\n    query: |\n      sum(x{app=\"{{ rollout }}\"})\n        / sum(x{env=\"{{ env }}\"})\n";
+        assert_eq!(
+            lines(src),
+            ["r.yaml:6:21: unknown placeholder `{{ env }}` in query; only `{{ rollout }}` is substituted"]
+        );
+        assert_eq!(render("a{{rollout}}b{{  rollout }}", "x"), "axbx");
+    }
+
+    #[test]
+    fn empty_file_needs_checks() {
+        assert_eq!(lines(""), ["r.yaml:1:1: missing required key `checks`"]);
+    }
+}

@@ -1,0 +1,176 @@
+//! The tasks a configuration runs: one evaluation loop per rollout and the
+//! outbox dispatcher. A reload stops them (letting in-flight work finish)
+//! and starts a new set; breach memory and stages live in the store.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::{DaemonError, Shared};
+use crate::config::{Config, Rollout};
+use crate::datasource::{Datasource, PrometheusDatasource};
+use crate::notify::dispatch::Dispatcher;
+use crate::notify::Notifier;
+
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+const MISSED_HELP: &str = "Evaluation ticks skipped because the previous evaluation was still running.";
+
+impl Workers {
+    pub fn start(shared: &Arc<Shared>) -> Result<Workers, DaemonError> {
+        let config = shared.config();
+        let (stop, stopped) = watch::channel(false);
+        let ds: Arc<dyn Datasource> = Arc::new(
+            PrometheusDatasource::new(&config.prometheus).map_err(|e| DaemonError::Setup(e.to_string()))?,
+        );
+        let mut handles = Vec::new();
+        for rollout in &config.rollouts {
+            let task = rollout_loop(shared.clone(), config.clone(), ds.clone(), rollout.clone(), stopped.clone());
+            handles.push(tokio::spawn(task));
+        }
+        let dispatcher = Dispatcher {
+            store: shared.store.clone(),
+            channels: notifiers(&config)?,
+            metrics: shared.metrics.clone(),
+            clock: shared.clock.clone(),
+            wake: shared.outbox_wake.clone(),
+        };
+        handles.extend(dispatcher.spawn(stopped.clone()));
+        handles.push(tokio::spawn(housekeeping(shared.clone(), config, stopped)));
+        Ok(Workers { stop, handles })
+    }
+
+    /// Signals every task and waits for in-flight work to finish.
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        for h in self.handles.drain(..) {
+            let _ = h.await;
+        }
+    }
+}
+
+fn notifiers(config: &Config) -> Result<Vec<Arc<dyn Notifier>>, DaemonError> {
+    let mut channels: Vec<Arc<dyn Notifier>> = Vec::new();
+    for name in Shared::channels(config) {
+        match name {
+            "slack" => {
+                let cfg = config.slack.as_ref().expect("channel listed only when configured");
+                let n = crate::notify::slack::SlackNotifier::new(cfg)
+                    .map_err(|e| DaemonError::Setup(format!("slack: {e}")))?;
+                channels.push(Arc::new(n));
+            }
+            "email" => {
+                let cfg = config.email.as_ref().expect("channel listed only when configured");
+                let n = crate::notify::email::EmailNotifier::new(cfg)
+                    .map_err(|e| DaemonError::Setup(format!("email: {e}")))?;
+                channels.push(Arc::new(n));
+            }
+            _ => channels.push(Arc::new(crate::notify::console::ConsoleNotifier)),
+        }
+    }
+    Ok(channels)
+}
+
+/// Spreads rollouts over their interval (as Prometheus spreads rule groups)
+/// so a thousand rollouts do not fire their queries in the same instant.
+fn start_offset(name: &str, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    let nanos = interval.as_nanos().max(1) as u64;
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+async fn rollout_loop(
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    ds: Arc<dyn Datasource>,
+    rollout: Rollout,
+    mut stop: watch::Receiver<bool>,
+) {
+    let name = rollout.name.as_str();
+    let mut breaches = match shared.store.breaches(name) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(rollout = name, error = %e, "cannot read breach memory; starting empty");
+            Default::default()
+        }
+    };
+    shared.metrics.touch("sena_missed_iterations_total", MISSED_HELP, &[("rollout", name)]);
+    // The first evaluation runs at once so /api/v1/status fills quickly; later
+    // ones keep the spread offset.
+    let offset = start_offset(name, rollout.interval);
+    let mut ticker = tokio::time::interval_at(Instant::now() + offset, rollout.interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
+        }
+        first = false;
+        if *stop.borrow() {
+            return;
+        }
+        let started = Instant::now();
+        match super::engine::evaluate(&shared, &config, ds.as_ref(), &rollout, &mut breaches).await {
+            Ok(report) => tracing::debug!(rollout = name, verdict = report.verdict.as_str(), reason = %report.reason, "evaluated"),
+            Err(e) => tracing::error!(rollout = name, error = %e, "evaluation could not be recorded"),
+        }
+        let took = started.elapsed();
+        if took > rollout.interval {
+            let missed = (took.as_secs_f64() / rollout.interval.as_secs_f64()).floor();
+            shared.metrics.add("sena_missed_iterations_total", MISSED_HELP, &[("rollout", name)], missed);
+            tracing::warn!(rollout = name, took = ?took, interval = ?rollout.interval, "evaluation slower than its interval; skipped {missed} tick(s)");
+        }
+    }
+}
+
+const OUTBOX_DEPTH_HELP: &str = "Notifications waiting in the outbox.";
+const OUTBOX_AGE_HELP: &str = "Age in seconds of the oldest undelivered notification (0 when none).";
+const OUTBOX_FAILED_HELP: &str = "Notifications given up on after a permanent failure.";
+const INCIDENTS_HELP: &str = "Incidents currently open.";
+
+/// Journal pruning and the outbox/incident gauges.
+async fn housekeeping(shared: Arc<Shared>, config: Arc<Config>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut since_prune = Duration::MAX;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let now = shared.clock.now();
+        if let Ok(stats) = shared.store.outbox_stats() {
+            let m = &shared.metrics;
+            m.set("sena_outbox_depth", OUTBOX_DEPTH_HELP, &[], stats.depth as f64);
+            m.set("sena_outbox_failed", OUTBOX_FAILED_HELP, &[], stats.failed as f64);
+            let age = stats
+                .oldest_created_at
+                .map(|t| now.duration_since(t).as_secs_f64().max(0.0))
+                .unwrap_or(0.0);
+            m.set("sena_outbox_oldest_undelivered_age_seconds", OUTBOX_AGE_HELP, &[], age);
+        }
+        if let Ok(n) = shared.store.open_incident_count() {
+            shared.metrics.set("sena_incidents_open", INCIDENTS_HELP, &[], n as f64);
+        }
+        since_prune = since_prune.saturating_add(Duration::from_secs(5));
+        if since_prune >= Duration::from_secs(600) {
+            since_prune = Duration::ZERO;
+            let retention = jiff::SignedDuration::try_from(config.state.journal_retention).unwrap_or_default();
+            match shared.store.prune_journal(now - retention, config.state.journal_max_records) {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned the decision journal"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning the journal failed"),
+            }
+        }
+    }
+}

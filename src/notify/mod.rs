@@ -1,0 +1,60 @@
+//! Notifiers: the channels that carry advisories to people. The engine never
+//! calls a channel directly: it writes deliveries to the outbox in the state
+//! store, and the dispatcher sends them with retries (see `outbox`).
+
+pub mod advisory;
+pub mod console;
+pub mod dispatch;
+pub mod email;
+pub mod policy;
+pub mod render;
+pub mod slack;
+
+pub use advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::roster::Person;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One advisory addressed to people over one channel.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub advisory: Advisory,
+    /// Empty for channel-wide posts (Slack channel, console).
+    pub recipients: Vec<Person>,
+    /// Stable across retries and restarts; channels that can deduplicate use it.
+    pub dedup_key: String,
+    /// Slack Web API thread to reply in (the incident's first message).
+    pub thread: Option<String>,
+}
+
+/// What a confirmed send returns: for Slack Web API, the message `ts` to
+/// thread later messages under.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub thread: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Worth retrying: 429, 5xx, SMTP 4xx, connection refused, timeout.
+    #[error("temporary failure: {message}")]
+    Transient {
+        message: String,
+        /// Server-requested wait (Slack `Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Retrying will not help: SMTP 5xx, Slack `invalid_auth`, 4xx.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+pub trait Notifier: Send + Sync {
+    /// Channel name for metrics and the outbox: `console`, `slack`, `email`.
+    fn channel(&self) -> &'static str;
+    fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>>;
+}

@@ -1,0 +1,292 @@
+//! When to speak, and to whom: the incident lifecycle and escalation, as a
+//! pure function of the decision, what was said before, the roster and now.
+//!
+//! - An incident opens when a rollout leaves `continue`; its slot's level 0
+//!   is paged at once, and the approver too on `rollback`.
+//! - A verdict change inside an incident (hold ↔ rollback) is one message to
+//!   everyone paged so far; checks changing underneath an unchanged verdict
+//!   are not (one message per rollout state change, not per check).
+//! - Not acknowledged within a level's `after` (counted from when the current
+//!   slot took the incident) → that level is paged.
+//! - An incident that crosses into another slot is handed to the new slot's
+//!   level 0 as well, and escalation then follows the new slot's chain from
+//!   the hand-over: the people now on duty are the ones who can act, and the
+//!   earlier pages are not withdrawn.
+//! - Anti-flap: the incident resolves only after `resolve_after` back at
+//!   `continue`; a breach inside that window continues the same incident
+//!   without a new page.
+//! - While not `continue`, a reminder every `repeat`.
+//! - The approver hears "ready to expand" once per stage.
+
+use jiff::Timestamp;
+
+use super::advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
+use crate::config::{NotifyConfig, Rollout};
+use crate::decide::{Decision, Verdict};
+use crate::eval::CheckResult;
+use crate::roster::{OnCall, Person, Roster};
+use crate::state::{Incident, RolloutMemory};
+
+pub struct PolicyInput<'a> {
+    pub rollout: &'a Rollout,
+    pub stage_index: usize,
+    pub decision: &'a Decision,
+    pub checks: &'a [CheckResult],
+    pub now: Timestamp,
+    pub memory: Option<&'a RolloutMemory>,
+    pub incident: Option<&'a Incident>,
+    pub roster: Option<&'a Roster>,
+    pub notify: &'a NotifyConfig,
+    /// Id to use if an incident opens now.
+    pub next_incident_id: i64,
+    pub prometheus_url: &'a str,
+}
+
+/// An advisory addressed to people, with a key that identifies it for dedup.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub advisory: Advisory,
+    pub recipients: Vec<Person>,
+    pub dedup_key: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyOutput {
+    pub memory: RolloutMemory,
+    /// The incident as it now stands, when there is one to write.
+    pub incident: Option<Incident>,
+    pub outgoing: Vec<Outgoing>,
+}
+
+pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
+    let now = input.now;
+    let verdict = input.decision.verdict;
+    let mut memory = match input.memory {
+        Some(m) if m.verdict == verdict => m.clone(),
+        Some(m) => RolloutMemory {
+            verdict,
+            since: now,
+            ..m.clone()
+        },
+        None => RolloutMemory {
+            verdict,
+            since: now,
+            last_notified_at: None,
+            ready_notified_stage: None,
+        },
+    };
+    let mut out = Vec::new();
+    let on_call = input.roster.and_then(|r| r.on_call(now));
+    let incident = match (input.incident.cloned(), verdict) {
+        (None, Verdict::Continue) => None,
+        (None, bad) => {
+            let inc = Incident {
+                id: input.next_incident_id,
+                rollout: input.rollout.name.clone(),
+                opened_at: now,
+                verdict: bad,
+                slot: on_call.as_ref().map(|o| o.slot.clone()),
+                slot_since: now,
+                level: 0,
+                acked_by: None,
+                acked_at: None,
+                calm_since: None,
+                resolved_at: None,
+                thread: None,
+            };
+            out.push(page(input, &inc, AdvisoryKind::Opened, on_call.as_ref(), 0..=0));
+            memory.last_notified_at = Some(now);
+            Some(inc)
+        }
+        (Some(mut inc), Verdict::Continue) => {
+            let calm_since = *inc.calm_since.get_or_insert(now);
+            if now.duration_since(calm_since).as_secs_f64() >= input.notify.resolve_after.as_secs_f64() {
+                inc.resolved_at = Some(now);
+                let all = 0..=inc.level;
+                out.push(page(input, &inc, AdvisoryKind::Resolved, on_call_of(input, &inc).as_ref(), all));
+                memory.last_notified_at = Some(now);
+            }
+            Some(inc)
+        }
+        (Some(mut inc), bad) => {
+            inc.calm_since = None;
+            if bad != inc.verdict {
+                inc.verdict = bad;
+                let so_far = 0..=inc.level;
+                out.push(page(input, &inc, AdvisoryKind::Opened, on_call_of(input, &inc).as_ref(), so_far));
+                memory.last_notified_at = Some(now);
+            } else if let Some(o) = escalate(&mut inc, on_call.as_ref(), now) {
+                out.push(page(input, &inc, AdvisoryKind::Escalated, on_call.as_ref(), o));
+                memory.last_notified_at = Some(now);
+            } else if memory
+                .last_notified_at
+                .is_none_or(|t| now.duration_since(t).as_secs_f64() >= input.notify.repeat.as_secs_f64())
+            {
+                let so_far = 0..=inc.level;
+                out.push(page(input, &inc, AdvisoryKind::Reminder, on_call_of(input, &inc).as_ref(), so_far));
+                memory.last_notified_at = Some(now);
+            }
+            Some(inc)
+        }
+    };
+    let open = incident.as_ref().is_some_and(|i| i.resolved_at.is_none());
+    if let (Some(exp), false) = (&input.decision.ready_to_expand, open) {
+        if memory.ready_notified_stage != Some(input.stage_index) {
+            memory.ready_notified_stage = Some(input.stage_index);
+            let approver: Vec<Person> = input
+                .roster
+                .and_then(|r| r.person(&exp.approver))
+                .cloned()
+                .into_iter()
+                .collect();
+            out.push(Outgoing {
+                advisory: advisory(input, AdvisoryKind::ReadyToExpand, None),
+                recipients: approver,
+                dedup_key: format!("{}:ready:{}:{}", input.rollout.name, input.stage_index, now.as_millisecond()),
+            });
+        }
+    }
+    PolicyOutput {
+        memory,
+        incident,
+        outgoing: out,
+    }
+}
+
+/// The chain of the incident's slot now (it may have been reloaded).
+fn on_call_of(input: &PolicyInput<'_>, inc: &Incident) -> Option<OnCall> {
+    let current = input.roster.and_then(|r| r.on_call(input.now))?;
+    if inc.slot.as_deref() == Some(current.slot.as_str()) {
+        Some(current)
+    } else {
+        input.roster.and_then(|r| r.on_call(inc.slot_since))
+    }
+}
+
+/// Hand-over to a new slot, or the next due level. Returns the levels to page.
+fn escalate(
+    inc: &mut Incident,
+    on_call: Option<&OnCall>,
+    now: Timestamp,
+) -> Option<std::ops::RangeInclusive<usize>> {
+    if inc.acked_by.is_some() {
+        return None;
+    }
+    let on_call = on_call?;
+    if inc.slot.as_deref() != Some(on_call.slot.as_str()) {
+        inc.slot = Some(on_call.slot.clone());
+        inc.slot_since = now;
+        inc.level = 0;
+        return Some(0..=0);
+    }
+    let waited = now.duration_since(inc.slot_since).as_secs_f64();
+    let due = on_call
+        .levels
+        .iter()
+        .rposition(|l| l.after.as_secs_f64() <= waited)
+        .unwrap_or(0);
+    if due > inc.level {
+        let first = inc.level + 1;
+        inc.level = due;
+        Some(first..=due)
+    } else {
+        None
+    }
+}
+
+fn page(
+    input: &PolicyInput<'_>,
+    inc: &Incident,
+    kind: AdvisoryKind,
+    on_call: Option<&OnCall>,
+    levels: std::ops::RangeInclusive<usize>,
+) -> Outgoing {
+    let mut recipients: Vec<Person> = on_call
+        .map(|o| {
+            o.levels
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| levels.contains(i))
+                .flat_map(|(_, l)| l.people.iter().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let paged = recipients.clone();
+    // The approver hears every rollback at once, whatever the slot, and its end.
+    let approver_too = inc.verdict == Verdict::Rollback || kind == AdvisoryKind::Resolved;
+    if approver_too {
+        if let Some(a) = input.roster.and_then(|r| r.person(&input.rollout.approver)) {
+            if !recipients.iter().any(|p| p.name == a.name) {
+                recipients.push(a.clone());
+            }
+        }
+    }
+    let next = on_call.and_then(|o| {
+        let n = inc.level + 1;
+        o.levels.get(n).map(|l| NextLevel {
+            level: n,
+            after_seconds: l.after.as_secs(),
+            people: l.people.clone(),
+        })
+    });
+    let view = IncidentView {
+        id: inc.id,
+        opened_at: inc.opened_at,
+        slot: inc.slot.clone(),
+        level: *levels.end(),
+        paged,
+        next: if inc.acked_by.is_some() || kind == AdvisoryKind::Resolved { None } else { next },
+        acknowledged_by: inc.acked_by.clone(),
+    };
+    let key = format!(
+        "{}:{}:{}:{}:{}",
+        input.rollout.name,
+        inc.id,
+        kind_key(kind),
+        levels.end(),
+        input.now.as_millisecond()
+    );
+    Outgoing {
+        advisory: advisory(input, kind, Some(view)),
+        recipients,
+        dedup_key: key,
+    }
+}
+
+fn kind_key(kind: AdvisoryKind) -> &'static str {
+    match kind {
+        AdvisoryKind::Opened => "opened",
+        AdvisoryKind::Reminder => "reminder",
+        AdvisoryKind::Escalated => "escalated",
+        AdvisoryKind::Resolved => "resolved",
+        AdvisoryKind::ReadyToExpand => "ready",
+        AdvisoryKind::Acknowledged => "ack",
+    }
+}
+
+fn advisory(input: &PolicyInput<'_>, kind: AdvisoryKind, incident: Option<IncidentView>) -> Advisory {
+    let mut checks = input.checks.to_vec();
+    checks.sort_by_key(|c| c.status.severity_rank());
+    Advisory {
+        kind,
+        at: input.now,
+        rollout: input.rollout.name.clone(),
+        stage_index: input.stage_index,
+        traffic: input
+            .rollout
+            .stages
+            .get(input.stage_index)
+            .map(|s| s.traffic.to_string())
+            .unwrap_or_default(),
+        verdict: input.decision.verdict,
+        reason: input.decision.reason.clone(),
+        ready_to_expand: input.decision.ready_to_expand.clone(),
+        checks,
+        approver: input.rollout.approver.clone(),
+        incident,
+        prometheus_url: input.prometheus_url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,371 @@
+//! The advisory as a Slack Block Kit message. Laid out to be read at a
+//! glance on a phone: headline, a two-column grid of the facts (rollout,
+//! stage, verdict, paged, next), then one section per troubled check with its
+//! value against its limit, the series that broke, and links to the graph and
+//! runbook; healthy checks collapse into one context line.
+//!
+//! People are mentioned as `<@ID>` because only a mention makes Slack notify
+//! them; the *next* level is named but not mentioned, since a mention would
+//! page them before their turn.
+
+use slack_morphism::prelude::*;
+
+use crate::decide::Verdict;
+use crate::eval::CheckStatus;
+use crate::notify::{Advisory, AdvisoryKind};
+use crate::roster::Person;
+
+/// Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks):
+/// Slack rejects the whole message when one is exceeded.
+const HEADER_MAX: usize = 150;
+const SECTION_TEXT_MAX: usize = 3000;
+const FIELD_MAX: usize = 2000;
+/// 50 blocks per message; header, facts, divider, passing and footer take 5.
+const MAX_CHECK_SECTIONS: usize = 40;
+
+pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent {
+    let mut blocks: Vec<SlackBlock> = slack_blocks![SlackHeaderBlock::new(pt!(cut(
+        &format!("{} {}", emoji(a), a.headline()),
+        HEADER_MAX
+    )))];
+
+    let mut intro = Vec::new();
+    if let Some(kind) = super::kind_text(a) {
+        intro.push(format!("*{}*", escape(&kind)));
+    }
+    if !a.reason.is_empty() {
+        intro.push(escape(&a.reason));
+    }
+    let mut facts = SlackSectionBlock::new().with_fields(fields(a, recipients));
+    if !intro.is_empty() {
+        facts = facts.with_text(md!(cut(&intro.join("\n"), SECTION_TEXT_MAX)));
+    }
+    blocks.push(facts.into());
+
+    let (troubled, passing): (Vec<_>, Vec<_>) = super::ordered_checks(a)
+        .into_iter()
+        .partition(|c| c.status != CheckStatus::Passing);
+    if !troubled.is_empty() {
+        blocks.push(SlackDividerBlock::new().into());
+    }
+    for check in troubled.iter().take(MAX_CHECK_SECTIONS) {
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!(cut(&check_text(a, check), SECTION_TEXT_MAX)))
+                .into(),
+        );
+    }
+    let mut healthy: Vec<String> = passing
+        .iter()
+        .map(|c| {
+            format!(
+                ":white_check_mark: {} {}",
+                escape(&c.name),
+                escape(&super::measurement(c))
+            )
+        })
+        .collect();
+    if troubled.len() > MAX_CHECK_SECTIONS {
+        healthy.push(format!(
+            "{} more checks not shown",
+            troubled.len() - MAX_CHECK_SECTIONS
+        ));
+    }
+    if !healthy.is_empty() {
+        let line: SlackContextBlockElement = md!(cut(&healthy.join("   "), SECTION_TEXT_MAX));
+        blocks.push(SlackContextBlock::new(vec![line]).into());
+    }
+    let footer: SlackContextBlockElement = md!(footer(a));
+    blocks.push(SlackContextBlock::new(vec![footer]).into());
+
+    SlackMessageContent::new()
+        .with_text(slack_fallback(a, recipients))
+        .with_blocks(blocks)
+}
+
+/// The one-line `text` Slack shows in notifications and on clients without
+/// Block Kit. It carries the mentions too, so the push notification names
+/// who must act.
+pub fn slack_fallback(a: &Advisory, recipients: &[Person]) -> String {
+    let mut line = escape(&a.headline());
+    if a.verdict != Verdict::Continue && a.kind != AdvisoryKind::Resolved {
+        if let Some(worst) = super::deciding_check(a) {
+            line.push_str(&format!(
+                ": {} {}",
+                escape(&worst.name),
+                escape(&super::measurement(worst))
+            ));
+        }
+    }
+    let mentions = paged_mentions(a, recipients);
+    if !mentions.is_empty() {
+        line.push_str(&format!(" — {mentions}"));
+    }
+    line
+}
+
+fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
+    let mut fields: Vec<(String, String)> = vec![
+        ("Rollout".into(), escape(&a.rollout)),
+        ("Stage".into(), escape(&super::stage_text(a))),
+        ("Verdict".into(), a.verdict.as_str().to_string()),
+    ];
+    if let Some(breach) = super::deciding_check(a).and_then(|c| super::check_facts(a, c).breach) {
+        fields.push(("Breach".into(), breach));
+    }
+    let mentions = paged_mentions(a, recipients);
+    if !mentions.is_empty() {
+        fields.push(("Paged".into(), mentions));
+    }
+    if let Some(incident) = &a.incident {
+        if let Some(next) = &incident.next {
+            if incident.acknowledged_by.is_none() {
+                fields.push(("Next".into(), escape(&super::next_text(a, next))));
+            }
+        }
+        if let Some(by) = &incident.acknowledged_by {
+            fields.push(("Acknowledged".into(), format!("by {}", escape(by))));
+        }
+    }
+    if let Some(e) = &a.ready_to_expand {
+        fields.push((
+            "Approval".into(),
+            format!(
+                "{} to expand to {}",
+                escape(&e.approver),
+                escape(&e.next_traffic)
+            ),
+        ));
+    }
+    fields
+        .into_iter()
+        .take(10) // a section holds at most 10 fields
+        .map(|(k, v)| md!(cut(&format!("*{k}*\n{v}"), FIELD_MAX)))
+        .collect()
+}
+
+fn check_text(a: &Advisory, check: &crate::eval::CheckResult) -> String {
+    let facts = super::check_facts(a, check);
+    let icon = match check.status {
+        CheckStatus::Failing => ":red_circle:",
+        CheckStatus::Error | CheckStatus::NoData => ":large_orange_circle:",
+        _ => ":large_yellow_circle:",
+    };
+    let mut text = format!(
+        "{icon} *{}* {} · `{}`",
+        escape(&check.name),
+        super::status_label(check.status),
+        code(&facts.measurement)
+    );
+    if let Some(breach) = &facts.breach {
+        text.push_str(&format!(" · {breach}"));
+    }
+    for series in &facts.broken_series {
+        text.push_str(&format!("\n• `{}`", code(series)));
+    }
+    if facts.more_series > 0 {
+        text.push_str(&format!("\n• … and {} more series", facts.more_series));
+    }
+    if let Some(description) = &check.description {
+        text.push_str(&format!("\n_{}_", escape(description.trim())));
+    }
+    let mut links = vec![format!(
+        "<{}|:chart_with_upwards_trend: Graph>",
+        link(&facts.graph_url)
+    )];
+    if let Some(runbook) = facts.runbook_url {
+        links.push(format!("<{}|:book: Runbook>", link(runbook)));
+    }
+    text.push('\n');
+    text.push_str(&links.join(" · "));
+    text
+}
+
+fn footer(a: &Advisory) -> String {
+    // `<!date^…>` shows each reader the time in their own zone.
+    let mut parts = vec![format!("Sena · {}", slack_date(a.at))];
+    if let Some(incident) = &a.incident {
+        let slot = incident
+            .slot
+            .as_deref()
+            .map(|s| format!(" ({})", escape(s)))
+            .unwrap_or_default();
+        parts.push(format!(
+            "incident #{}{slot} opened {}",
+            incident.id,
+            slack_date(incident.opened_at)
+        ));
+    }
+    parts.join(" · ")
+}
+
+fn slack_date(t: jiff::Timestamp) -> String {
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+        t.as_second(),
+        super::utc(t)
+    )
+}
+
+/// `<@U0SENA>` for people with a Slack ID; the bold name otherwise, so an
+/// incomplete roster entry still shows who was meant.
+fn paged_mentions(a: &Advisory, recipients: &[Person]) -> String {
+    let people = super::paged_people(a, recipients);
+    let mentions: Vec<String> = people.iter().map(|p| mention(p)).collect();
+    mentions.join(" ")
+}
+
+fn mention(p: &Person) -> String {
+    // Slack IDs are alphanumeric; anything else would break the `<@…>` syntax.
+    match p
+        .slack
+        .as_deref()
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        Some(id) => format!("<@{id}>"),
+        None => format!("*{}*", escape(&p.name)),
+    }
+}
+
+fn emoji(a: &Advisory) -> &'static str {
+    match (a.kind, a.verdict) {
+        (AdvisoryKind::Resolved, _) => "✅",
+        (_, Verdict::Rollback) => "🚨",
+        (_, Verdict::Hold) => "⚠️",
+        (_, Verdict::Continue) => "🟢",
+    }
+}
+
+/// Slack's mrkdwn needs only `&`, `<` and `>` escaped; anything else is text.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Inside a code span a backtick would end it early.
+fn code(s: &str) -> String {
+    escape(&s.replace('`', "'"))
+}
+
+/// A URL inside `<url|label>`: `|` and `>` would end it early, `<` open another.
+fn link(url: &str) -> String {
+    url.trim()
+        .replace('|', "%7C")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
+}
+
+/// Cut to Slack's limit at a character boundary, saying that it was cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn json(a: &Advisory, recipients: &[Person]) -> (serde_json::Value, String) {
+        let v = serde_json::to_value(slack_message(a, recipients)).unwrap();
+        let all = v.to_string();
+        (v, all)
+    }
+
+    #[test]
+    fn message_carries_value_limit_mention_and_links() {
+        let (v, all) = json(&rollback_advisory(), &[]);
+        assert_eq!(v["blocks"][0]["type"], "header");
+        assert_eq!(
+            v["blocks"][0]["text"]["text"],
+            "🚨 ROLL BACK checkout-api at 5%"
+        );
+        assert!(all.contains("`0.42% &gt; 0.1%`"), "{all}");
+        assert!(all.contains("breaching for 12m"));
+        assert!(all.contains("region=\\\"eu-west\\\" 0.42%"), "{all}");
+        assert!(all.contains("<@U0SENA>"));
+        assert!(!all.contains("<@U0COPILOT>"), "next level named, not paged");
+        assert!(all.contains("copilot (level 1) in 18m"));
+        assert!(all.contains("<https://wiki.example.com/runbooks/canary-errors|:book: Runbook>"));
+        assert!(all.contains("<http://prometheus:9090/graph?g0.expr=sum%28rate"));
+        assert!(all.contains("_Share of canary requests answered 5xx_"));
+        assert!(all.contains(":white_check_mark: latency_p95 1.2s &lt; 2s"));
+        let fallback = v["text"].as_str().unwrap();
+        assert_eq!(
+            fallback,
+            "ROLL BACK checkout-api at 5%: error_rate 0.42% &gt; 0.1% — <@U0SENA>"
+        );
+    }
+
+    #[test]
+    fn failing_checks_come_before_healthy_ones() {
+        let mut a = rollback_advisory();
+        a.checks.reverse();
+        let (_, all) = json(&a, &[]);
+        assert!(all.find("error_rate").unwrap() < all.find("latency_p95").unwrap());
+    }
+
+    #[test]
+    fn recipients_are_mentioned_once_and_markup_is_escaped() {
+        let mut a = rollback_advisory();
+        a.checks[0].description = Some("<!channel> & <script>alert(1)</script>".into());
+        let no_slack = Person {
+            name: "ops<team>".into(),
+            slack: None,
+            email: None,
+        };
+        let (_, all) = json(
+            &a,
+            &[
+                person("sena", "U0SENA"),
+                person("lubit", "U0LUBIT"),
+                no_slack,
+            ],
+        );
+        assert_eq!(
+            all.matches("<@U0SENA>").count(),
+            2,
+            "field and fallback: {all}"
+        );
+        assert!(all.contains("<@U0LUBIT>"));
+        assert!(all.contains("*ops&lt;team&gt;*"));
+        assert!(all.contains("&lt;!channel&gt; &amp; &lt;script&gt;"));
+        assert!(!all.contains("<!channel>"));
+    }
+
+    #[test]
+    fn acknowledged_incident_shows_who_and_drops_next() {
+        let mut a = rollback_advisory();
+        a.kind = AdvisoryKind::Acknowledged;
+        a.incident.as_mut().unwrap().acknowledged_by = Some("sena".into());
+        let (_, all) = json(&a, &[]);
+        assert!(all.contains("*Acknowledged*\\nby sena"), "{all}");
+        assert!(!all.contains("*Next*"));
+    }
+
+    #[test]
+    fn oversized_content_stays_within_block_kit_limits() {
+        let mut a = rollback_advisory();
+        a.rollout = "r".repeat(400);
+        a.checks[0].description = Some("d".repeat(5000));
+        let v = serde_json::to_value(slack_message(&a, &[])).unwrap();
+        assert!(
+            v["blocks"][0]["text"]["text"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count()
+                <= HEADER_MAX
+        );
+        for block in v["blocks"].as_array().unwrap() {
+            if let Some(t) = block["text"]["text"].as_str() {
+                assert!(t.chars().count() <= SECTION_TEXT_MAX);
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Hand-built advisories for the rendering tests: one rollout breaching its
+//! error-rate check, the shape every channel must describe.
+
+use std::collections::BTreeMap;
+
+use crate::config::OnFail;
+use crate::decide::{Expansion, Verdict};
+use crate::eval::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+use crate::notify::{Advisory, AdvisoryKind, IncidentView, NextLevel};
+use crate::roster::Person;
+
+pub fn person(name: &str, slack: &str) -> Person {
+    Person {
+        name: name.into(),
+        slack: Some(slack.into()),
+        email: Some(format!("{name}@example.com")),
+    }
+}
+
+pub fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+fn series(region: &str, value: f64, breaching: bool) -> SeriesValue {
+    SeriesValue {
+        labels: BTreeMap::from([("region".to_string(), region.to_string())]),
+        value,
+        breaching,
+    }
+}
+
+pub fn error_rate() -> CheckResult {
+    CheckResult {
+        name: "error_rate".into(),
+        status: CheckStatus::Failing,
+        value: Some(0.0042),
+        value_text: "0.42%".into(),
+        threshold: ThresholdView {
+            text: "< 0.1%".into(),
+            bound: "below".into(),
+            value: 0.001,
+        },
+        on_fail: OnFail::Rollback,
+        series: vec![
+            series("eu-west", 0.0042, true),
+            series("us-east", 0.0005, false),
+        ],
+        breach_started_at: Some(ts("2025-10-22T12:03:00Z")),
+        for_seconds: 120,
+        error: None,
+        description: Some("Share of canary requests answered 5xx".into()),
+        runbook_url: Some("https://wiki.example.com/runbooks/canary-errors".into()),
+        query: "sum(rate(http_requests_total{code=~\"5..\"}[5m]))".into(),
+    }
+}
+
+pub fn latency() -> CheckResult {
+    CheckResult {
+        name: "latency_p95".into(),
+        status: CheckStatus::Passing,
+        value: Some(1.2),
+        value_text: "1.2s".into(),
+        threshold: ThresholdView {
+            text: "< 2s".into(),
+            bound: "below".into(),
+            value: 2.0,
+        },
+        on_fail: OnFail::Rollback,
+        series: vec![],
+        breach_started_at: None,
+        for_seconds: 0,
+        error: None,
+        description: None,
+        runbook_url: None,
+        query: "histogram_quantile(0.95, x)".into(),
+    }
+}
+
+pub fn satisfaction(value: f64, status: CheckStatus) -> CheckResult {
+    CheckResult {
+        name: "satisfaction".into(),
+        status,
+        value: Some(value),
+        value_text: crate::config::value::format_in_unit(value, crate::config::Unit::Percent),
+        threshold: ThresholdView {
+            text: "> 95%".into(),
+            bound: "above".into(),
+            value: 0.95,
+        },
+        on_fail: OnFail::Hold,
+        series: vec![],
+        breach_started_at: None,
+        for_seconds: 0,
+        error: None,
+        description: None,
+        runbook_url: None,
+        query: "sat".into(),
+    }
+}
+
+pub fn rollback_advisory() -> Advisory {
+    Advisory {
+        kind: AdvisoryKind::Opened,
+        at: ts("2025-10-22T12:15:00Z"),
+        rollout: "checkout-api".into(),
+        stage_index: 0,
+        traffic: "5%".into(),
+        verdict: Verdict::Rollback,
+        reason: "error_rate 0.42% > 0.1% (on_fail: rollback)".into(),
+        ready_to_expand: None,
+        checks: vec![error_rate(), latency()],
+        approver: "lubit".into(),
+        incident: Some(IncidentView {
+            id: 42,
+            opened_at: ts("2025-10-22T12:03:00Z"),
+            slot: Some("business-hours".into()),
+            level: 0,
+            paged: vec![person("sena", "U0SENA")],
+            next: Some(NextLevel {
+                level: 1,
+                after_seconds: 30 * 60,
+                people: vec![person("copilot", "U0COPILOT")],
+            }),
+            acknowledged_by: None,
+        }),
+        prometheus_url: "http://prometheus:9090".into(),
+    }
+}
+
+pub fn hold_no_data_advisory() -> Advisory {
+    let mut a = rollback_advisory();
+    a.verdict = Verdict::Hold;
+    a.reason = "satisfaction has no data".into();
+    let mut sat = satisfaction(0.0, CheckStatus::NoData);
+    sat.value = None;
+    sat.value_text = "no data".into();
+    a.checks = vec![sat, latency()];
+    a
+}
+
+pub fn ready_advisory() -> Advisory {
+    let mut a = rollback_advisory();
+    a.kind = AdvisoryKind::ReadyToExpand;
+    a.verdict = Verdict::Continue;
+    a.reason = "ready to expand to 10%, needs approval from lubit".into();
+    a.checks = vec![latency()];
+    a.incident = None;
+    a.ready_to_expand = Some(Expansion {
+        next_index: 1,
+        next_traffic: "10%".into(),
+        approver: "lubit".into(),
+    });
+    a
+}
+
+pub fn resolved_advisory() -> Advisory {
+    let mut a = rollback_advisory();
+    a.kind = AdvisoryKind::Resolved;
+    a.verdict = Verdict::Continue;
+    a.at = ts("2025-10-22T12:48:00Z");
+    a.reason = "every check passing".into();
+    let mut ok = error_rate();
+    ok.status = CheckStatus::Passing;
+    ok.value = Some(0.0003);
+    ok.value_text = "0.03%".into();
+    ok.breach_started_at = None;
+    ok.series.iter_mut().for_each(|s| s.breaching = false);
+    a.checks = vec![ok, latency()];
+    if let Some(i) = a.incident.as_mut() {
+        i.next = None;
+        i.acknowledged_by = Some("sena".into());
+    }
+    a
+}

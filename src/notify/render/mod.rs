@@ -1,0 +1,368 @@
+//! Pure rendering of an advisory for people: Slack Block Kit, a terminal
+//! text block, an HTML email body and an email subject. No I/O here, so every
+//! word a person reads is unit-tested; the channels in `notify::slack` and
+//! `notify::email` only carry what these functions produce.
+//!
+//! Every channel says the same things (verdict, each check's value against its
+//! limit, how long it has breached, who is paged and who is next), so the
+//! facts are computed once here and each format only lays them out.
+
+mod blocks;
+mod html;
+mod subject;
+mod text;
+
+pub use blocks::{slack_fallback, slack_message};
+pub use html::html;
+pub use subject::email_subject;
+pub use text::text;
+
+use crate::decide::Verdict;
+use crate::eval::{CheckResult, CheckStatus, ThresholdView};
+use crate::notify::{Advisory, AdvisoryKind, NextLevel};
+use crate::roster::Person;
+
+/// How many broken series a check lists before saying "and N more": a
+/// per-pod query can break in hundreds of series, and a page must stay short.
+const MAX_SERIES_SHOWN: usize = 5;
+
+/// Link to the query in Prometheus's graph page, the way its own UI links
+/// (`encodeURIComponent`), so a base URL with a path prefix keeps working.
+pub fn graph_url(prometheus_url: &str, query: &str) -> String {
+    format!(
+        "{}/graph?g0.expr={}&g0.tab=0",
+        prometheus_url.trim_end_matches('/'),
+        percent_encode(query.trim())
+    )
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for byte in s.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// One check as every format describes it.
+pub(crate) struct CheckFacts<'a> {
+    /// `0.42% > 0.1%`, `no data (limit < 0.1%)`, `query failed: timeout`.
+    pub measurement: String,
+    /// `breaching for 12m`, `breaching for 1m, fails after 2m`.
+    pub breach: Option<String>,
+    /// `region="eu-west" 0.42%`, for the series on the wrong side.
+    pub broken_series: Vec<String>,
+    pub more_series: usize,
+    pub graph_url: String,
+    /// The runbook link, only when it is http(s): a `javascript:` URL from a
+    /// rules file must never become a clickable link in an email.
+    pub runbook_url: Option<&'a str>,
+}
+
+pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFacts<'a> {
+    let broken: Vec<&crate::eval::SeriesValue> = check.breaching_series().collect();
+    let broken_series = broken
+        .iter()
+        .take(MAX_SERIES_SHOWN)
+        .map(|s| {
+            let labels: Vec<String> = s
+                .labels
+                .iter()
+                .filter(|(k, _)| k.as_str() != "__name__")
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
+            let labels = if labels.is_empty() {
+                "{}".to_string()
+            } else {
+                labels.join(", ")
+            };
+            format!("{labels} {}", format_like(s.value, &check.threshold))
+        })
+        .collect();
+    CheckFacts {
+        measurement: measurement(check),
+        breach: breach_text(a, check),
+        broken_series,
+        more_series: broken.len().saturating_sub(MAX_SERIES_SHOWN),
+        graph_url: graph_url(&a.prometheus_url, &check.query),
+        runbook_url: check.runbook_url.as_deref().filter(|u| is_web_url(u)),
+    }
+}
+
+pub(crate) fn is_web_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// The check's deciding value against its limit, with the comparison that
+/// holds: a breach reads `0.42% > 0.1%`, a healthy value `0.02% < 0.1%`.
+pub(crate) fn measurement(c: &CheckResult) -> String {
+    match c.status {
+        CheckStatus::Error => {
+            let why = c.error.as_deref().unwrap_or("unknown error");
+            format!("query failed: {why}")
+        }
+        CheckStatus::NoData => format!("no data (limit {})", c.threshold.text),
+        _ => match c.value {
+            Some(v) => format!("{} {}", c.value_text, comparison(v, &c.threshold)),
+            None => format!("{} (limit {})", c.value_text, c.threshold.text),
+        },
+    }
+}
+
+/// `> 0.1%` for a breach of `below: 0.1%`; the threshold's own text otherwise.
+fn comparison(value: f64, t: &ThresholdView) -> String {
+    let limit = limit_text(t);
+    let below = t.bound == "below";
+    let op = match (below, value.partial_cmp(&t.value)) {
+        (true, Some(std::cmp::Ordering::Greater)) => ">",
+        (true, Some(std::cmp::Ordering::Equal)) => "≥",
+        (true, _) => "<",
+        (false, Some(std::cmp::Ordering::Less)) => "<",
+        (false, Some(std::cmp::Ordering::Equal)) => "≤",
+        (false, _) => ">",
+    };
+    format!("{op} {limit}")
+}
+
+/// `0.1%` from the threshold text `< 0.1%`.
+pub(crate) fn limit_text(t: &ThresholdView) -> &str {
+    t.text.trim_start_matches(['<', '>']).trim()
+}
+
+/// A series value in the threshold's notation. The view keeps only the
+/// threshold's text, so its suffix tells the unit (`%`, `s`, or none), the
+/// same notation `Threshold::format_value` writes.
+pub(crate) fn format_like(value: f64, t: &ThresholdView) -> String {
+    use crate::config::{value::format_in_unit, Unit};
+    let unit = if t.text.ends_with('%') {
+        Unit::Percent
+    } else if t.text.ends_with('s') {
+        Unit::Seconds
+    } else {
+        Unit::Plain
+    };
+    format_in_unit(value, unit)
+}
+
+fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
+    let started = c.breach_started_at?;
+    if !matches!(c.status, CheckStatus::Failing | CheckStatus::Pending) {
+        return None;
+    }
+    let lasted = compact_duration(a.at.as_second() - started.as_second());
+    Some(match c.status {
+        CheckStatus::Pending => format!(
+            "breaching for {lasted}, fails after {}",
+            compact_duration(c.for_seconds as i64)
+        ),
+        _ => format!("breaching for {lasted}"),
+    })
+}
+
+/// At most two units, as a person says it: `45s`, `12m`, `1h 5m`, `2d 3h`.
+pub(crate) fn compact_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) if sec == 0 || m >= 10 => format!("{m}m"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, 0) => format!("{h}h"),
+        (0, _, _) => format!("{h}h {m}m"),
+        (_, 0, _) => format!("{d}d"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+/// `stage 0 · 5% traffic`: the index as `sena stage` and `sena eval` count it.
+pub(crate) fn stage_text(a: &Advisory) -> String {
+    format!("stage {} · {} traffic", a.stage_index, a.traffic)
+}
+
+/// The checks in the order people should read them: worst first (the
+/// advisory promises that order, but a stable sort costs nothing and keeps
+/// every channel right if a producer forgets).
+pub(crate) fn ordered_checks(a: &Advisory) -> Vec<&CheckResult> {
+    let mut checks: Vec<&CheckResult> = a.checks.iter().collect();
+    checks.sort_by_key(|c| c.status.severity_rank());
+    checks
+}
+
+/// The check that decided the verdict: a failing check whose `on_fail`
+/// matches a rollback verdict, else the most severe problem.
+pub(crate) fn deciding_check(a: &Advisory) -> Option<&CheckResult> {
+    let problems = ordered_checks(a)
+        .into_iter()
+        .filter(|c| c.status != CheckStatus::Passing && c.status != CheckStatus::Pending);
+    let problems: Vec<&CheckResult> = problems.collect();
+    let rollback = problems.iter().find(|c| {
+        a.verdict == Verdict::Rollback
+            && c.status == CheckStatus::Failing
+            && c.on_fail == crate::config::OnFail::Rollback
+    });
+    rollback.or(problems.first()).copied()
+}
+
+/// Everyone this advisory pages: the incident's level plus the delivery's
+/// recipients (the approver hears about every rollback), without repeats.
+pub(crate) fn paged_people<'a>(a: &'a Advisory, recipients: &'a [Person]) -> Vec<&'a Person> {
+    let mut people: Vec<&Person> = Vec::new();
+    let paged = a.incident.iter().flat_map(|i| i.paged.iter());
+    for p in paged.chain(recipients.iter()) {
+        if !people.iter().any(|q| q.name == p.name) {
+            people.push(p);
+        }
+    }
+    people
+}
+
+/// Who is paged next and when, counted from the incident's opening as the
+/// roster's `after` is. Names only: mentioning them would notify them now.
+pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
+    let names: Vec<&str> = next.people.iter().map(|p| p.name.as_str()).collect();
+    let names = if names.is_empty() {
+        "nobody".to_string()
+    } else {
+        names.join(", ")
+    };
+    let opened = a.incident.as_ref().map_or(a.at, |i| i.opened_at);
+    let due = opened.as_second() + next.after_seconds as i64;
+    let remaining = due - a.at.as_second();
+    let when = if remaining > 0 {
+        format!("in {}", compact_duration(remaining))
+    } else {
+        "now".to_string()
+    };
+    format!(
+        "{names} (level {}) {when} unless someone acknowledges",
+        next.level
+    )
+}
+
+/// What kind of message this is, when the headline alone does not say.
+pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
+    let since_open = a
+        .incident
+        .as_ref()
+        .map(|i| compact_duration(a.at.as_second() - i.opened_at.as_second()));
+    match a.kind {
+        AdvisoryKind::Opened => None,
+        AdvisoryKind::Reminder => Some(match since_open {
+            Some(d) => format!("Reminder: still {} after {d}", a.verdict.as_str()),
+            None => format!("Reminder: still {}", a.verdict.as_str()),
+        }),
+        AdvisoryKind::Escalated => {
+            let level = a.incident.as_ref().map_or(0, |i| i.level);
+            Some(match since_open {
+                Some(d) => format!("Escalated to level {level}: nobody acknowledged in {d}"),
+                None => format!("Escalated to level {level}"),
+            })
+        }
+        AdvisoryKind::Resolved => Some(match since_open {
+            Some(d) => format!("Resolved: back within limits after {d}"),
+            None => "Resolved: back within limits".to_string(),
+        }),
+        AdvisoryKind::ReadyToExpand => a.ready_to_expand.as_ref().map(|e| {
+            format!(
+                "Stage baked clean: {} may expand to {}",
+                e.approver, e.next_traffic
+            )
+        }),
+        AdvisoryKind::Acknowledged => {
+            let by = a
+                .incident
+                .as_ref()
+                .and_then(|i| i.acknowledged_by.as_deref());
+            Some(format!(
+                "Acknowledged by {}: escalation stopped",
+                by.unwrap_or("someone")
+            ))
+        }
+    }
+}
+
+/// The status as a word people scan for: capitals where action is needed.
+pub(crate) fn status_label(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Failing => "FAILING",
+        CheckStatus::Error => "ERROR",
+        CheckStatus::NoData => "NO DATA",
+        CheckStatus::Pending => "pending",
+        CheckStatus::Passing => "ok",
+    }
+}
+
+/// `2025-10-22 12:03 UTC`
+pub(crate) fn utc(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn graph_url_encodes_the_query_like_prometheus_ui() {
+        let url = graph_url("http://prom:9090/", "sum(rate(x{code=~\"5..\"}[5m])) / 2");
+        assert_eq!(
+            url,
+            "http://prom:9090/graph?g0.expr=sum%28rate%28x%7Bcode%3D~%225..%22%7D%5B5m%5D%29%29%20%2F%202&g0.tab=0"
+        );
+    }
+
+    #[test]
+    fn measurement_shows_the_comparison_that_holds() {
+        let a = rollback_advisory();
+        assert_eq!(measurement(&a.checks[0]), "0.42% > 0.1%");
+        assert_eq!(measurement(&a.checks[1]), "1.2s < 2s");
+        let mut sat = satisfaction(0.93, CheckStatus::Failing);
+        assert_eq!(measurement(&sat), "93% < 95%");
+        sat.status = CheckStatus::NoData;
+        assert_eq!(measurement(&sat), "no data (limit > 95%)");
+    }
+
+    #[test]
+    fn breach_duration_runs_from_breach_start_to_the_advisory() {
+        let a = rollback_advisory();
+        let facts = check_facts(&a, &a.checks[0]);
+        assert_eq!(facts.breach.as_deref(), Some("breaching for 12m"));
+        assert_eq!(facts.broken_series, vec!["region=\"eu-west\" 0.42%"]);
+    }
+
+    #[test]
+    fn durations_read_like_speech() {
+        assert_eq!(compact_duration(45), "45s");
+        assert_eq!(compact_duration(90), "1m 30s");
+        assert_eq!(compact_duration(720), "12m");
+        assert_eq!(compact_duration(3900), "1h 5m");
+        assert_eq!(compact_duration(2 * 86_400 + 3 * 3600 + 60), "2d 3h");
+        assert_eq!(compact_duration(-5), "0s");
+    }
+
+    #[test]
+    fn runbook_links_must_be_web_urls() {
+        let mut a = rollback_advisory();
+        a.checks[0].runbook_url = Some("javascript:alert(1)".into());
+        assert_eq!(check_facts(&a, &a.checks[0]).runbook_url, None);
+    }
+
+    #[test]
+    fn next_level_counts_from_the_incident_opening() {
+        let a = rollback_advisory();
+        let next = a.incident.as_ref().unwrap().next.as_ref().unwrap();
+        // opened 12m before the advisory, next level after 30m
+        assert_eq!(
+            next_text(&a, next),
+            "copilot (level 1) in 18m unless someone acknowledges"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! Roster file → `Roster`, or every problem as `FILE:LINE:COLUMN: message`.
+//!
+//! YAML shape errors (syntax, unknown keys, wrong types) stop the parse,
+//! so there is one of those at most; every semantic problem after that is
+//! collected, so the author fixes the file in one pass. Coverage gaps and
+//! overlapping slots are warnings: the roster still loads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use serde_saphyr::Spanned;
+
+use super::raw::{RawLevel, RawOverride, RawRoster, RawSlot, Text};
+use super::slots::{parse_day, resolve_local, Days, LevelSpec, Override, Slot, WallTime};
+use super::{Person, Roster};
+use crate::config::{Diagnostic, Diagnostics};
+
+/// Reads and loads a roster file. `Ok` carries warnings (coverage gaps,
+/// overlapping slots, overrides that change nothing); `Err` carries every
+/// error found.
+pub fn load_file(path: &Path) -> Result<(Roster, Diagnostics), Diagnostics> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, path),
+        Err(e) => Err(Diagnostics(vec![Diagnostic::error(
+            path,
+            1,
+            1,
+            format!("cannot read the roster file: {e}"),
+        )])),
+    }
+}
+
+/// Loads a roster from `text`; `file` is only used to label diagnostics.
+pub fn load_str(text: &str, file: &Path) -> Result<(Roster, Diagnostics), Diagnostics> {
+    let mut options = serde_saphyr::Options::default();
+    // One-line messages: the diagnostic already says where.
+    options.with_snippet = false;
+    let raw: RawRoster = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| Diagnostics(vec![yaml_diagnostic(file, &e)]))?;
+
+    let slots_key = top_level_key(text, "slots").unwrap_or(pos(&raw.slots));
+    let mut checker = Checker {
+        file,
+        diagnostics: Diagnostics::default(),
+    };
+    let roster = checker.roster(raw);
+    let mut diagnostics = checker.diagnostics;
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+
+    let (line, column) = slots_key;
+    let zone = roster.timezone_name();
+    let gaps = roster.coverage_gaps();
+    if !gaps.is_empty() {
+        let hours: Vec<String> = gaps.iter().map(ToString::to_string).collect();
+        diagnostics.push(Diagnostic::warning(
+            file,
+            line,
+            column,
+            format!(
+                "coverage gap: nobody is paged {} ({zone})",
+                hours.join(", ")
+            ),
+        ));
+    }
+    for overlap in roster.overlaps() {
+        diagnostics.push(Diagnostic::warning(
+            file,
+            line,
+            column,
+            overlap.message(zone),
+        ));
+    }
+    Ok((roster, diagnostics))
+}
+
+fn pos<T>(spanned: &Spanned<T>) -> (u64, u64) {
+    let at = spanned.referenced;
+    if at.line() == 0 {
+        (1, 1)
+    } else {
+        (at.line(), at.column())
+    }
+}
+
+/// Where a top-level `key:` is written. Warnings about the whole week point
+/// at the `slots:` key, which `Spanned` cannot give (it knows values only).
+fn top_level_key(text: &str, key: &str) -> Option<(u64, u64)> {
+    text.lines()
+        .position(|line| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|index| (index as u64 + 1, 1))
+}
+
+fn yaml_diagnostic(file: &Path, error: &serde_saphyr::Error) -> Diagnostic {
+    let (line, column) = error
+        .location()
+        .filter(|l| l.line() > 0)
+        .map_or((1, 1), |l| (l.line(), l.column()));
+    let text = error.to_string();
+    let suffix = format!(" at line {line}, column {column}");
+    let mut message = text.strip_suffix(&suffix).unwrap_or(&text).to_string();
+    // saphyr's advice names its own API, which a roster author cannot use.
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        message = format!("duplicate key `{key}`; each key may appear once");
+    }
+    Diagnostic::error(file, line, column, message)
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    diagnostics: Diagnostics,
+}
+
+impl Checker<'_> {
+    fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        let (line, column) = pos(at);
+        self.diagnostics
+            .push(Diagnostic::error(self.file, line, column, message));
+    }
+
+    fn warning<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        let (line, column) = pos(at);
+        self.diagnostics
+            .push(Diagnostic::warning(self.file, line, column, message));
+    }
+
+    fn roster(&mut self, raw: RawRoster) -> Roster {
+        let timezone = match TimeZone::get(raw.timezone.value.trim()) {
+            Ok(tz) => tz,
+            Err(_) => {
+                let message = format!(
+                    "unknown time zone `{}`; write an IANA name such as `Asia/Seoul` or `America/New_York`",
+                    raw.timezone.value
+                );
+                self.error(&raw.timezone, message);
+                // Keep checking the rest; this roster is discarded anyway.
+                TimeZone::UTC
+            }
+        };
+        let people = self.people(raw.people.0);
+        let slots = self.slots(raw.slots.value, &people);
+        let overrides = raw
+            .overrides
+            .iter()
+            .filter_map(|o| self.override_(o, &timezone, &people, &slots))
+            .collect();
+        Roster {
+            timezone,
+            timezone_name: raw.timezone.value.trim().to_string(),
+            people,
+            slots,
+            overrides,
+        }
+    }
+
+    fn people(&mut self, raw: Vec<(Text, super::raw::RawPerson)>) -> BTreeMap<String, Person> {
+        let mut people = BTreeMap::new();
+        for (name, person) in raw {
+            let present = |v: Option<Text>| v.map(|t| t.value.trim().to_string());
+            if let Some(email) = &person.email {
+                if !email.value.contains('@') {
+                    let message = format!("`{}` is not an email address", email.value);
+                    self.error(email, message);
+                }
+            }
+            let slack = present(person.slack).filter(|s| !s.is_empty());
+            let email = present(person.email).filter(|s| !s.is_empty());
+            if slack.is_none() && email.is_none() {
+                let message = format!(
+                    "person `{}` has neither `slack` nor `email`; add at least one so they can be paged",
+                    name.value
+                );
+                self.error(&name, message);
+            }
+            let person = Person {
+                name: name.value.clone(),
+                slack,
+                email,
+            };
+            people.insert(name.value, person);
+        }
+        people
+    }
+
+    /// Checks that `name` is a person in `people`.
+    fn known(&mut self, name: &Text, people: &BTreeMap<String, Person>) -> bool {
+        if people.contains_key(&name.value) {
+            return true;
+        }
+        let known: Vec<&str> = people.keys().map(String::as_str).collect();
+        let message = format!(
+            "`{}` is not in `people` (known: {})",
+            name.value,
+            known.join(", ")
+        );
+        self.error(name, message);
+        false
+    }
+
+    fn override_(
+        &mut self,
+        raw: &Spanned<RawOverride>,
+        tz: &TimeZone,
+        people: &BTreeMap<String, Person>,
+        slots: &[Slot],
+    ) -> Option<Override> {
+        let o = &raw.value;
+        let from = self.local_datetime(&o.from, tz);
+        let to = self.local_datetime(&o.to, tz);
+        let mut slot_ok = true;
+        if let Some(slot) = &o.slot {
+            if !slots.iter().any(|s| s.name == slot.value.trim()) {
+                let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
+                let message = format!(
+                    "override names slot `{}`, which is not defined (slots: {})",
+                    slot.value,
+                    names.join(", ")
+                );
+                self.error(slot, message);
+                slot_ok = false;
+            }
+        }
+        if o.replace.value.0.is_empty() {
+            self.error(
+                &o.replace,
+                "`replace` is empty; write it like `{ sena: copilot }`",
+            );
+        }
+        let mut replace = Vec::new();
+        for (replaced, replacement) in &o.replace.value.0 {
+            let known = self.known(replaced, people) & self.known(replacement, people);
+            if known {
+                replace.push((replaced.value.clone(), replacement.value.clone()));
+            }
+            let slot_name = o.slot.as_ref().map(|s| s.value.trim());
+            let paged = slots
+                .iter()
+                .filter(|s| slot_name.is_none_or(|n| n == s.name))
+                .flat_map(|s| &s.levels)
+                .any(|l| l.people.contains(&replaced.value));
+            if known && slot_ok && !paged {
+                let scope = slot_name.map_or("any slot".to_string(), |n| format!("slot `{n}`"));
+                let message = format!(
+                    "override replaces `{}`, who is not paged in {scope}; it changes nothing",
+                    replaced.value
+                );
+                self.warning(replaced, message);
+            }
+        }
+        let (from_local, to_local) = (from?, to?);
+        if to_local <= from_local {
+            let message = format!(
+                "override ends ({}) before or when it starts ({})",
+                o.to.value.trim(),
+                o.from.value.trim()
+            );
+            self.error(&o.to, message);
+            return None;
+        }
+        Some(Override {
+            from_local,
+            to_local,
+            from: resolve_local(tz, from_local)?,
+            to: resolve_local(tz, to_local)?,
+            slot: o.slot.as_ref().map(|s| s.value.trim().to_string()),
+            replace,
+        })
+    }
+
+    /// Override times are wall-clock times in the roster's zone; an offset
+    /// or `Z` would contradict it, so it is refused rather than ignored.
+    fn local_datetime(&mut self, text: &Text, tz: &TimeZone) -> Option<DateTime> {
+        let t = text.value.trim();
+        let time_part = t.get(10..).unwrap_or("");
+        let zone_name = tz.iana_name().unwrap_or("the roster's `timezone`");
+        if time_part.contains(['+', '-', 'Z', 'z', '[']) {
+            let message =
+                format!("`{t}` carries a zone or offset; write the local time in {zone_name}, like `2025-10-22T12:00`");
+            self.error(text, message);
+            return None;
+        }
+        match t.parse::<DateTime>() {
+            Ok(dt) => Some(dt),
+            Err(_) => {
+                let message = format!(
+                    "`{t}` is not a local date and time; write it like `2025-10-22T12:00` (in {zone_name})"
+                );
+                self.error(text, message);
+                None
+            }
+        }
+    }
+}

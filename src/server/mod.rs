@@ -1,0 +1,102 @@
+//! Sena's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/api/v1/status`,
+//! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
+//! `POST /api/v1/incidents/{id}/ack`). It reads shared state and sends
+//! commands; it knows nothing about PromQL.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::daemon::{engine, Command, Shared};
+
+#[derive(Clone)]
+struct App {
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, commands: mpsc::Sender<Command>) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/incidents", get(incidents))
+        .route("/api/v1/incidents/{id}/ack", post(ack))
+        .route("/-/reload", post(reload))
+        .with_state(App { shared, commands });
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "HTTP server stopped");
+    }
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    if app.shared.prometheus_seen.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: Prometheus has not answered yet\n").into_response()
+    }
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        app.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn status(State(app): State<App>) -> Response {
+    Json(app.shared.status()).into_response()
+}
+
+#[derive(Deserialize)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+async fn incidents(State(app): State<App>, Query(q): Query<Limit>) -> Response {
+    match app.shared.store.incidents(q.limit.unwrap_or(50)) {
+        Ok(list) => Json(serde_json::json!({ "incidents": list })).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AckBody {
+    by: Option<String>,
+}
+
+async fn ack(State(app): State<App>, Path(id): Path<i64>, Query(q): Query<AckBody>, body: Option<Json<AckBody>>) -> Response {
+    let by = body
+        .and_then(|Json(b)| b.by)
+        .or(q.by)
+        .unwrap_or_else(|| "someone".into());
+    let shared = app.shared.clone();
+    let result = tokio::task::spawn_blocking(move || engine::acknowledge(&shared, id, &by)).await;
+    match result {
+        Ok(Ok(Some(incident))) => Json(serde_json::json!({ "incident": incident })).into_response(),
+        Ok(Ok(None)) => (StatusCode::NOT_FOUND, format!("no incident {id}\n")).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn reload(State(app): State<App>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if app.commands.send(Command::Reload(Some(tx))).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match rx.await {
+        Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
+        Ok(Err(diagnostics)) => (StatusCode::BAD_REQUEST, format!("{diagnostics}\n")).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
+}

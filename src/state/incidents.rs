@@ -1,0 +1,158 @@
+//! Incidents: open when a rollout leaves `continue`, resolved when it stays
+//! back long enough. Escalation state (slot, level, acknowledgement) lives
+//! here so a restart continues the timers instead of re-paging.
+
+use jiff::Timestamp;
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+use super::{to_millis, Result, Store, StoreError};
+use crate::decide::Verdict;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Incident {
+    pub id: i64,
+    pub rollout: String,
+    pub opened_at: Timestamp,
+    /// The worst verdict currently held.
+    pub verdict: Verdict,
+    /// The roster slot whose chain is being followed.
+    pub slot: Option<String>,
+    /// When that slot took the incident (its escalation timers count from here).
+    pub slot_since: Timestamp,
+    /// Highest escalation level paged in the current slot.
+    pub level: usize,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<Timestamp>,
+    /// When the rollout went back to `continue` (the anti-flap window start).
+    pub calm_since: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    /// Slack Web API thread (ts of the first message).
+    pub thread: Option<String>,
+}
+
+const COLUMNS: &str = "id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(Incident, String)> {
+    let ms = |i: usize| -> rusqlite::Result<Timestamp> {
+        let v: i64 = r.get(i)?;
+        Ok(Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH))
+    };
+    let opt_ms = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+        let v: Option<i64> = r.get(i)?;
+        Ok(v.map(|v| Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)))
+    };
+    let verdict: String = r.get(3)?;
+    Ok((
+        Incident {
+            id: r.get(0)?,
+            rollout: r.get(1)?,
+            opened_at: ms(2)?,
+            verdict: Verdict::Hold,
+            slot: r.get(4)?,
+            slot_since: ms(5)?,
+            level: r.get::<_, i64>(6)? as usize,
+            acked_by: r.get(7)?,
+            acked_at: opt_ms(8)?,
+            calm_since: opt_ms(9)?,
+            resolved_at: opt_ms(10)?,
+            thread: r.get(11)?,
+        },
+        verdict,
+    ))
+}
+
+fn finish((mut incident, verdict): (Incident, String)) -> Result<Incident> {
+    incident.verdict =
+        Verdict::parse(&verdict).ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?;
+    Ok(incident)
+}
+
+pub(super) fn upsert(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO incident (id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (id) DO UPDATE SET verdict = ?4, slot = ?5, slot_since = ?6, level = ?7,
+             calm_since = ?10, resolved_at = ?11",
+    )?
+    .execute(params![
+        i.id,
+        i.rollout,
+        to_millis(i.opened_at),
+        i.verdict.as_str(),
+        i.slot,
+        to_millis(i.slot_since),
+        i.level as i64,
+        i.acked_by,
+        i.acked_at.map(to_millis),
+        i.calm_since.map(to_millis),
+        i.resolved_at.map(to_millis),
+        i.thread,
+    ])?;
+    Ok(())
+}
+
+impl Store {
+    /// The id the next incident will get. Only the engine opens incidents,
+    /// one rollout at a time per task, so this cannot race with itself for
+    /// the same rollout; across rollouts the UNIQUE id makes a clash fail loudly.
+    pub fn next_incident_id(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM incident", [], |r| r.get(0))?)
+    }
+
+    pub fn open_incident(&self, rollout: &str) -> Result<Option<Incident>> {
+        let row = self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM incident WHERE rollout = ?1 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"),
+                [rollout],
+                from_row,
+            )
+            .optional()?;
+        row.map(finish).transpose()
+    }
+
+    pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        let row = self
+            .conn()
+            .query_row(&format!("SELECT {COLUMNS} FROM incident WHERE id = ?1"), [id], from_row)
+            .optional()?;
+        row.map(finish).transpose()
+    }
+
+    /// Most recent first.
+    pub fn incidents(&self, limit: usize) -> Result<Vec<Incident>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM incident ORDER BY id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit as i64], from_row)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+
+    /// Acknowledges an open incident. Returns the incident as it now stands,
+    /// or `None` if there is no such incident. Acknowledging twice keeps the first.
+    pub fn ack_incident(&self, id: i64, by: &str, at: Timestamp) -> Result<Option<Incident>> {
+        self.conn().execute(
+            "UPDATE incident SET acked_by = ?2, acked_at = ?3 WHERE id = ?1 AND acked_by IS NULL",
+            params![id, by, to_millis(at)],
+        )?;
+        self.incident(id)
+    }
+
+    /// Remembers the Slack thread of an incident's first message.
+    pub fn set_incident_thread(&self, id: i64, thread: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE incident SET thread = ?2 WHERE id = ?1 AND thread IS NULL",
+            params![id, thread],
+        )?;
+        Ok(())
+    }
+
+    pub fn open_incident_count(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM incident WHERE resolved_at IS NULL", [], |r| r.get(0))?)
+    }
+}
+

@@ -1,0 +1,158 @@
+//! Per-rollout memory: stage, breach starts, last verdict said, and the one
+//! transaction that records an evaluation.
+
+use jiff::Timestamp;
+use rusqlite::{params, OptionalExtension};
+
+use super::{from_millis, to_millis, Incident, Result, Store, StoreError};
+use crate::decide::{StagePosition, Verdict};
+use crate::eval::BreachMemory;
+use crate::notify::Delivery;
+
+/// What Sena last said about a rollout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RolloutMemory {
+    pub verdict: Verdict,
+    pub since: Timestamp,
+    pub last_notified_at: Option<Timestamp>,
+    /// Stage index whose "ready to expand" was already announced.
+    pub ready_notified_stage: Option<usize>,
+}
+
+/// Everything one evaluation changes, written atomically.
+pub struct EvaluationCommit<'a> {
+    pub rollout: &'a str,
+    pub at: Timestamp,
+    /// One JSON record for the decision journal.
+    pub journal: Option<String>,
+    /// Only when it changed, to keep the hot path to one small write.
+    pub breaches: Option<&'a BreachMemory>,
+    pub memory: Option<&'a RolloutMemory>,
+    pub incident: Option<&'a Incident>,
+    pub outbox: &'a [(&'static str, Delivery)],
+}
+
+impl Store {
+    pub fn stage(&self, rollout: &str) -> Result<Option<StagePosition>> {
+        let row: Option<(i64, i64)> = self
+            .conn()
+            .query_row(
+                "SELECT idx, started_at FROM stage WHERE rollout = ?1",
+                [rollout],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(idx, at)| {
+            Ok(StagePosition {
+                index: usize::try_from(idx).map_err(|_| StoreError::Corrupt("stage".into()))?,
+                started_at: from_millis(at)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Moves a rollout to a stage (from the CLI or API). Breach memory is kept:
+    /// a breach does not end because traffic moved.
+    pub fn set_stage(&self, rollout: &str, index: usize, at: Timestamp, by: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (rollout) DO UPDATE SET idx = ?2, started_at = ?3, changed_by = ?4",
+            params![rollout, index as i64, to_millis(at), by],
+        )?;
+        Ok(())
+    }
+
+    /// The stored stage, or stage 0 starting `now` (recorded) when none is stored.
+    pub fn stage_or_start(&self, rollout: &str, now: Timestamp) -> Result<StagePosition> {
+        if let Some(s) = self.stage(rollout)? {
+            return Ok(s);
+        }
+        self.conn().execute(
+            "INSERT OR IGNORE INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, 0, ?2, 'sena')",
+            params![rollout, to_millis(now)],
+        )?;
+        Ok(self.stage(rollout)?.unwrap_or(StagePosition {
+            index: 0,
+            started_at: now,
+        }))
+    }
+
+    pub fn breaches(&self, rollout: &str) -> Result<BreachMemory> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT check_name, started_at FROM breach WHERE rollout = ?1")?;
+        let rows = stmt.query_map([rollout], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut memory = BreachMemory::new();
+        for row in rows {
+            let (name, at) = row?;
+            memory.insert(name, from_millis(at)?);
+        }
+        Ok(memory)
+    }
+
+    pub fn memory(&self, rollout: &str) -> Result<Option<RolloutMemory>> {
+        let row: Option<(String, i64, Option<i64>, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT verdict, since, last_notified_at, ready_notified_stage
+                 FROM rollout_memory WHERE rollout = ?1",
+                [rollout],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|(verdict, since, last, ready)| {
+            Ok(RolloutMemory {
+                verdict: Verdict::parse(&verdict)
+                    .ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?,
+                since: from_millis(since)?,
+                last_notified_at: last.map(from_millis).transpose()?,
+                ready_notified_stage: ready.map(|r| r as usize),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records one evaluation: journal, breach memory, verdict memory,
+    /// incident and queued notifications, all or nothing.
+    pub fn commit_evaluation(&self, c: &EvaluationCommit<'_>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if let Some(record) = &c.journal {
+            tx.prepare_cached("INSERT INTO journal (at, rollout, record) VALUES (?1, ?2, ?3)")?
+                .execute(params![to_millis(c.at), c.rollout, record])?;
+        }
+        if let Some(breaches) = c.breaches {
+            tx.prepare_cached("DELETE FROM breach WHERE rollout = ?1")?
+                .execute([c.rollout])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO breach (rollout, check_name, started_at) VALUES (?1, ?2, ?3)",
+            )?;
+            for (name, at) in breaches {
+                insert.execute(params![c.rollout, name, to_millis(*at)])?;
+            }
+        }
+        if let Some(m) = c.memory {
+            tx.prepare_cached(
+                "INSERT INTO rollout_memory (rollout, verdict, since, last_notified_at, ready_notified_stage)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (rollout) DO UPDATE SET verdict = ?2, since = ?3,
+                     last_notified_at = ?4, ready_notified_stage = ?5",
+            )?
+            .execute(params![
+                c.rollout,
+                m.verdict.as_str(),
+                to_millis(m.since),
+                m.last_notified_at.map(to_millis),
+                m.ready_notified_stage.map(|s| s as i64)
+            ])?;
+        }
+        if let Some(incident) = c.incident {
+            super::incidents::upsert(&tx, incident)?;
+        }
+        for (channel, delivery) in c.outbox {
+            super::outbox::enqueue(&tx, channel, delivery, c.at)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

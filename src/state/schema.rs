@@ -1,0 +1,68 @@
+//! Table layout. Times are Unix milliseconds.
+
+use rusqlite::Connection;
+
+pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(
+        "
+        CREATE TABLE IF NOT EXISTS stage (
+            rollout     TEXT PRIMARY KEY,
+            idx         INTEGER NOT NULL,
+            started_at  INTEGER NOT NULL,
+            changed_by  TEXT
+        );
+        CREATE TABLE IF NOT EXISTS breach (
+            rollout     TEXT NOT NULL,
+            check_name  TEXT NOT NULL,
+            started_at  INTEGER NOT NULL,
+            PRIMARY KEY (rollout, check_name)
+        );
+        -- What was last said about a rollout, so a restart neither re-pages
+        -- nor forgets a reminder.
+        CREATE TABLE IF NOT EXISTS rollout_memory (
+            rollout           TEXT PRIMARY KEY,
+            verdict           TEXT NOT NULL,
+            since             INTEGER NOT NULL,
+            last_notified_at  INTEGER,
+            ready_notified_stage INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS journal (
+            id       INTEGER PRIMARY KEY,
+            at       INTEGER NOT NULL,
+            rollout  TEXT NOT NULL,
+            record   TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
+        CREATE TABLE IF NOT EXISTS incident (
+            id            INTEGER PRIMARY KEY,
+            rollout       TEXT NOT NULL,
+            opened_at     INTEGER NOT NULL,
+            verdict       TEXT NOT NULL,
+            slot          TEXT,
+            slot_since    INTEGER NOT NULL,
+            level         INTEGER NOT NULL,
+            acked_by      TEXT,
+            acked_at      INTEGER,
+            calm_since    INTEGER,
+            resolved_at   INTEGER,
+            thread        TEXT
+        );
+        CREATE INDEX IF NOT EXISTS incident_open ON incident (rollout, resolved_at);
+        CREATE TABLE IF NOT EXISTS outbox (
+            id               INTEGER PRIMARY KEY,
+            dedup_key        TEXT NOT NULL UNIQUE,
+            channel          TEXT NOT NULL,
+            delivery         TEXT NOT NULL,
+            created_at       INTEGER NOT NULL,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER NOT NULL,
+            last_error       TEXT,
+            failed           INTEGER NOT NULL DEFAULT 0
+        );
+        ",
+    )
+}
