@@ -1,0 +1,183 @@
+//! The store against a real SQLite file in a temp dir; reopening it stands
+//! in for a restart.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::decide::Verdict;
+use crate::eval::BreachMemory;
+use crate::notify::{Advisory, AdvisoryKind, Delivery};
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn delivery(key: &str) -> Delivery {
+    Delivery {
+        advisory: Advisory {
+            kind: AdvisoryKind::Opened,
+            at: ts("2025-10-22T14:00:00Z"),
+            rollout: "checkout-api".into(),
+            stage_index: 0,
+            traffic: "5%".into(),
+            verdict: Verdict::Rollback,
+            reason: "roll back".into(),
+            ready_to_expand: None,
+            checks: vec![],
+            approver: "lubit".into(),
+            incident: None,
+            prometheus_url: "http://prom".into(),
+        },
+        recipients: vec![],
+        dedup_key: key.into(),
+        thread: None,
+    }
+}
+
+#[test]
+fn stage_breaches_and_memory_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let stage = store.stage_or_start("a", t0).unwrap();
+        assert_eq!((stage.index, stage.started_at), (0, t0));
+        let mut breaches = BreachMemory::new();
+        breaches.insert("error_rate".into(), t0);
+        let memory = RolloutMemory {
+            verdict: Verdict::Hold,
+            since: t0,
+            last_notified_at: Some(t0),
+            ready_notified_stage: None,
+        };
+        store
+            .commit_evaluation(&EvaluationCommit {
+                rollout: "a",
+                at: t0,
+                journal: Some("{\"x\":1}".into()),
+                breaches: Some(&breaches),
+                memory: Some(&memory),
+                incident: None,
+                outbox: &[("console", delivery("k1"))],
+            })
+            .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    // A later start does not reset the stage clock.
+    let stage = store.stage_or_start("a", ts("2025-10-23T00:00:00Z")).unwrap();
+    assert_eq!(stage.started_at, t0);
+    assert_eq!(store.breaches("a").unwrap().get("error_rate"), Some(&t0));
+    assert_eq!(store.memory("a").unwrap().unwrap().verdict, Verdict::Hold);
+    assert_eq!(store.journal(&JournalQuery::default()).unwrap(), vec!["{\"x\":1}"]);
+    assert_eq!(store.outbox_stats().unwrap().depth, 1);
+}
+
+#[test]
+fn outbox_retries_later_and_forgets_only_confirmed_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    store.enqueue(&[("slack", delivery("k1")), ("slack", delivery("k1"))], t0).unwrap();
+    let due = store.due("slack", t0, 10).unwrap();
+    assert_eq!(due.len(), 1, "the same dedup key is queued once");
+    store.mark_retry(due[0].id, t0 + jiff::SignedDuration::from_secs(7), "429").unwrap();
+    assert!(store.due("slack", t0 + jiff::SignedDuration::from_secs(6), 10).unwrap().is_empty());
+    let again = store.due("slack", t0 + jiff::SignedDuration::from_secs(7), 10).unwrap();
+    assert_eq!(again[0].attempts, 1);
+    assert!(store.due("email", t0, 10).unwrap().is_empty(), "channels do not see each other's items");
+    store.mark_sent(again[0].id).unwrap();
+    assert_eq!(store.outbox_stats().unwrap(), OutboxStats::default());
+}
+
+#[test]
+fn permanent_failures_stay_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
+    let id = store.due("email", t0, 1).unwrap()[0].id;
+    store.mark_failed(id, "550 mailbox unavailable").unwrap();
+    let stats = store.outbox_stats().unwrap();
+    assert_eq!((stats.depth, stats.failed), (0, 1));
+    assert!(store.due("email", t0, 1).unwrap().is_empty());
+}
+
+#[test]
+fn acknowledging_keeps_the_first_acknowledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    let incident = Incident {
+        id: store.next_incident_id().unwrap(),
+        rollout: "a".into(),
+        opened_at: t0,
+        verdict: Verdict::Rollback,
+        slot: Some("day".into()),
+        slot_since: t0,
+        level: 0,
+        acked_by: None,
+        acked_at: None,
+        calm_since: None,
+        resolved_at: None,
+        thread: None,
+    };
+    store
+        .commit_evaluation(&EvaluationCommit {
+            rollout: "a",
+            at: t0,
+            journal: None,
+            breaches: None,
+            memory: None,
+            incident: Some(&incident),
+            outbox: &[],
+        })
+        .unwrap();
+    assert_eq!(store.open_incident("a").unwrap().unwrap().id, 1);
+    let acked = store.ack_incident(1, "sena", t0).unwrap().unwrap();
+    assert_eq!(acked.acked_by.as_deref(), Some("sena"));
+    let again = store.ack_incident(1, "copilot", t0).unwrap().unwrap();
+    assert_eq!(again.acked_by.as_deref(), Some("sena"));
+    assert!(store.ack_incident(99, "x", t0).unwrap().is_none());
+    store.set_incident_thread(1, "1700000000.000100").unwrap();
+    assert_eq!(store.incident(1).unwrap().unwrap().thread.as_deref(), Some("1700000000.000100"));
+}
+
+#[test]
+fn journal_is_bounded_by_age_and_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    for i in 0..10 {
+        let at = t0 + Duration::from_secs(i * 60);
+        store
+            .commit_evaluation(&EvaluationCommit {
+                rollout: if i % 2 == 0 { "a" } else { "b" },
+                at,
+                journal: Some(format!("{{\"i\":{i}}}")),
+                breaches: None,
+                memory: None,
+                incident: None,
+                outbox: &[],
+            })
+            .unwrap();
+    }
+    let only_a = store
+        .journal(&JournalQuery {
+            rollout: Some("a".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(only_a.len(), 5);
+    let since = store
+        .journal(&JournalQuery {
+            since: Some(t0 + Duration::from_secs(8 * 60)),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(since, vec!["{\"i\":8}", "{\"i\":9}"]);
+    // Older than 2 minutes before the last → 7 deleted; then keep at most 2.
+    store.prune_journal(t0 + Duration::from_secs(7 * 60), 2).unwrap();
+    assert_eq!(store.journal(&JournalQuery::default()).unwrap(), vec!["{\"i\":8}", "{\"i\":9}"]);
+}
