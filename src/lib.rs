@@ -2,16 +2,16 @@
 //! hold or continue. The data path, one folder per stage:
 //! config → datasource → eval → decide → notify, with state beside.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod datasource;
 pub mod decide;
 pub mod eval;
-pub mod notify;
-pub mod roster;
-pub mod datasource;
-pub mod state;
 pub mod metrics;
+pub mod notify;
 pub mod report;
-pub mod daemon;
+pub mod roster;
 pub mod server;
-pub mod cli;
+pub mod state;

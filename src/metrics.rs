@@ -37,7 +37,10 @@ fn render_labels(labels: &[(&str, &str)]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let v = v
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
         let _ = write!(s, "{k}=\"{v}\"");
     }
     s.push('}');
@@ -49,7 +52,13 @@ impl Metrics {
         Self::default()
     }
 
-    fn update(&self, name: &'static str, help: &'static str, kind: Kind, f: impl FnOnce(&mut BTreeMap<String, f64>)) {
+    fn update(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        f: impl FnOnce(&mut BTreeMap<String, f64>),
+    ) {
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         let family = families.entry(name).or_insert_with(|| Family {
             help,
@@ -89,29 +98,44 @@ impl Metrics {
         }
     }
 
-    pub fn observe(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)], value: f64) {
+    pub fn observe(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
         self.update(name, help, Kind::Histogram, |s| {
             for le in DURATION_BUCKETS {
                 let mut l = labels.to_vec();
                 let le_text = le.to_string();
                 l.push(("le", &le_text));
-                let e = s.entry(format!("_bucket{}", render_labels(&l))).or_insert(0.0);
+                let e = s
+                    .entry(format!("_bucket{}", render_labels(&l)))
+                    .or_insert(0.0);
                 if value <= le {
                     *e += 1.0;
                 }
             }
             let mut l = labels.to_vec();
             l.push(("le", "+Inf"));
-            *s.entry(format!("_bucket{}", render_labels(&l))).or_insert(0.0) += 1.0;
-            *s.entry(format!("_sum{}", render_labels(labels))).or_insert(0.0) += value;
-            *s.entry(format!("_count{}", render_labels(labels))).or_insert(0.0) += 1.0;
+            *s.entry(format!("_bucket{}", render_labels(&l)))
+                .or_insert(0.0) += 1.0;
+            *s.entry(format!("_sum{}", render_labels(labels)))
+                .or_insert(0.0) += value;
+            *s.entry(format!("_count{}", render_labels(labels)))
+                .or_insert(0.0) += 1.0;
         });
     }
 
     /// One value, for tests and the benchmark: the series with exactly these labels.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        families.get(name)?.series.get(&render_labels(labels)).copied()
+        families
+            .get(name)?
+            .series
+            .get(&render_labels(labels))
+            .copied()
     }
 
     /// Text exposition format 0.0.4.
@@ -137,7 +161,11 @@ fn format_value(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         v.to_string()
     }
@@ -150,16 +178,49 @@ mod tests {
     #[test]
     fn renders_counters_gauges_and_histograms() {
         let m = Metrics::new();
-        m.inc("sena_evaluations_total", "Evaluations.", &[("rollout", "a")]);
-        m.inc("sena_evaluations_total", "Evaluations.", &[("rollout", "a")]);
+        m.inc(
+            "sena_evaluations_total",
+            "Evaluations.",
+            &[("rollout", "a")],
+        );
+        m.inc(
+            "sena_evaluations_total",
+            "Evaluations.",
+            &[("rollout", "a")],
+        );
         m.set("sena_verdict", "Verdict.", &[("rollout", "a\"b")], 2.0);
-        m.observe("sena_evaluation_duration_seconds", "Duration.", &[("rollout", "a")], 0.03);
+        m.observe(
+            "sena_evaluation_duration_seconds",
+            "Duration.",
+            &[("rollout", "a")],
+            0.03,
+        );
         let text = m.render();
-        assert!(text.contains("# TYPE sena_evaluations_total counter\nsena_evaluations_total{rollout=\"a\"} 2\n"), "{text}");
-        assert!(text.contains("sena_verdict{rollout=\"a\\\"b\"} 2"), "{text}");
-        assert!(text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.025\"} 0"), "{text}");
-        assert!(text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.05\"} 1"), "{text}");
-        assert!(text.contains("sena_evaluation_duration_seconds_count{rollout=\"a\"} 1"), "{text}");
-        assert_eq!(m.value("sena_evaluations_total", &[("rollout", "a")]), Some(2.0));
+        assert!(
+            text.contains(
+                "# TYPE sena_evaluations_total counter\nsena_evaluations_total{rollout=\"a\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("sena_verdict{rollout=\"a\\\"b\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.025\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.05\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("sena_evaluation_duration_seconds_count{rollout=\"a\"} 1"),
+            "{text}"
+        );
+        assert_eq!(
+            m.value("sena_evaluations_total", &[("rollout", "a")]),
+            Some(2.0)
+        );
     }
 }

@@ -74,7 +74,9 @@ impl CheckReport {
             bound: c.threshold.bound.clone(),
             threshold_value: c.threshold.value,
             on_fail: c.on_fail,
-            for_duration: crate::config::value::format_duration(std::time::Duration::from_secs(c.for_seconds)),
+            for_duration: crate::config::value::format_duration(std::time::Duration::from_secs(
+                c.for_seconds,
+            )),
             breach_started_at: c.breach_started_at,
             error: c.error.clone(),
             series: c

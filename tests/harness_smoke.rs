@@ -109,6 +109,30 @@ fn no_traffic_makes_the_ratios_nan() {
 }
 
 #[test]
+fn regions_split_the_canary_into_labelled_series() {
+    let s = shared();
+    let app = s.app.app("smoke-regions");
+    app.set_regions(&["eu", "us"]);
+    app.region("us").set_error_ratio(0.05);
+    let per_region = |region: &str| {
+        format!(
+            "sum(rate(http_requests_total{{app=\"smoke-regions\",track=\"canary\",region=\"{region}\",code=\"500\"}}[10s])) \
+             / sum(rate(http_requests_total{{app=\"smoke-regions\",track=\"canary\",region=\"{region}\"}}[10s]))"
+        )
+    };
+    s.prometheus
+        .wait_for_value(&per_region("us"), |v| v > 0.01, DEADLINE);
+    assert_eq!(s.prometheus.query_value(&per_region("eu")), Some(0.0));
+    assert_eq!(app.region("eu").behaviour().error_ratio, 0.0);
+    assert_eq!(app.region("us").behaviour().error_ratio, 0.05);
+    // No unlabelled canary series is left to dilute a sum by region.
+    let unlabelled = s
+        .prometheus
+        .query("http_requests_total{app=\"smoke-regions\",track=\"canary\",region=\"\"}");
+    assert_eq!(unlabelled["data"]["result"], serde_json::json!([]));
+}
+
+#[test]
 fn counters_never_decrease_across_changes() {
     let s = shared();
     let app = s.app.app("smoke-monotonic");

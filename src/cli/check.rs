@@ -5,8 +5,8 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
+use crate::config::value::format_duration;
 use crate::config::{self, Check, NoData, OnFail, Rollout};
 
 /// Exit code 0 when the config is valid, 1 otherwise. Diagnostics go to
@@ -17,7 +17,12 @@ pub fn run(config_path: &Path, out: &mut dyn Write, err: &mut dyn Write) -> i32 
             for warning in &loaded.warnings.0 {
                 let _ = writeln!(err, "{warning}");
             }
-            loaded.config.rollouts.iter().try_for_each(|rollout| write_rollout(out, rollout)).map(|()| 0)
+            loaded
+                .config
+                .rollouts
+                .iter()
+                .try_for_each(|rollout| write_rollout(out, rollout))
+                .map(|()| 0)
         }
         Err(diagnostics) => {
             for diagnostic in &diagnostics.0 {
@@ -40,7 +45,7 @@ pub fn write_rollout(out: &mut dyn Write, rollout: &Rollout) -> std::io::Result<
         .stages
         .iter()
         .map(|stage| match stage.bake {
-            Some(bake) => format!("{} (bake {})", stage.traffic, short_duration(bake)),
+            Some(bake) => format!("{} (bake {})", stage.traffic, format_duration(bake)),
             None => stage.traffic.to_string(),
         })
         .collect();
@@ -49,7 +54,7 @@ pub fn write_rollout(out: &mut dyn Write, rollout: &Rollout) -> std::io::Result<
         "{}: {count} check{} every {}; stages {}; approver {}",
         rollout.name,
         if count == 1 { "" } else { "s" },
-        short_duration(rollout.interval),
+        format_duration(rollout.interval),
         stages.join(" → "),
         rollout.approver
     )?;
@@ -64,7 +69,7 @@ pub fn describe_check(check: &Check) -> String {
     let for_part = if check.for_duration.is_zero() {
         String::new()
     } else {
-        format!(" for {}", short_duration(check.for_duration))
+        format!(" for {}", format_duration(check.for_duration))
     };
     let on_fail = match check.on_fail {
         OnFail::Rollback => "rollback",
@@ -80,34 +85,10 @@ pub fn describe_check(check: &Check) -> String {
     )
 }
 
-/// The compact form an author writes: `30s`, `2m`, `1h30m`, `24h`, `5d`.
-/// Days only from two days up, so a day-long bake reads `24h`, as usually
-/// written (humantime would say `1day`).
-pub fn short_duration(d: Duration) -> String {
-    let total = d.as_secs();
-    let millis = d.subsec_millis();
-    if total == 0 {
-        return if millis == 0 { "0s".into() } else { format!("{millis}ms") };
-    }
-    let days = if total >= 2 * 86_400 { total / 86_400 } else { 0 };
-    let rest = total - days * 86_400;
-    let parts = [(days, "d"), (rest / 3600, "h"), (rest % 3600 / 60, "m"), (rest % 60, "s"), (u64::from(millis), "ms")];
-    parts.iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n}{unit}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
-
-    #[test]
-    fn durations_read_as_written() {
-        let cases = [(30, "30s"), (120, "2m"), (5400, "1h30m"), (86_400, "24h"), (5 * 86_400, "5d"), (0, "0s")];
-        for (secs, text) in cases {
-            assert_eq!(short_duration(Duration::from_secs(secs)), text);
-        }
-        assert_eq!(short_duration(Duration::from_millis(250)), "250ms");
-    }
 
     #[test]
     fn summary_and_errors() {
@@ -124,18 +105,33 @@ mod tests {
         )
         .unwrap();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        assert_eq!(run(&config, &mut out, &mut err), 0, "{}", String::from_utf8_lossy(&err));
+        assert_eq!(
+            run(&config, &mut out, &mut err),
+            0,
+            "{}",
+            String::from_utf8_lossy(&err)
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "web: 1 check every 30s; stages 5% (bake 24h) → 100%; approver lubit\n  error_rate < 0.1% for 2m, on fail rollback, no data hold (r.yaml:2)\n"
         );
 
-        fs::write(dir.path().join("r.yaml"), "checks:\n  - name: e\n    query: x\n    below: lots\n").unwrap();
+        fs::write(
+            dir.path().join("r.yaml"),
+            "checks:\n  - name: e\n    query: x\n    below: lots\n",
+        )
+        .unwrap();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         assert_eq!(run(&config, &mut out, &mut err), 1);
         let err = String::from_utf8(err).unwrap();
         let rules = dir.path().join("r.yaml");
-        assert!(err.starts_with(&format!("{}:4:12: `lots` is not a threshold", rules.display())), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "{}:4:12: `lots` is not a threshold",
+                rules.display()
+            )),
+            "{err}"
+        );
         assert!(err.ends_with("\n1 error\n"), "{err}");
         assert!(out.is_empty());
     }

@@ -14,7 +14,12 @@ use crate::state::Store;
 
 use super::OutputFormat;
 
-pub fn run(config_path: &Path, format: OutputFormat, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn run(
+    config_path: &Path,
+    format: OutputFormat,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
     let Some(config) = super::load_or_report(config_path, err) else {
         return 1;
     };
@@ -45,7 +50,10 @@ pub fn run(config_path: &Path, format: OutputFormat, out: &mut dyn Write, err: &
                     s.index = s.index.min(r.stages.len() - 1);
                     s
                 })
-                .unwrap_or(crate::decide::StagePosition { index: 0, started_at: now });
+                .unwrap_or(crate::decide::StagePosition {
+                    index: 0,
+                    started_at: now,
+                });
             async move {
                 let checks = evaluate_rollout_stateless(ds, r, now).await;
                 let decision = decide(r, stage, &checks, now);
@@ -54,8 +62,15 @@ pub fn run(config_path: &Path, format: OutputFormat, out: &mut dyn Write, err: &
         });
         futures_util::future::join_all(per_rollout).await
     });
-    let worst = reports.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Continue);
-    let report = StatusReport { at: now, rollouts: reports };
+    let worst = reports
+        .iter()
+        .map(|r| r.verdict)
+        .max()
+        .unwrap_or(Verdict::Continue);
+    let report = StatusReport {
+        at: now,
+        rollouts: reports,
+    };
     let written = match format {
         OutputFormat::Json => serde_json::to_string_pretty(&report)
             .map_err(std::io::Error::other)
@@ -76,7 +91,14 @@ fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()>
             Verdict::Hold => "HOLD",
             Verdict::Rollback => "ROLL BACK",
         };
-        writeln!(out, "{}  stage {}/{} at {}  {verdict}", r.name, r.stage.index + 1, r.stage.of, r.stage.traffic)?;
+        writeln!(
+            out,
+            // 0-based, as `sena stage ROLLOUT INDEX` counts.
+            "{}  stage {} · {} traffic  {verdict}",
+            r.name,
+            r.stage.index,
+            r.stage.traffic
+        )?;
         writeln!(out, "  {}", r.reason)?;
         for c in &r.checks {
             writeln!(
@@ -86,7 +108,10 @@ fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()>
                 c.name,
                 c.value_text,
                 c.threshold,
-                c.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+                c.error
+                    .as_deref()
+                    .map(|e| format!("  ({e})"))
+                    .unwrap_or_default()
             )?;
         }
     }

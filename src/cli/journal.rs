@@ -30,7 +30,11 @@ pub fn run(
             return 1;
         }
     };
-    match store.journal(&JournalQuery { since, rollout, limit }) {
+    match store.journal(&JournalQuery {
+        since,
+        rollout,
+        limit,
+    }) {
         Ok(records) => {
             for r in records {
                 if writeln!(out, "{r}").is_err() {
@@ -50,7 +54,10 @@ pub fn run(
 fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(d) = humantime::parse_duration(text) {
         let d = jiff::SignedDuration::try_from(d).map_err(|e| e.to_string())?;
-        return jiff::Timestamp::now().checked_sub(d).map_err(|e| e.to_string());
+        return jiff::Timestamp::now()
+            .checked_sub(d)
+            .map_err(|e| e.to_string());
     }
-    super::parse_instant(text).map_err(|_| format!("`{text}` is neither a duration (`1h`) nor an RFC 3339 instant"))
+    super::parse_instant(text)
+        .map_err(|_| format!("`{text}` is neither a duration (`1h`) nor an RFC 3339 instant"))
 }

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "sena", version, about = "Watches canary rollouts through Prometheus and advises roll back, hold or continue.")]
+#[command(
+    name = "sena",
+    version,
+    about = "Watches canary rollouts through Prometheus and advises roll back, hold or continue."
+)]
 struct Cli {
     /// Log format: human-readable text or JSON lines for machines.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -107,12 +111,25 @@ pub fn main() -> i32 {
         Command::Run { config } => run::run(&config),
         Command::Check { config } => check::run(&config, stdout, stderr),
         Command::Eval { config, format } => eval::run(&config, format, stdout, stderr),
-        Command::Stage { rollout, index, config } => stage::run(&config, &rollout, index, stdout, stderr),
-        Command::Journal { config, since, rollout, limit } => {
-            journal::run(&config, since.as_deref(), rollout, limit, stdout, stderr)
+        Command::Stage {
+            rollout,
+            index,
+            config,
+        } => stage::run(&config, &rollout, index, stdout, stderr),
+        Command::Journal {
+            config,
+            since,
+            rollout,
+            limit,
+        } => journal::run(&config, since.as_deref(), rollout, limit, stdout, stderr),
+        Command::Roster { config, at, week } => {
+            roster_verb(&config, at.as_deref(), week, stdout, stderr)
         }
-        Command::Roster { config, at, week } => roster_verb(&config, at.as_deref(), week, stdout, stderr),
-        Command::Ack { incident, by, config } => stage::ack(&config, incident, by, stdout, stderr),
+        Command::Ack {
+            incident,
+            by,
+            config,
+        } => stage::ack(&config, incident, by, stdout, stderr),
     }
 }
 
@@ -131,7 +148,10 @@ fn init_tracing(format: LogFormat, level: &str) {
 }
 
 /// Loads the config for a verb, printing every diagnostic on failure.
-pub fn load_or_report(path: &std::path::Path, err: &mut dyn std::io::Write) -> Option<crate::config::Config> {
+pub fn load_or_report(
+    path: &std::path::Path,
+    err: &mut dyn std::io::Write,
+) -> Option<crate::config::Config> {
     match crate::config::load(path) {
         Ok(loaded) => {
             for w in loaded.warnings.warnings() {
@@ -159,7 +179,11 @@ fn roster_verb(
         return 1;
     };
     let Some(roster) = config.roster.as_ref() else {
-        let _ = writeln!(err, "{}: no roster configured (add `roster: roster.yaml`)", config.source.display());
+        let _ = writeln!(
+            err,
+            "{}: no roster configured (add `roster: roster.yaml`)",
+            config.source.display()
+        );
         return 1;
     };
     let at = match at.map(parse_instant).transpose() {
@@ -180,8 +204,9 @@ fn roster_verb(
 
 /// An RFC 3339 instant (`2025-10-22T14:00:00+09:00`, `...Z`).
 pub fn parse_instant(text: &str) -> Result<jiff::Timestamp, String> {
-    text.parse::<jiff::Timestamp>()
-        .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2025-10-22T14:00:00+09:00 ({e})"))
+    text.parse::<jiff::Timestamp>().map_err(|e| {
+        format!("`{text}` is not an RFC 3339 instant such as 2025-10-22T14:00:00+09:00 ({e})")
+    })
 }
 
 /// A tokio runtime for verbs that talk to the outside world.

@@ -11,7 +11,11 @@ pub fn run(config_path: &Path) -> i32 {
         return 1;
     };
     let runtime = super::runtime();
-    match runtime.block_on(crate::daemon::run(config_path.to_path_buf(), config, Arc::new(SystemClock))) {
+    match runtime.block_on(crate::daemon::run(
+        config_path.to_path_buf(),
+        config,
+        Arc::new(SystemClock),
+    )) {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "sena stopped");

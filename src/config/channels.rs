@@ -10,14 +10,26 @@ use serde_saphyr::Spanned;
 
 use super::load::{url, Env};
 use super::raw::{Node, Value};
-use super::reader::{check_http_url, secret_file, FileDiags, Fields};
+use super::reader::{check_http_url, secret_file, Fields, FileDiags};
 use super::{Diagnostic, EmailConfig, Secret, SlackConfig, SlackMode, SmtpTls};
 use crate::roster::{self, Roster};
 
 const SLACK_KEYS: &[&str] = &["webhook_url", "token_file", "channel", "api_url"];
 const EMAIL_KEYS: &[&str] = &["smtp", "from"];
-const SMTP_KEYS: &[&str] = &["host", "port", "tls", "username", "password_file", "timeout", "allow_insecure"];
-const TLS: &[(&str, SmtpTls)] = &[("starttls", SmtpTls::Starttls), ("tls", SmtpTls::Tls), ("none", SmtpTls::None)];
+const SMTP_KEYS: &[&str] = &[
+    "host",
+    "port",
+    "tls",
+    "username",
+    "password_file",
+    "timeout",
+    "allow_insecure",
+];
+const TLS: &[(&str, SmtpTls)] = &[
+    ("starttls", SmtpTls::Starttls),
+    ("tls", SmtpTls::Tls),
+    ("none", SmtpTls::None),
+];
 
 /// Webhook mode or Web API mode, chosen by which key is set. The YAML wins
 /// over the environment; the environment (`SENA_SLACK_WEBHOOK_URL`, or
@@ -25,7 +37,8 @@ const TLS: &[(&str, SmtpTls)] = &[("starttls", SmtpTls::Starttls), ("tls", SmtpT
 /// so secrets can stay out of the file.
 pub(crate) fn slack(d: &mut FileDiags, node: &Node, dir: &Path, env: Env) -> Option<SlackConfig> {
     let f = Fields::read(d, node, "`slack`", SLACK_KEYS)?;
-    let api_url = url(d, &f, "api_url", false).unwrap_or_else(|| "https://slack.com/api".to_string());
+    let api_url =
+        url(d, &f, "api_url", false).unwrap_or_else(|| "https://slack.com/api".to_string());
     let channel = f.text(d, "channel").map(|c| c.value);
     let webhook_key = f.get("webhook_url").and(f.key("webhook_url"));
     let token_key = f.get("token_file").and(f.key("token_file"));
@@ -37,26 +50,54 @@ pub(crate) fn slack(d: &mut FileDiags, node: &Node, dir: &Path, env: Env) -> Opt
         }
         (Some(_), None) => {
             if let Some(c) = f.key("channel") {
-                d.warning(&c.referenced, "`channel` is ignored in webhook mode: a webhook posts where it was created");
+                d.warning(
+                    &c.referenced,
+                    "`channel` is ignored in webhook mode: a webhook posts where it was created",
+                );
             }
-            url(d, &f, "webhook_url", true).map(|url| SlackMode::Webhook { url: Secret::new(url) })
+            url(d, &f, "webhook_url", true).map(|url| SlackMode::Webhook {
+                url: Secret::new(url),
+            })
         }
         (None, Some(token_key)) => {
             let token = secret_file(d, &f, "token_file", dir);
             if channel.is_none() {
-                d.error(&token_key.referenced, "Web API mode needs `channel:` too, like `channel: \"#deploys\"`");
+                d.error(
+                    &token_key.referenced,
+                    "Web API mode needs `channel:` too, like `channel: \"#deploys\"`",
+                );
             }
-            Some(SlackMode::WebApi { token: token?, channel: channel? })
+            Some(SlackMode::WebApi {
+                token: token?,
+                channel: channel?,
+            })
         }
         (None, None) => slack_from_env(d, &f, channel, env),
     };
-    Some(SlackConfig { mode: mode?, api_url })
+    Some(SlackConfig {
+        mode: mode?,
+        api_url,
+    })
 }
 
-fn slack_from_env(d: &mut FileDiags, f: &Fields, channel: Option<String>, env: Env) -> Option<SlackMode> {
-    match (env("SENA_SLACK_TOKEN"), env("SENA_SLACK_WEBHOOK_URL"), channel) {
-        (Some(token), _, Some(channel)) => Some(SlackMode::WebApi { token: Secret::new(token.trim()), channel }),
-        (_, Some(url), _) if check_http_url(url.trim()).is_ok() => Some(SlackMode::Webhook { url: Secret::new(url.trim()) }),
+fn slack_from_env(
+    d: &mut FileDiags,
+    f: &Fields,
+    channel: Option<String>,
+    env: Env,
+) -> Option<SlackMode> {
+    match (
+        env("SENA_SLACK_TOKEN"),
+        env("SENA_SLACK_WEBHOOK_URL"),
+        channel,
+    ) {
+        (Some(token), _, Some(channel)) => Some(SlackMode::WebApi {
+            token: Secret::new(token.trim()),
+            channel,
+        }),
+        (_, Some(url), _) if check_http_url(url.trim()).is_ok() => Some(SlackMode::Webhook {
+            url: Secret::new(url.trim()),
+        }),
         (_, Some(_), _) => {
             d.error(&f.at, "the environment variable SENA_SLACK_WEBHOOK_URL must be an http:// or https:// URL");
             None
@@ -93,7 +134,10 @@ pub(crate) fn email(
         let (local, domain) = from.value.rsplit_once('@').unwrap_or_default();
         let valid = !local.trim().is_empty() && !domain.trim().is_empty();
         if !valid {
-            d.error(&from.referenced, "`from` must be an email address, like sena@example.com");
+            d.error(
+                &from.referenced,
+                "`from` must be an email address, like sena@example.com",
+            );
         }
         valid
     });
@@ -119,8 +163,14 @@ pub(crate) fn email(
     let username = smtp.text(d, "username").map(|u| u.value);
     let password = secret_file(d, &smtp, "password_file", dir);
     match (smtp.key("username"), smtp.key("password_file")) {
-        (Some(u), None) => d.error(&u.referenced, "`username` needs `password_file` too (SMTP authentication uses both)"),
-        (None, Some(p)) => d.error(&p.referenced, "`password_file` needs `username` too (SMTP authentication uses both)"),
+        (Some(u), None) => d.error(
+            &u.referenced,
+            "`username` needs `password_file` too (SMTP authentication uses both)",
+        ),
+        (None, Some(p)) => d.error(
+            &p.referenced,
+            "`password_file` needs `username` too (SMTP authentication uses both)",
+        ),
         _ => {}
     }
     let timeout = smtp.period(d, "timeout", Duration::from_secs(10));
@@ -138,12 +188,21 @@ pub(crate) fn email(
         let at = key.map_or(f.at, |k| k.referenced);
         d.warning(&at, "`email` is set but there is no `roster:` naming people's addresses, so no mail will be sent");
     }
-    Some(EmailConfig { host: host?.value, port: port?, tls, username, password, from: from?.value, timeout })
+    Some(EmailConfig {
+        host: host?.value,
+        port: port?,
+        tls,
+        username,
+        password,
+        from: from?.value,
+        timeout,
+    })
 }
 
 fn is_loopback(host: &str) -> bool {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A roster file (relative to the config) or a mapping written inline.
@@ -167,12 +226,24 @@ pub(crate) fn roster(
         }
         value => {
             let Some(rel) = value.scalar_text() else {
-                d.error(&node.referenced, format!("`roster` must be a file name or a mapping, found {}", value.kind()));
+                d.error(
+                    &node.referenced,
+                    format!(
+                        "`roster` must be a file name or a mapping, found {}",
+                        value.kind()
+                    ),
+                );
                 return None;
             };
             let path = dir.join(&rel);
             if !path.exists() {
-                d.error(&node.referenced, format!("roster file `{rel}` does not exist (looked for {})", path.display()));
+                d.error(
+                    &node.referenced,
+                    format!(
+                        "roster file `{rel}` does not exist (looked for {})",
+                        path.display()
+                    ),
+                );
                 return None;
             }
             roster::load_file(&path)
@@ -193,8 +264,15 @@ pub(crate) fn roster(
 fn inline_text(top: &Fields, node: &Node, src: &str) -> Option<String> {
     let at = |n: &serde_saphyr::Location| usize::try_from(n.span().byte_offset()?).ok();
     let start = at(&node.referenced)?;
-    let index = top.entries().iter().position(|(k, _)| k.value == "roster")?;
-    let end = top.entries().get(index + 1).and_then(|(k, _)| at(&k.referenced)).unwrap_or(src.len());
+    let index = top
+        .entries()
+        .iter()
+        .position(|(k, _)| k.value == "roster")?;
+    let end = top
+        .entries()
+        .get(index + 1)
+        .and_then(|(k, _)| at(&k.referenced))
+        .unwrap_or(src.len());
     let (line, column) = super::raw::line_col(&node.referenced);
     let padding = "\n".repeat(line as usize - 1) + &" ".repeat(column as usize - 1);
     Some(padding + src.get(start..end)?)

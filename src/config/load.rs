@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use super::channels::{email, roster, slack};
 use super::raw::{parse, Node};
-use super::reader::{check_http_url, secret_file, text, FileDiags, Fields};
+use super::reader::{check_http_url, secret_file, text, Fields, FileDiags};
 use super::rollouts::{rollouts, RulesFiles};
 use super::{
-    BasicAuth, Config, Diagnostic, Diagnostics, EvaluationConfig, NotifyConfig, PrometheusConfig, Secret,
-    ServerConfig, StateConfig,
+    BasicAuth, Config, Diagnostic, Diagnostics, EvaluationConfig, NotifyConfig, PrometheusConfig,
+    Secret, ServerConfig, StateConfig,
 };
 
 /// A config that passed every check, and the warnings found on the way
@@ -28,9 +28,25 @@ pub struct Loaded {
     pub warnings: Diagnostics,
 }
 
-const TOP_KEYS: &[&str] =
-    &["prometheus", "evaluation", "state", "server", "rollouts", "slack", "email", "roster", "notify"];
-const PROMETHEUS_KEYS: &[&str] = &["url", "timeout", "headers", "basic_auth", "bearer_token_file", "external_url"];
+const TOP_KEYS: &[&str] = &[
+    "prometheus",
+    "evaluation",
+    "state",
+    "server",
+    "rollouts",
+    "slack",
+    "email",
+    "roster",
+    "notify",
+];
+const PROMETHEUS_KEYS: &[&str] = &[
+    "url",
+    "timeout",
+    "headers",
+    "basic_auth",
+    "bearer_token_file",
+    "external_url",
+];
 
 /// Looks up an environment variable; a parameter so tests do not depend on
 /// (or change) the process environment.
@@ -40,7 +56,12 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     match std::fs::read_to_string(path) {
         Ok(text) => load_str(&text, path),
-        Err(e) => Err(Diagnostics(vec![Diagnostic::error(path, 1, 1, format!("cannot read config: {e}"))])),
+        Err(e) => Err(Diagnostics(vec![Diagnostic::error(
+            path,
+            1,
+            1,
+            format!("cannot read config: {e}"),
+        )])),
     }
 }
 
@@ -71,25 +92,43 @@ fn read_config(
     env: Env,
 ) -> Option<Config> {
     if matches!(root.value, super::raw::Value::Null) {
-        d.error(&root.referenced, "the config is empty; it needs at least `prometheus:` and `rollouts:`");
+        // Reported at the top, not where the parser gave up (after comments).
+        d.list.push(Diagnostic::error(
+            file,
+            1,
+            1,
+            "the config is empty; it needs at least `prometheus:` and `rollouts:`",
+        ));
         return None;
     }
     let f = Fields::read(d, root, "the config", TOP_KEYS)?;
-    let prometheus = f.required(d, "prometheus").and_then(|n| prometheus(d, n, dir));
+    let prometheus = f
+        .required(d, "prometheus")
+        .and_then(|n| prometheus(d, n, dir));
     let evaluation = section(d, &f, "evaluation", &["interval"]);
-    let interval = evaluation.as_ref().map_or(secs(30), |e| e.period(d, "interval", secs(30)));
+    let interval = evaluation
+        .as_ref()
+        .map_or(secs(30), |e| e.period(d, "interval", secs(30)));
     let state = state(d, &f, dir);
     let server = server(d, &f);
     let notify = section(d, &f, "notify", &["repeat", "resolve_after"]);
     let notify = NotifyConfig {
-        repeat: notify.as_ref().map_or(secs(3600), |n| n.period(d, "repeat", secs(3600))),
-        resolve_after: notify.as_ref().map_or(secs(300), |n| n.duration(d, "resolve_after", secs(300))),
+        repeat: notify
+            .as_ref()
+            .map_or(secs(3600), |n| n.period(d, "repeat", secs(3600))),
+        resolve_after: notify
+            .as_ref()
+            .map_or(secs(300), |n| n.duration(d, "resolve_after", secs(300))),
     };
     let mut warnings = Vec::new();
-    let roster = f.get("roster").and_then(|n| roster(d, others, &mut warnings, n, &f, src, file, dir));
+    let roster = f
+        .get("roster")
+        .and_then(|n| roster(d, others, &mut warnings, n, &f, src, file, dir));
     others.extend(warnings);
     let slack = f.get("slack").and_then(|n| slack(d, n, dir, env));
-    let email = f.get("email").and_then(|n| email(d, n, f.key("email"), dir, roster.is_some()));
+    let email = f
+        .get("email")
+        .and_then(|n| email(d, n, f.key("email"), dir, roster.is_some()));
     let mut rules = RulesFiles::default();
     let rollouts = rollouts(d, &mut rules, &f, dir, interval, roster.as_ref());
     others.extend(rules.diags);
@@ -118,32 +157,51 @@ fn section<'n>(d: &mut FileDiags, f: &Fields<'n>, key: &str, keys: &[&str]) -> O
 
 fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusConfig> {
     let f = Fields::read(d, node, "`prometheus`", PROMETHEUS_KEYS)?;
+    let external_url = url(d, &f, "external_url", false);
     let url = url(d, &f, "url", true);
-    let external_url = url_field(d, &f, "external_url");
     let timeout = f.period(d, "timeout", secs(10));
     let headers = f.get("headers").map(|n| headers(d, n)).unwrap_or_default();
-    let basic_auth = section(d, &f, "basic_auth", &["username", "password_file"]).and_then(|auth| {
-        let username = auth.required_text(d, "username");
-        auth.required(d, "password_file")?;
-        let password = secret_file(d, &auth, "password_file", dir)?;
-        Some(BasicAuth { username: username?.value, password })
-    });
+    let basic_auth =
+        section(d, &f, "basic_auth", &["username", "password_file"]).and_then(|auth| {
+            let username = auth.required_text(d, "username");
+            auth.required(d, "password_file")?;
+            let password = secret_file(d, &auth, "password_file", dir)?;
+            Some(BasicAuth {
+                username: username?.value,
+                password,
+            })
+        });
     let bearer_token = secret_file(d, &f, "bearer_token_file", dir);
     if let (Some(basic), Some(bearer)) = (f.key("basic_auth"), f.key("bearer_token_file")) {
-        let second = if bearer.referenced.line() > basic.referenced.line() { bearer } else { basic };
+        let second = if bearer.referenced.line() > basic.referenced.line() {
+            bearer
+        } else {
+            basic
+        };
         d.error(
             &second.referenced,
             "set `basic_auth` or `bearer_token_file`, not both: each sets the Authorization header",
         );
     }
     let url = url?;
-    Some(PrometheusConfig { external_url: external_url.unwrap_or_else(|| url.clone()), url, timeout, headers, basic_auth, bearer_token })
+    Some(PrometheusConfig {
+        external_url: external_url.unwrap_or_else(|| url.clone()),
+        url,
+        timeout,
+        headers,
+        basic_auth,
+        bearer_token,
+    })
 }
 
 /// An http(s) URL; the message never repeats the URL, which may hold a
 /// password or a webhook token.
 pub(crate) fn url(d: &mut FileDiags, f: &Fields, key: &str, required: bool) -> Option<String> {
-    let written = if required { f.required_text(d, key) } else { f.text(d, key) }?;
+    let written = if required {
+        f.required_text(d, key)
+    } else {
+        f.text(d, key)
+    }?;
     match check_http_url(written.value.trim()) {
         Ok(()) => Some(written.value.trim().to_string()),
         Err(e) => {
@@ -153,27 +211,43 @@ pub(crate) fn url(d: &mut FileDiags, f: &Fields, key: &str, required: bool) -> O
     }
 }
 
-fn url_field(d: &mut FileDiags, f: &Fields, key: &str) -> Option<String> {
-    url(d, f, key, false)
-}
-
 /// Extra request headers (`X-Scope-OrgID` for a multi-tenant Prometheus).
 /// Values are secrets: they often carry API keys.
 fn headers(d: &mut FileDiags, node: &Node) -> Vec<(String, Secret)> {
     let super::raw::Value::Map(entries) = &node.value else {
-        d.error(&node.referenced, format!("`headers` must be a mapping of header names to values, found {}", node.value.kind()));
+        d.error(
+            &node.referenced,
+            format!(
+                "`headers` must be a mapping of header names to values, found {}",
+                node.value.kind()
+            ),
+        );
         return Vec::new();
     };
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     let mut out = Vec::new();
     for (name, value) in entries {
         if name.value.is_empty() || !name.value.bytes().all(token) {
-            d.error(&name.referenced, format!("`{}` is not a valid HTTP header name", name.value.escape_debug()));
+            d.error(
+                &name.referenced,
+                format!(
+                    "`{}` is not a valid HTTP header name",
+                    name.value.escape_debug()
+                ),
+            );
             continue;
         }
-        let Some(value) = text(d, &name.value, value) else { continue };
+        let Some(value) = text(d, &name.value, value) else {
+            continue;
+        };
         if value.value.chars().any(char::is_control) {
-            d.error(&value.referenced, format!("the value of header `{}` cannot contain control characters or line breaks", name.value));
+            d.error(
+                &value.referenced,
+                format!(
+                    "the value of header `{}` cannot contain control characters or line breaks",
+                    name.value
+                ),
+            );
             continue;
         }
         out.push((name.value.clone(), Secret::new(value.value)));
@@ -183,12 +257,20 @@ fn headers(d: &mut FileDiags, node: &Node) -> Vec<(String, Secret)> {
 
 fn state(d: &mut FileDiags, f: &Fields, dir: &Path) -> StateConfig {
     let state = section(d, f, "state", &["path", "journal_retention"]);
-    let path = state.as_ref().and_then(|s| s.text(d, "path")).map(|p| p.value);
+    let path = state
+        .as_ref()
+        .and_then(|s| s.text(d, "path"))
+        .map(|p| p.value);
     StateConfig {
         // Relative to the config, like every other path in it, so the
         // daemon's working directory does not decide where state lands.
-        path: dir.join(path.as_deref().map_or(PathBuf::from("sena-state"), PathBuf::from)),
-        journal_retention: state.as_ref().map_or(secs(30 * 86400), |s| s.period(d, "journal_retention", secs(30 * 86400))),
+        path: dir.join(
+            path.as_deref()
+                .map_or(PathBuf::from("sena-state"), PathBuf::from),
+        ),
+        journal_retention: state.as_ref().map_or(secs(30 * 86400), |s| {
+            s.period(d, "journal_retention", secs(30 * 86400))
+        }),
         journal_max_records: 1_000_000,
     }
 }
@@ -211,7 +293,11 @@ fn server(d: &mut FileDiags, f: &Fields) -> ServerConfig {
 /// Errors and warnings in reading order: the config first, then each file it
 /// names in the order first named, each sorted by position. A diagnostic
 /// found twice (a rules file shared by two rollouts) is reported once.
-fn finish(config: Option<Config>, all: Vec<Diagnostic>, file: &Path) -> Result<Loaded, Diagnostics> {
+fn finish(
+    config: Option<Config>,
+    all: Vec<Diagnostic>,
+    file: &Path,
+) -> Result<Loaded, Diagnostics> {
     let mut order: HashMap<PathBuf, usize> = HashMap::new();
     for diag in &all {
         let next = order.len();
@@ -227,11 +313,23 @@ fn finish(config: Option<Config>, all: Vec<Diagnostic>, file: &Path) -> Result<L
     }
     let diagnostics = Diagnostics(unique);
     match config {
-        Some(config) if !diagnostics.has_errors() => Ok(Loaded { config, warnings: diagnostics }),
+        Some(config) if !diagnostics.has_errors() => Ok(Loaded {
+            config,
+            warnings: diagnostics,
+        }),
         _ if diagnostics.has_errors() => Err(diagnostics),
         // Unreachable: every reader that yields nothing reports why. Kept as
         // an error rather than a panic so a future bug fails `sena check`,
         // not the daemon.
-        _ => Err(Diagnostics(vec![Diagnostic::error(file, 1, 1, "internal error: config incomplete")])),
+        _ => Err(Diagnostics(vec![Diagnostic::error(
+            file,
+            1,
+            1,
+            "internal error: config incomplete",
+        )])),
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

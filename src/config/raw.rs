@@ -144,7 +144,13 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
     // quoting the input must not be able to move a terminal's cursor.
     first_line
         .chars()
-        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 
@@ -165,11 +171,15 @@ mod tests {
     #[test]
     fn keys_and_values_carry_their_locations() {
         let node = parse("a: 1\nb:\n  - c: true\n", file()).unwrap();
-        let Value::Map(entries) = &node.value else { panic!("not a map") };
+        let Value::Map(entries) = &node.value else {
+            panic!("not a map")
+        };
         assert_eq!(entries[0].0.value, "a");
         assert!(matches!(&entries[0].1.value, Value::Number(n) if n == "1"));
         assert_eq!(line_col(&entries[1].0.referenced), (2, 1));
-        let Value::Seq(items) = &entries[1].1.value else { panic!("not a seq") };
+        let Value::Seq(items) = &entries[1].1.value else {
+            panic!("not a seq")
+        };
         assert_eq!(line_col(&items[0].referenced), (3, 5));
     }
 

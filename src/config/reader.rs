@@ -25,15 +25,20 @@ pub(crate) struct FileDiags {
 
 impl FileDiags {
     pub fn new(file: &Path) -> Self {
-        FileDiags { file: file.to_path_buf(), list: Vec::new() }
+        FileDiags {
+            file: file.to_path_buf(),
+            list: Vec::new(),
+        }
     }
     pub fn error(&mut self, at: &Location, message: impl Into<String>) {
         let (line, column) = line_col(at);
-        self.list.push(Diagnostic::error(&self.file, line, column, message));
+        self.list
+            .push(Diagnostic::error(&self.file, line, column, message));
     }
     pub fn warning(&mut self, at: &Location, message: impl Into<String>) {
         let (line, column) = line_col(at);
-        self.list.push(Diagnostic::warning(&self.file, line, column, message));
+        self.list
+            .push(Diagnostic::warning(&self.file, line, column, message));
     }
 }
 
@@ -52,7 +57,10 @@ impl<'n> Fields<'n> {
             Value::Map(entries) => entries,
             Value::Null => &[],
             other => {
-                d.error(&node.referenced, format!("{what} must be a mapping, found {}", other.kind()));
+                d.error(
+                    &node.referenced,
+                    format!("{what} must be a mapping, found {}", other.kind()),
+                );
                 return None;
             }
         };
@@ -61,12 +69,17 @@ impl<'n> Fields<'n> {
                 d.error(&key.referenced, unknown("key", &key.value, keys));
             }
         }
-        Some(Fields { entries, at: node.referenced })
+        Some(Fields {
+            entries,
+            at: node.referenced,
+        })
     }
 
     /// The value of `key`; `None` when absent or written empty (`key:`).
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entry(key).map(|(_, v)| v).filter(|v| !matches!(v.value, Value::Null))
+        self.entry(key)
+            .map(|(_, v)| v)
+            .filter(|v| !matches!(v.value, Value::Null))
     }
 
     /// The key itself, for errors about the key rather than its value.
@@ -112,8 +125,19 @@ impl<'n> Fields<'n> {
     }
 
     pub fn optional_duration(&self, d: &mut FileDiags, key: &str) -> Option<Duration> {
-        let text = self.text(d, key)?;
-        parse_duration(&text.value).map_err(|e| d.error(&text.referenced, e)).ok()
+        let node = self.get(key)?;
+        if node.value.scalar_text().is_none() {
+            let found = node.value.kind();
+            d.error(
+                &node.referenced,
+                format!("`{key}` must be a duration like `30s` or `5m`, found {found}"),
+            );
+            return None;
+        }
+        let text = text(d, key, node)?;
+        parse_duration(&text.value)
+            .map_err(|e| d.error(&text.referenced, e))
+            .ok()
     }
 
     /// A duration that must be more than zero: periods and timeouts.
@@ -131,23 +155,40 @@ impl<'n> Fields<'n> {
     pub fn boolean(&self, d: &mut FileDiags, key: &str, default: bool) -> bool {
         match self.get(key) {
             None => default,
-            Some(Node { value: Value::Bool(b), .. }) => *b,
+            Some(Node {
+                value: Value::Bool(b),
+                ..
+            }) => *b,
             Some(node) => {
                 let found = node.value.kind();
-                d.error(&node.referenced, format!("`{key}` must be true or false, found {found}"));
+                d.error(
+                    &node.referenced,
+                    format!("`{key}` must be true or false, found {found}"),
+                );
                 default
             }
         }
     }
 
     /// One of a fixed set of words (`on_fail: rollback`), `default` when absent.
-    pub fn choice<T: Copy>(&self, d: &mut FileDiags, key: &str, valid: &[(&str, T)], default: T) -> T {
-        let Some(text) = self.text(d, key) else { return default };
+    pub fn choice<T: Copy>(
+        &self,
+        d: &mut FileDiags,
+        key: &str,
+        valid: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(text) = self.text(d, key) else {
+            return default;
+        };
         if let Some((_, v)) = valid.iter().find(|(name, _)| *name == text.value) {
             return *v;
         }
         let names: Vec<&str> = valid.iter().map(|(name, _)| *name).collect();
-        d.error(&text.referenced, unknown(&format!("{key} value"), &text.value, &names));
+        d.error(
+            &text.referenced,
+            unknown(&format!("{key} value"), &text.value, &names),
+        );
         default
     }
 }
@@ -159,9 +200,16 @@ pub(crate) fn text(d: &mut FileDiags, key: &str, node: &Node) -> Option<Spanned<
             d.error(&node.referenced, format!("`{key}` is empty"));
             None
         }
-        Some(s) => Some(Spanned { value: s, referenced: node.referenced, defined: node.defined }),
+        Some(s) => Some(Spanned {
+            value: s,
+            referenced: node.referenced,
+            defined: node.defined,
+        }),
         None => {
-            d.error(&node.referenced, format!("`{key}` must be text, found {}", node.value.kind()));
+            d.error(
+                &node.referenced,
+                format!("`{key}` must be text, found {}", node.value.kind()),
+            );
             None
         }
     }
@@ -171,7 +219,10 @@ pub(crate) fn list<'n>(d: &mut FileDiags, key: &str, node: &'n Node) -> Option<&
     match &node.value {
         Value::Seq(items) => Some(items),
         other => {
-            d.error(&node.referenced, format!("`{key}` must be a list, found {}", other.kind()));
+            d.error(
+                &node.referenced,
+                format!("`{key}` must be a list, found {}", other.kind()),
+            );
             None
         }
     }
@@ -199,20 +250,27 @@ pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance over chars, one row at a time.
+/// Edit distance counting a swap of two neighbours as one edit (`fro` →
+/// `for`), the commonest typo; keys are short, so a full table is cheap.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in t.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    t[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            t[i][j] = (t[i - 1][j] + 1)
+                .min(t[i][j - 1] + 1)
+                .min(t[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                t[i][j] = t[i][j].min(t[i - 2][j - 2] + 1);
+            }
         }
     }
-    row[b.len()]
+    t[a.len()][b.len()]
 }
 
 /// `http(s)://host[:port][/path]`, without echoing the URL in the error:
@@ -223,7 +281,7 @@ pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
         .or_else(|| url.strip_prefix("https://"))
         .ok_or("must be an http:// or https:// URL")?;
     if url.chars().any(char::is_whitespace) {
-        return Err("a URL cannot contain spaces".into());
+        return Err("must not contain spaces".into());
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
@@ -233,31 +291,46 @@ pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
         _ => (host_port, None),
     };
     if host.is_empty() || host == "[]" {
-        return Err("the URL has no host".into());
+        return Err("has no host".into());
     }
     if let Some(port) = port {
-        port.parse::<u16>().map_err(|_| "the URL's port is not a number from 0 to 65535")?;
+        port.parse::<u16>()
+            .map_err(|_| "has a port that is not a number from 0 to 65535")?;
     }
     Ok(())
 }
 
 /// Reads a secret from the file named by `key`, relative to the config's
 /// directory; the trailing newline editors add is not part of it.
-pub(crate) fn secret_file(d: &mut FileDiags, f: &Fields, key: &str, config_dir: &Path) -> Option<Secret> {
+pub(crate) fn secret_file(
+    d: &mut FileDiags,
+    f: &Fields,
+    key: &str,
+    config_dir: &Path,
+) -> Option<Secret> {
     let name = f.text(d, key)?;
     let path = config_dir.join(&name.value);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().is_empty() => {
-            d.error(&name.referenced, format!("`{key}` {} is empty", path.display()));
+            d.error(
+                &name.referenced,
+                format!("`{key}`: {} is empty", path.display()),
+            );
             None
         }
         Ok(s) => Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            d.error(&name.referenced, format!("`{key}` {} does not exist", path.display()));
+            d.error(
+                &name.referenced,
+                format!("`{key}`: {} does not exist", path.display()),
+            );
             None
         }
         Err(e) => {
-            d.error(&name.referenced, format!("cannot read `{key}` {}: {e}", path.display()));
+            d.error(
+                &name.referenced,
+                format!("`{key}`: cannot read {}: {e}", path.display()),
+            );
             None
         }
     }
@@ -276,6 +349,7 @@ mod tests {
         assert_eq!(closest("on-fail", &keys), Some("on_fail"));
         assert_eq!(closest("onfail", &keys), Some("on_fail"));
         assert_eq!(closest("threshold", &keys), None);
+        assert_eq!(closest("fro", &keys), Some("for"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
@@ -289,10 +363,23 @@ mod tests {
         f.choice(&mut d, "on_fail", &[("rollback", 1), ("hold", 2)], 2);
         f.required(&mut d, "name_missing");
         let lines: Vec<String> = d.list.iter().map(ToString::to_string).collect();
-        assert_eq!(lines[0], "r.yaml:1:1: unknown key `belo`, did you mean `below`?");
-        assert_eq!(lines[1], "r.yaml:4:1: unknown key `x` (valid: below, for, on_fail)");
-        assert!(lines[2].starts_with("r.yaml:2:6: `soon` is not a duration"), "{}", lines[2]);
-        assert_eq!(lines[3], "r.yaml:3:10: unknown on_fail value `rolback`, did you mean `rollback`?");
+        assert_eq!(
+            lines[0],
+            "r.yaml:1:1: unknown key `belo`, did you mean `below`?"
+        );
+        assert_eq!(
+            lines[1],
+            "r.yaml:4:1: unknown key `x` (valid: below, for, on_fail)"
+        );
+        assert!(
+            lines[2].starts_with("r.yaml:2:6: `soon` is not a duration"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(
+            lines[3],
+            "r.yaml:3:10: unknown on_fail value `rolback`, did you mean `rollback`?"
+        );
         assert_eq!(lines[4], "r.yaml:1:1: missing required key `name_missing`");
     }
 

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde_saphyr::Spanned;
+
 use super::raw::{line_col, Node};
-use super::reader::{list, text, FileDiags, Fields};
+use super::reader::{list, text, Fields, FileDiags};
 use super::rules::{parse_rules, RuleCheck};
 use super::value::parse_percent;
 use super::{Diagnostic, Percent, Rollout, Stage};
@@ -34,7 +36,9 @@ impl RulesFiles {
                     self.diags.extend(diags);
                     Ok(checks)
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err("does not exist".to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err("does not exist".to_string())
+                }
                 Err(e) => Err(format!("cannot be read: {e}")),
             };
             self.files.insert(path.to_path_buf(), read);
@@ -51,28 +55,45 @@ pub(crate) fn rollouts(
     default_interval: Duration,
     roster: Option<&Roster>,
 ) -> Vec<Rollout> {
-    let Some(items) = top.required(d, "rollouts").and_then(|n| list(d, "rollouts", n)) else {
+    let Some(items) = top
+        .required(d, "rollouts")
+        .and_then(|n| list(d, "rollouts", n))
+    else {
         return Vec::new();
     };
     if items.is_empty() {
-        d.error(&top.get("rollouts").map_or(top.at, |n| n.referenced), "`rollouts` is empty; add at least one rollout");
+        d.error(
+            &top.get("rollouts").map_or(top.at, |n| n.referenced),
+            "`rollouts` is empty; add at least one rollout",
+        );
     }
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
     let mut out = Vec::new();
     for item in items {
-        let Some(rollout) = rollout(d, rules, item, dir, default_interval, roster) else { continue };
-        match first_line_of.get(&rollout.0.name) {
-            Some(first) => d.error(&rollout.1, format!("duplicate rollout name `{}`; first defined on line {first}", rollout.0.name)),
-            None => {
-                first_line_of.insert(rollout.0.name.clone(), line_col(&rollout.1).0);
-                out.push(rollout.0);
-            }
+        let (name, rollout) = rollout(d, rules, item, dir, default_interval, roster);
+        // Checked even when the rollout has other errors: they are all
+        // worth knowing in one pass.
+        if let Some(name) = name {
+            match first_line_of.get(&name.value) {
+                Some(first) => {
+                    d.error(
+                        &name.referenced,
+                        format!(
+                            "duplicate rollout name `{}`; first defined on line {first}",
+                            name.value
+                        ),
+                    );
+                    continue;
+                }
+                None => first_line_of.insert(name.value, line_col(&name.referenced).0),
+            };
         }
+        out.extend(rollout);
     }
     out
 }
 
-/// One rollout and where its name is written (for the duplicate check).
+/// One rollout, and its name as written whether or not the rest is valid.
 fn rollout(
     d: &mut FileDiags,
     rules: &mut RulesFiles,
@@ -80,58 +101,96 @@ fn rollout(
     dir: &Path,
     default_interval: Duration,
     roster: Option<&Roster>,
-) -> Option<(Rollout, serde_saphyr::Location)> {
-    let f = Fields::read(d, node, "a rollout", ROLLOUT_KEYS)?;
+) -> (Option<Spanned<String>>, Option<Rollout>) {
+    let Some(f) = Fields::read(d, node, "a rollout", ROLLOUT_KEYS) else {
+        return (None, None);
+    };
     let name = f.required_text(d, "name").filter(|name| {
-        let valid = name.value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let valid = name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if !valid {
-            d.error(&name.referenced, format!("rollout name `{}` may only use letters, digits, `_`, `.` and `-`", name.value.escape_debug()));
+            d.error(
+                &name.referenced,
+                format!(
+                    "rollout name `{}` may only use letters, digits, `_`, `.` and `-`",
+                    name.value.escape_debug()
+                ),
+            );
         }
         valid
     });
-    let approver = f.required_text(d, "approver").filter(|approver| match roster {
-        Some(roster) if roster.person(&approver.value).is_none() => {
-            d.error(&approver.referenced, format!("approver `{}` is not one of the roster's people", approver.value));
-            false
-        }
-        _ => true,
-    });
+    let approver = f
+        .required_text(d, "approver")
+        .filter(|approver| match roster {
+            Some(roster) if roster.person(&approver.value).is_none() => {
+                d.error(
+                    &approver.referenced,
+                    format!(
+                        "approver `{}` is not one of the roster's people",
+                        approver.value
+                    ),
+                );
+                false
+            }
+            _ => true,
+        });
     let interval = f.period(d, "interval", default_interval);
     let stages = stages(d, &f);
     let checks = checks(d, rules, &f, dir, name.as_ref().map(|n| n.value.as_str()));
-    let name = name?;
-    Some((
-        Rollout { name: name.value, approver: approver?.value, stages: stages?, checks: checks?, interval },
-        name.referenced,
-    ))
+    let rollout = (|| {
+        let name = name.as_ref()?.value.clone();
+        Some(Rollout {
+            name,
+            approver: approver?.value,
+            stages: stages?,
+            checks: checks?,
+            interval,
+        })
+    })();
+    (name, rollout)
 }
 
 fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
     let node = f.required(d, "stages")?;
     let items = list(d, "stages", node)?;
     if items.is_empty() {
-        d.error(&node.referenced, "`stages` is empty; add at least one, like `- { traffic: 100% }`");
+        d.error(
+            &node.referenced,
+            "`stages` is empty; add at least one, like `- { traffic: 100% }`",
+        );
         return None;
     }
     let errors_before = d.list.len();
     let mut stages = Vec::new();
     let mut previous: Option<f64> = None;
     for (index, item) in items.iter().enumerate() {
-        let Some(s) = Fields::read(d, item, "a stage", STAGE_KEYS) else { continue };
+        let Some(s) = Fields::read(d, item, "a stage", STAGE_KEYS) else {
+            continue;
+        };
         let last = index + 1 == items.len();
-        let traffic = s.required_text(d, "traffic").and_then(|t| match parse_percent(&t.value) {
-            Ok(v) => Some((v, t)),
-            Err(e) => {
-                d.error(&t.referenced, e);
-                None
-            }
-        });
+        let traffic = s
+            .required_text(d, "traffic")
+            .and_then(|t| match parse_percent(&t.value) {
+                Ok(v) => Some((v, t)),
+                Err(e) => {
+                    d.error(&t.referenced, e);
+                    None
+                }
+            });
         let bake = s.optional_duration(d, "bake");
-        let Some((traffic, written)) = traffic else { continue };
+        let Some((traffic, written)) = traffic else {
+            continue;
+        };
         if let Some(before) = previous.filter(|before| traffic <= *before) {
             d.error(
                 &written.referenced,
-                format!("traffic {} must be more than the previous stage's {}; stages only widen", Percent(traffic), Percent(before)),
+                format!(
+                    "traffic {} must be more than the previous stage's {}; stages only widen",
+                    Percent(traffic),
+                    Percent(before)
+                ),
             );
         }
         previous = Some(traffic);
@@ -145,7 +204,10 @@ fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
             }
             _ => {}
         }
-        stages.push(Stage { traffic: Percent(traffic), bake: if last { None } else { bake } });
+        stages.push(Stage {
+            traffic: Percent(traffic),
+            bake: if last { None } else { bake },
+        });
     }
     let clean = !d.list[errors_before..].iter().any(Diagnostic::is_error);
     clean.then_some(stages)
@@ -162,7 +224,10 @@ fn checks(
     let node = f.required(d, "rules")?;
     let entries = list(d, "rules", node)?;
     if entries.is_empty() {
-        d.error(&node.referenced, "`rules` is empty; list at least one rules file");
+        d.error(
+            &node.referenced,
+            "`rules` is empty; list at least one rules file",
+        );
         return None;
     }
     let mut ok = true;
@@ -176,14 +241,24 @@ fn checks(
         };
         let path = dir.join(&rel.value);
         if listed.contains(&path) {
-            d.error(&rel.referenced, format!("rules file `{}` is listed twice", rel.value));
+            d.error(
+                &rel.referenced,
+                format!("rules file `{}` is listed twice", rel.value),
+            );
             continue;
         }
         listed.push(path.clone());
         let file_checks = match rules.get(&path) {
             Ok(file_checks) => file_checks.to_vec(),
             Err(why) => {
-                d.error(&rel.referenced, format!("rules file `{}` {why} (looked for {})", rel.value, path.display()));
+                d.error(
+                    &rel.referenced,
+                    format!(
+                        "rules file `{}` {why} (looked for {})",
+                        rel.value,
+                        path.display()
+                    ),
+                );
                 ok = false;
                 continue;
             }
@@ -192,8 +267,13 @@ fn checks(
             let here = format!("{}:{}", path.display(), line_col(&check.name.referenced).0);
             if let Some(first) = first_defined.get(&check.name.value) {
                 let (line, column) = line_col(&check.name.referenced);
-                let message = format!("duplicate check name `{}`; first defined at {first}", check.name.value);
-                rules.diags.push(Diagnostic::error(&path, line, column, message));
+                let message = format!(
+                    "duplicate check name `{}`; first defined at {first}",
+                    check.name.value
+                );
+                rules
+                    .diags
+                    .push(Diagnostic::error(&path, line, column, message));
                 ok = false;
                 continue;
             }
@@ -201,9 +281,15 @@ fn checks(
             checks.push(check.instantiate(rollout.unwrap_or_default(), &rel.value));
         }
     }
-    let rules_clean = !rules.diags.iter().any(|x| listed.contains(&x.file) && x.is_error());
+    let rules_clean = !rules
+        .diags
+        .iter()
+        .any(|x| listed.contains(&x.file) && x.is_error());
     if ok && rules_clean && checks.is_empty() {
-        d.error(&node.referenced, "this rollout has no checks; with nothing to watch it would always say continue");
+        d.error(
+            &node.referenced,
+            "this rollout has no checks; with nothing to watch it would always say continue",
+        );
         return None;
     }
     ok.then_some(checks)

@@ -9,13 +9,22 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::raw::{line_col, parse, Node};
-use super::reader::{check_http_url, text, FileDiags, Fields};
+use super::reader::{check_http_url, text, Fields, FileDiags};
 use super::value::parse_threshold_value;
 use super::{Bound, Check, Diagnostic, NoData, OnFail, Threshold};
 
 const FILE_KEYS: &[&str] = &["checks"];
-const CHECK_KEYS: &[&str] =
-    &["name", "query", "below", "above", "for", "on_fail", "no_data", "description", "runbook_url"];
+const CHECK_KEYS: &[&str] = &[
+    "name",
+    "query",
+    "below",
+    "above",
+    "for",
+    "on_fail",
+    "no_data",
+    "description",
+    "runbook_url",
+];
 const ON_FAIL: &[(&str, OnFail)] = &[("rollback", OnFail::Rollback), ("hold", OnFail::Hold)];
 const NO_DATA: &[(&str, NoData)] = &[("hold", NoData::Hold), ("ignore", NoData::Ignore)];
 
@@ -61,9 +70,23 @@ pub(crate) fn parse_rules(src: &str, file: &Path) -> (Vec<RuleCheck>, Vec<Diagno
     };
     let mut d = FileDiags::new(file);
     let mut checks = Vec::new();
-    if let Some(f) = Fields::read(&mut d, &root, "a rules file", FILE_KEYS) {
-        if let Some(items) = f.required(&mut d, "checks").and_then(|n| super::reader::list(&mut d, "checks", n)) {
-            checks = items.iter().filter_map(|item| read_check(&mut d, src, item)).collect();
+    if matches!(root.value, super::raw::Value::Null) {
+        // Reported at the top, not where the parser gave up (after comments).
+        d.list.push(Diagnostic::error(
+            file,
+            1,
+            1,
+            "the rules file is empty; it needs a `checks:` list",
+        ));
+    } else if let Some(f) = Fields::read(&mut d, &root, "a rules file", FILE_KEYS) {
+        if let Some(items) = f
+            .required(&mut d, "checks")
+            .and_then(|n| super::reader::list(&mut d, "checks", n))
+        {
+            checks = items
+                .iter()
+                .filter_map(|item| read_check(&mut d, src, item))
+                .collect();
         }
     }
     (checks, d.list)
@@ -82,13 +105,15 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
     let on_fail = f.choice(d, "on_fail", ON_FAIL, OnFail::Hold);
     let no_data = f.choice(d, "no_data", NO_DATA, NoData::Hold);
     let description = f.text(d, "description").map(|s| s.value.trim().to_string());
-    let runbook_url = f.text(d, "runbook_url").and_then(|url| match check_http_url(&url.value) {
-        Ok(()) => Some(url.value),
-        Err(e) => {
-            d.error(&url.referenced, format!("`runbook_url` {e}"));
-            None
-        }
-    });
+    let runbook_url = f
+        .text(d, "runbook_url")
+        .and_then(|url| match check_http_url(&url.value) {
+            Ok(()) => Some(url.value),
+            Err(e) => {
+                d.error(&url.referenced, format!("`runbook_url` {e}"));
+                None
+            }
+        });
     if d.list[errors_before..].iter().any(Diagnostic::is_error) {
         return None;
     }
@@ -110,8 +135,15 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
 fn threshold(d: &mut FileDiags, f: &Fields, name: Option<&Spanned<String>>) -> Option<Threshold> {
     let (bound, node) = match (f.get("below"), f.get("above")) {
         (Some(below), Some(above)) => {
-            let second = if line_col(&above.referenced) > line_col(&below.referenced) { above } else { below };
-            d.error(&second.referenced, "`below` and `above` are both set; a check has one threshold, keep one");
+            let second = if line_col(&above.referenced) > line_col(&below.referenced) {
+                above
+            } else {
+                below
+            };
+            d.error(
+                &second.referenced,
+                "`below` and `above` are both set; a check has one threshold, keep one",
+            );
             return None;
         }
         (None, None) => {
@@ -122,7 +154,19 @@ fn threshold(d: &mut FileDiags, f: &Fields, name: Option<&Spanned<String>>) -> O
         (Some(below), None) => (Bound::Below, below),
         (None, Some(above)) => (Bound::Above, above),
     };
-    let key = if bound == Bound::Below { "below" } else { "above" };
+    let key = if bound == Bound::Below {
+        "below"
+    } else {
+        "above"
+    };
+    if node.value.scalar_text().is_none() {
+        let found = node.value.kind();
+        d.error(
+            &node.referenced,
+            format!("`{key}` must be a number, a percentage or a duration, found {found}"),
+        );
+        return None;
+    }
     let written = text(d, key, node)?;
     match parse_threshold_value(&written.value) {
         Ok((value, unit)) => Some(Threshold { bound, value, unit }),
@@ -149,7 +193,11 @@ fn scan(query: &str) -> Vec<(&str, Option<Placeholder<'_>>)> {
         match tail.find("}}") {
             Some(close) => {
                 let raw = &tail[..close + 2];
-                let kind = if raw[2..close].trim() == "rollout" { Placeholder::Rollout } else { Placeholder::Unknown(raw) };
+                let kind = if raw[2..close].trim() == "rollout" {
+                    Placeholder::Rollout
+                } else {
+                    Placeholder::Unknown(raw)
+                };
                 parts.push((literal, Some(kind)));
                 rest = &tail[close + 2..];
             }
@@ -182,14 +230,21 @@ pub(crate) fn render(template: &str, rollout: &str) -> String {
 fn check_placeholders(d: &mut FileDiags, src: &str, query: &Spanned<String>) {
     for (_, placeholder) in scan(&query.value) {
         let (needle, message) = match placeholder {
-            Some(Placeholder::Unknown(raw)) => {
-                (raw, format!("unknown placeholder `{raw}` in query; only `{{{{ rollout }}}}` is substituted"))
+            Some(Placeholder::Unknown(raw)) => (
+                raw,
+                format!(
+                    "unknown placeholder `{raw}` in query; only `{{{{ rollout }}}}` is substituted"
+                ),
+            ),
+            Some(Placeholder::Unclosed) => {
+                ("{{", "`{{` without a closing `}}` in query".to_string())
             }
-            Some(Placeholder::Unclosed) => ("{{", "`{{` without a closing `}}` in query".to_string()),
             _ => continue,
         };
         match find_in_source(src, query, needle) {
-            Some((line, column)) => d.list.push(Diagnostic::error(&d.file, line, column, message)),
+            Some((line, column)) => d
+                .list
+                .push(Diagnostic::error(&d.file, line, column, message)),
             None => d.error(&query.referenced, message),
         }
     }
@@ -214,17 +269,27 @@ mod tests {
     use super::*;
 
     fn lines(src: &str) -> Vec<String> {
-        parse_rules(src, Path::new("r.yaml")).1.iter().map(ToString::to_string).collect()
+        parse_rules(src, Path::new("r.yaml"))
+            .1
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
     fn reads_a_check_with_defaults() {
-        let (checks, diags) = parse_rules("checks:\n  - name: up\n    query: up{app=\"{{rollout}}\"}\n    above: 0.5\n", Path::new("r.yaml"));
+        let (checks, diags) = parse_rules(
+            "checks:\n  - name: up\n    query: up{app=\"{{rollout}}\"}\n    above: 0.5\n",
+            Path::new("r.yaml"),
+        );
         assert!(diags.is_empty(), "{diags:?}");
         let check = checks[0].instantiate("web", "rules/r.yaml");
         assert_eq!(check.query, "up{app=\"web\"}");
         assert_eq!(check.threshold.bound, Bound::Above);
-        assert_eq!((check.on_fail, check.no_data, check.for_duration), (OnFail::Hold, NoData::Hold, Duration::ZERO));
+        assert_eq!(
+            (check.on_fail, check.no_data, check.for_duration),
+            (OnFail::Hold, NoData::Hold, Duration::ZERO)
+        );
         assert_eq!(check.defined_at, "rules/r.yaml:2");
     }
 
@@ -247,13 +312,17 @@ mod tests {
         let src = "checks:\n  - name: a\n    below: 1\n    query: |\n      sum(x{app=\"{{ rollout }}\"})\n        / sum(x{env=\"{{ env }}\"})\n";
         assert_eq!(
             lines(src),
-            ["r.yaml:6:21: unknown placeholder `{{ env }}` in query; only `{{ rollout }}` is substituted"]
+            ["r.yaml:6:22: unknown placeholder `{{ env }}` in query; only `{{ rollout }}` is substituted"]
         );
         assert_eq!(render("a{{rollout}}b{{  rollout }}", "x"), "axbx");
     }
 
     #[test]
     fn empty_file_needs_checks() {
-        assert_eq!(lines(""), ["r.yaml:1:1: missing required key `checks`"]);
+        assert_eq!(
+            lines("# nothing\n"),
+            ["r.yaml:1:1: the rules file is empty; it needs a `checks:` list"]
+        );
+        assert_eq!(lines("{}"), ["r.yaml:1:1: missing required key `checks`"]);
     }
 }

@@ -39,14 +39,19 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
     match number.parse::<f64>() {
         Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
         Ok(_) => Err(format!("traffic `{t}` must be between 0% and 100%")),
-        Err(_) => Err(format!("traffic `{t}` is not a percentage; write it like `5%`")),
+        Err(_) => Err(format!(
+            "traffic `{t}` is not a percentage; write it like `5%`"
+        )),
     }
 }
 
 /// Parses a humantime duration (`30s`, `5m`, `1h30m`, `5d`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| {
-        format!("`{}` is not a duration ({e}); write it like `30s`, `5m` or `1h30m`", text.trim())
+        format!(
+            "`{}` is not a duration ({e}); write it like `30s`, `5m` or `1h30m`",
+            text.trim()
+        )
     })
 }
 
@@ -80,9 +85,52 @@ pub fn trim_float(v: f64) -> String {
     }
 }
 
-/// `1h30m`-style text for a duration, as humantime writes it.
+/// A configured duration, exactly and compactly, as authors write them:
+/// `250ms`, `30s`, `1h30m`, `24h`, `5d` (days only from two days up, so a
+/// one-day bake reads `24h`).
 pub fn format_duration(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+    let total = d.as_secs();
+    let millis = d.subsec_millis();
+    if total == 0 {
+        return if millis == 0 {
+            "0s".into()
+        } else {
+            format!("{millis}ms")
+        };
+    }
+    let days = if total >= 2 * 86_400 {
+        total / 86_400
+    } else {
+        0
+    };
+    let rest = total - days * 86_400;
+    [
+        (days, "d"),
+        (rest / 3600, "h"),
+        (rest % 3600 / 60, "m"),
+        (rest % 60, "s"),
+        (u64::from(millis), "ms"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, unit)| format!("{n}{unit}"))
+    .collect()
+}
+
+/// An elapsed time, approximately, at most two units, as a person says it:
+/// `45s`, `12m`, `1h 5m`, `2d 3h`.
+pub fn format_elapsed(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) if sec == 0 || m >= 10 => format!("{m}m"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, 0) => format!("{h}h"),
+        (0, _, _) => format!("{h}h {m}m"),
+        (_, 0, _) => format!("{d}d"),
+        _ => format!("{d}d {h}h"),
+    }
 }
 
 #[cfg(test)]
@@ -91,9 +139,15 @@ mod tests {
 
     #[test]
     fn threshold_notations() {
-        assert_eq!(parse_threshold_value("0.1%").unwrap(), (0.001, Unit::Percent));
+        assert_eq!(
+            parse_threshold_value("0.1%").unwrap(),
+            (0.001, Unit::Percent)
+        );
         assert_eq!(parse_threshold_value("2s").unwrap(), (2.0, Unit::Seconds));
-        assert_eq!(parse_threshold_value("250ms").unwrap(), (0.25, Unit::Seconds));
+        assert_eq!(
+            parse_threshold_value("250ms").unwrap(),
+            (0.25, Unit::Seconds)
+        );
         assert_eq!(parse_threshold_value("0.95").unwrap(), (0.95, Unit::Plain));
         assert_eq!(parse_threshold_value("95%").unwrap().0, 0.95);
         assert!(parse_threshold_value("fast").is_err());
@@ -114,5 +168,29 @@ mod tests {
         assert_eq!(parse_percent("5%").unwrap(), 5.0);
         assert!(parse_percent("150%").is_err());
         assert!(parse_percent("five").is_err());
+    }
+
+    #[test]
+    fn durations_read_as_written() {
+        let cases = [
+            (30, "30s"),
+            (120, "2m"),
+            (5400, "1h30m"),
+            (86_400, "24h"),
+            (5 * 86_400, "5d"),
+            (0, "0s"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(format_duration(Duration::from_secs(secs)), text);
+        }
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
+    fn elapsed_times_read_as_said() {
+        assert_eq!(format_elapsed(45), "45s");
+        assert_eq!(format_elapsed(130), "2m 10s");
+        assert_eq!(format_elapsed(3900), "1h 5m");
+        assert_eq!(format_elapsed(2 * 86_400 + 3 * 3600 + 59), "2d 3h");
     }
 }

@@ -36,7 +36,10 @@ pub struct Shared {
 
 impl Shared {
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn status(&self) -> StatusReport {
@@ -123,7 +126,11 @@ pub async fn evaluate(
     for o in &out.outgoing {
         if let Some(view) = &o.advisory.incident {
             for _ in &view.paged {
-                shared.metrics.inc("sena_pages_total", PAGES_HELP, &[("level", &view.level.to_string())]);
+                shared.metrics.inc(
+                    "sena_pages_total",
+                    PAGES_HELP,
+                    &[("level", &view.level.to_string())],
+                );
             }
         }
         for channel in &channels {
@@ -150,7 +157,11 @@ pub async fn evaluate(
         journal,
         breaches: breaches_changed.then_some(&new_breaches),
         memory: memory_changed.then_some(&out.memory),
-        incident: if incident_changed { out.incident.as_ref() } else { None },
+        incident: if incident_changed {
+            out.incident.as_ref()
+        } else {
+            None
+        },
         outbox: &outbox,
     })?;
     *breaches = new_breaches;
@@ -164,13 +175,36 @@ pub async fn evaluate(
     let name = rollout.name.as_str();
     let m = &shared.metrics;
     m.inc("sena_evaluations_total", EVALS_HELP, &[("rollout", name)]);
-    m.observe("sena_evaluation_duration_seconds", DURATION_HELP, &[("rollout", name)], started.elapsed().as_secs_f64());
-    m.set("sena_verdict", VERDICT_HELP, &[("rollout", name)], decision.verdict.gauge() as f64);
-    let errors = checks.iter().filter(|c| c.status == CheckStatus::Error).count();
-    m.add("sena_query_errors_total", QUERY_ERRORS_HELP, &[("rollout", name)], errors as f64);
+    m.observe(
+        "sena_evaluation_duration_seconds",
+        DURATION_HELP,
+        &[("rollout", name)],
+        started.elapsed().as_secs_f64(),
+    );
+    m.set(
+        "sena_verdict",
+        VERDICT_HELP,
+        &[("rollout", name)],
+        decision.verdict.gauge() as f64,
+    );
+    let errors = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Error)
+        .count();
+    m.add(
+        "sena_query_errors_total",
+        QUERY_ERRORS_HELP,
+        &[("rollout", name)],
+        errors as f64,
+    );
     if errors == 0 {
         shared.prometheus_seen.store(true, Ordering::Relaxed);
-        m.set("sena_last_successful_evaluation_timestamp_seconds", LAST_OK_HELP, &[("rollout", name)], now.as_millisecond() as f64 / 1000.0);
+        m.set(
+            "sena_last_successful_evaluation_timestamp_seconds",
+            LAST_OK_HELP,
+            &[("rollout", name)],
+            now.as_millisecond() as f64 / 1000.0,
+        );
     }
     shared
         .latest
@@ -182,7 +216,11 @@ pub async fn evaluate(
 
 /// Acknowledges an incident: stops its escalation and tells the people
 /// already paged who took it.
-pub fn acknowledge(shared: &Shared, id: i64, by: &str) -> Result<Option<Incident>, crate::state::StoreError> {
+pub fn acknowledge(
+    shared: &Shared,
+    id: i64,
+    by: &str,
+) -> Result<Option<Incident>, crate::state::StoreError> {
     let now = shared.clock.now();
     let Some(before) = shared.store.incident(id)? else {
         return Ok(None);
@@ -194,7 +232,12 @@ pub fn acknowledge(shared: &Shared, id: i64, by: &str) -> Result<Option<Incident
         return Ok(Some(inc));
     }
     let config = shared.config();
-    let latest = shared.latest.read().unwrap_or_else(|p| p.into_inner()).get(&inc.rollout).cloned();
+    let latest = shared
+        .latest
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&inc.rollout)
+        .cloned();
     let (Some(rollout), Some(report)) = (config.rollout(&inc.rollout), latest) else {
         return Ok(Some(inc));
     };
@@ -202,7 +245,13 @@ pub fn acknowledge(shared: &Shared, id: i64, by: &str) -> Result<Option<Incident
         .roster
         .as_ref()
         .and_then(|r| r.on_call(inc.slot_since))
-        .map(|o| o.levels.iter().take(inc.level + 1).flat_map(|l| l.people.clone()).collect())
+        .map(|o| {
+            o.levels
+                .iter()
+                .take(inc.level + 1)
+                .flat_map(|l| l.people.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let advisory = crate::notify::Advisory {
         kind: AdvisoryKind::Acknowledged,

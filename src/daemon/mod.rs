@@ -42,7 +42,11 @@ pub enum Command {
 const RELOAD_OK_HELP: &str = "Whether the last configuration reload succeeded (1) or was rejected, keeping the previous configuration (0).";
 const RELOAD_TS_HELP: &str = "Unix time of the last successful configuration reload.";
 
-pub async fn run(config_path: PathBuf, config: Config, clock: Arc<dyn Clock>) -> Result<(), DaemonError> {
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(), DaemonError> {
     let store = Arc::new(Store::open(&config.state.path)?);
     let metrics = Arc::new(Metrics::new());
     let listen = config.server.listen;
@@ -55,7 +59,12 @@ pub async fn run(config_path: PathBuf, config: Config, clock: Arc<dyn Clock>) ->
         prometheus_seen: AtomicBool::new(false),
         outbox_wake: Arc::new(Notify::new()),
     });
-    metrics.set("sena_config_last_reload_successful", RELOAD_OK_HELP, &[], 1.0);
+    metrics.set(
+        "sena_config_last_reload_successful",
+        RELOAD_OK_HELP,
+        &[],
+        1.0,
+    );
     metrics.set(
         "sena_config_last_reload_success_timestamp_seconds",
         RELOAD_TS_HELP,
@@ -66,8 +75,15 @@ pub async fn run(config_path: PathBuf, config: Config, clock: Arc<dyn Clock>) ->
     let (commands, mut inbox) = mpsc::channel::<Command>(8);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|source| DaemonError::Listen { addr: listen, source })?;
-    let server = tokio::spawn(crate::server::serve(listener, shared.clone(), commands.clone()));
+        .map_err(|source| DaemonError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let server = tokio::spawn(crate::server::serve(
+        listener,
+        shared.clone(),
+        commands.clone(),
+    ));
     tokio::spawn(forward_signals(commands.clone()));
 
     let mut workers = workers::Workers::start(&shared)?;
@@ -90,14 +106,20 @@ pub async fn run(config_path: PathBuf, config: Config, clock: Arc<dyn Clock>) ->
     Ok(())
 }
 
-async fn reload(shared: &Arc<Shared>, path: &std::path::Path, workers: &mut workers::Workers) -> Result<(), String> {
+async fn reload(
+    shared: &Arc<Shared>,
+    path: &std::path::Path,
+    workers: &mut workers::Workers,
+) -> Result<(), String> {
     match config::load(path) {
         Ok(loaded) => {
             for w in loaded.warnings.warnings() {
                 tracing::warn!("{w}");
             }
             let old = shared.config();
-            if loaded.config.state.path != old.state.path || loaded.config.server.listen != old.server.listen {
+            if loaded.config.state.path != old.state.path
+                || loaded.config.server.listen != old.server.listen
+            {
                 tracing::warn!("state.path and server.listen take effect only at restart");
             }
             workers.stop().await;
@@ -111,7 +133,12 @@ async fn reload(shared: &Arc<Shared>, path: &std::path::Path, workers: &mut work
                 latest.retain(|name, _| config.rollout(name).is_some());
             }
             *workers = workers::Workers::start(shared).map_err(|e| e.to_string())?;
-            shared.metrics.set("sena_config_last_reload_successful", RELOAD_OK_HELP, &[], 1.0);
+            shared.metrics.set(
+                "sena_config_last_reload_successful",
+                RELOAD_OK_HELP,
+                &[],
+                1.0,
+            );
             shared.metrics.set(
                 "sena_config_last_reload_success_timestamp_seconds",
                 RELOAD_TS_HELP,
@@ -125,8 +152,15 @@ async fn reload(shared: &Arc<Shared>, path: &std::path::Path, workers: &mut work
             for d in &diagnostics.0 {
                 tracing::error!("{d}");
             }
-            tracing::error!("configuration reload rejected; the previous configuration keeps running");
-            shared.metrics.set("sena_config_last_reload_successful", RELOAD_OK_HELP, &[], 0.0);
+            tracing::error!(
+                "configuration reload rejected; the previous configuration keeps running"
+            );
+            shared.metrics.set(
+                "sena_config_last_reload_successful",
+                RELOAD_OK_HELP,
+                &[],
+                0.0,
+            );
             Err(diagnostics.to_string())
         }
     }

@@ -21,18 +21,26 @@ pub struct Workers {
     handles: Vec<JoinHandle<()>>,
 }
 
-const MISSED_HELP: &str = "Evaluation ticks skipped because the previous evaluation was still running.";
+const MISSED_HELP: &str =
+    "Evaluation ticks skipped because the previous evaluation was still running.";
 
 impl Workers {
     pub fn start(shared: &Arc<Shared>) -> Result<Workers, DaemonError> {
         let config = shared.config();
         let (stop, stopped) = watch::channel(false);
         let ds: Arc<dyn Datasource> = Arc::new(
-            PrometheusDatasource::new(&config.prometheus).map_err(|e| DaemonError::Setup(e.to_string()))?,
+            PrometheusDatasource::new(&config.prometheus)
+                .map_err(|e| DaemonError::Setup(e.to_string()))?,
         );
         let mut handles = Vec::new();
         for rollout in &config.rollouts {
-            let task = rollout_loop(shared.clone(), config.clone(), ds.clone(), rollout.clone(), stopped.clone());
+            let task = rollout_loop(
+                shared.clone(),
+                config.clone(),
+                ds.clone(),
+                rollout.clone(),
+                stopped.clone(),
+            );
             handles.push(tokio::spawn(task));
         }
         let dispatcher = Dispatcher {
@@ -61,13 +69,19 @@ fn notifiers(config: &Config) -> Result<Vec<Arc<dyn Notifier>>, DaemonError> {
     for name in Shared::channels(config) {
         match name {
             "slack" => {
-                let cfg = config.slack.as_ref().expect("channel listed only when configured");
+                let cfg = config
+                    .slack
+                    .as_ref()
+                    .expect("channel listed only when configured");
                 let n = crate::notify::slack::SlackNotifier::new(cfg)
                     .map_err(|e| DaemonError::Setup(format!("slack: {e}")))?;
                 channels.push(Arc::new(n));
             }
             "email" => {
-                let cfg = config.email.as_ref().expect("channel listed only when configured");
+                let cfg = config
+                    .email
+                    .as_ref()
+                    .expect("channel listed only when configured");
                 let n = crate::notify::email::EmailNotifier::new(cfg)
                     .map_err(|e| DaemonError::Setup(format!("email: {e}")))?;
                 channels.push(Arc::new(n));
@@ -102,7 +116,11 @@ async fn rollout_loop(
             Default::default()
         }
     };
-    shared.metrics.touch("sena_missed_iterations_total", MISSED_HELP, &[("rollout", name)]);
+    shared.metrics.touch(
+        "sena_missed_iterations_total",
+        MISSED_HELP,
+        &[("rollout", name)],
+    );
     // The first evaluation runs at once so /api/v1/status fills quickly; later
     // ones keep the spread offset.
     let offset = start_offset(name, rollout.interval);
@@ -121,21 +139,32 @@ async fn rollout_loop(
             return;
         }
         let started = Instant::now();
-        match super::engine::evaluate(&shared, &config, ds.as_ref(), &rollout, &mut breaches).await {
-            Ok(report) => tracing::debug!(rollout = name, verdict = report.verdict.as_str(), reason = %report.reason, "evaluated"),
-            Err(e) => tracing::error!(rollout = name, error = %e, "evaluation could not be recorded"),
+        match super::engine::evaluate(&shared, &config, ds.as_ref(), &rollout, &mut breaches).await
+        {
+            Ok(report) => {
+                tracing::debug!(rollout = name, verdict = report.verdict.as_str(), reason = %report.reason, "evaluated")
+            }
+            Err(e) => {
+                tracing::error!(rollout = name, error = %e, "evaluation could not be recorded")
+            }
         }
         let took = started.elapsed();
         if took > rollout.interval {
             let missed = (took.as_secs_f64() / rollout.interval.as_secs_f64()).floor();
-            shared.metrics.add("sena_missed_iterations_total", MISSED_HELP, &[("rollout", name)], missed);
+            shared.metrics.add(
+                "sena_missed_iterations_total",
+                MISSED_HELP,
+                &[("rollout", name)],
+                missed,
+            );
             tracing::warn!(rollout = name, took = ?took, interval = ?rollout.interval, "evaluation slower than its interval; skipped {missed} tick(s)");
         }
     }
 }
 
 const OUTBOX_DEPTH_HELP: &str = "Notifications waiting in the outbox.";
-const OUTBOX_AGE_HELP: &str = "Age in seconds of the oldest undelivered notification (0 when none).";
+const OUTBOX_AGE_HELP: &str =
+    "Age in seconds of the oldest undelivered notification (0 when none).";
 const OUTBOX_FAILED_HELP: &str = "Notifications given up on after a permanent failure.";
 const INCIDENTS_HELP: &str = "Incidents currently open.";
 
@@ -151,22 +180,43 @@ async fn housekeeping(shared: Arc<Shared>, config: Arc<Config>, mut stop: watch:
         let now = shared.clock.now();
         if let Ok(stats) = shared.store.outbox_stats() {
             let m = &shared.metrics;
-            m.set("sena_outbox_depth", OUTBOX_DEPTH_HELP, &[], stats.depth as f64);
-            m.set("sena_outbox_failed", OUTBOX_FAILED_HELP, &[], stats.failed as f64);
+            m.set(
+                "sena_outbox_depth",
+                OUTBOX_DEPTH_HELP,
+                &[],
+                stats.depth as f64,
+            );
+            m.set(
+                "sena_outbox_failed",
+                OUTBOX_FAILED_HELP,
+                &[],
+                stats.failed as f64,
+            );
             let age = stats
                 .oldest_created_at
                 .map(|t| now.duration_since(t).as_secs_f64().max(0.0))
                 .unwrap_or(0.0);
-            m.set("sena_outbox_oldest_undelivered_age_seconds", OUTBOX_AGE_HELP, &[], age);
+            m.set(
+                "sena_outbox_oldest_undelivered_age_seconds",
+                OUTBOX_AGE_HELP,
+                &[],
+                age,
+            );
         }
         if let Ok(n) = shared.store.open_incident_count() {
-            shared.metrics.set("sena_incidents_open", INCIDENTS_HELP, &[], n as f64);
+            shared
+                .metrics
+                .set("sena_incidents_open", INCIDENTS_HELP, &[], n as f64);
         }
         since_prune = since_prune.saturating_add(Duration::from_secs(5));
         if since_prune >= Duration::from_secs(600) {
             since_prune = Duration::ZERO;
-            let retention = jiff::SignedDuration::try_from(config.state.journal_retention).unwrap_or_default();
-            match shared.store.prune_journal(now - retention, config.state.journal_max_records) {
+            let retention =
+                jiff::SignedDuration::try_from(config.state.journal_retention).unwrap_or_default();
+            match shared
+                .store
+                .prune_journal(now - retention, config.state.journal_max_records)
+            {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned the decision journal"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "pruning the journal failed"),

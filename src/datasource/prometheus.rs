@@ -60,8 +60,8 @@ impl PrometheusDatasource {
             PromError::Prometheus(p) if p.is_timeout() => DatasourceError::Timeout(self.timeout),
             PromError::Prometheus(p) => DatasourceError::Query(p.to_string()),
             PromError::Client(c) => {
-                let source = std::error::Error::source(&c)
-                    .and_then(|s| s.downcast_ref::<reqwest::Error>());
+                let source =
+                    std::error::Error::source(&c).and_then(|s| s.downcast_ref::<reqwest::Error>());
                 match source {
                     Some(r) if r.is_timeout() => DatasourceError::Timeout(self.timeout),
                     Some(r) if r.is_connect() => DatasourceError::Unreachable(root_cause(r)),
@@ -177,7 +177,11 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::config::value::format_duration;
+use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{OnFail, Rollout};
 use crate::eval::{CheckResult, CheckStatus};
 
@@ -91,7 +91,9 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
     let (Some(current), Some(next)) = (current, next) else {
         return Decision {
             verdict: Verdict::Continue,
-            reason: format!("all {n} checks passing at {traffic}: the rollout is at its last stage"),
+            reason: format!(
+                "all {n} checks passing at {traffic}: the rollout is at its last stage"
+            ),
             ready_to_expand: None,
         };
     };
@@ -115,7 +117,7 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
             verdict: Verdict::Continue,
             reason: format!(
                 "all {n} checks passing; {traffic} has baked {} of {}",
-                format_duration(baked),
+                format_elapsed(baked.as_secs() as i64),
                 format_duration(bake)
             ),
             ready_to_expand: None,
@@ -148,7 +150,7 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
                 s.push_str(&format!(" at {}", broken.join(", ")));
             }
             if let Some(start) = c.breach_started_at {
-                let age = format_duration(elapsed(start, now));
+                let age = format_elapsed(elapsed(start, now).as_secs() as i64);
                 if c.status == CheckStatus::Pending {
                     s.push_str(&format!(
                         " breaching for {age} of {}",

@@ -92,7 +92,7 @@ fn healthy_but_unbaked_continues_without_expansion() {
     let d = decide(&rollout(), at_stage0(), &r, now);
     assert_eq!(d.verdict, Verdict::Continue);
     assert!(d.ready_to_expand.is_none());
-    assert!(d.reason.contains("baked 2h of 1day"), "{}", d.reason);
+    assert!(d.reason.contains("baked 2h of 24h"), "{}", d.reason);
 }
 
 #[test]
@@ -101,7 +101,10 @@ fn baked_and_clean_is_ready_to_expand_with_approver() {
     let r = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now);
     let d = decide(&rollout(), at_stage0(), &r, now);
     assert_eq!(d.verdict, Verdict::Continue);
-    assert_eq!(d.reason, "ready to expand to 10%, needs approval from lubit");
+    assert_eq!(
+        d.reason,
+        "ready to expand to 10%, needs approval from lubit"
+    );
     assert_eq!(d.ready_to_expand.unwrap().next_index, 1);
 }
 
@@ -130,7 +133,11 @@ fn breach_older_than_for_rolls_back_with_value_and_limit() {
     );
     let d = decide(&rollout(), at_stage0(), &r, now);
     assert_eq!(d.verdict, Verdict::Rollback);
-    assert!(d.reason.contains("error_rate 0.42% (limit < 0.1%)"), "{}", d.reason);
+    assert!(
+        d.reason.contains("error_rate 0.42% (limit < 0.1%)"),
+        "{}",
+        d.reason
+    );
     assert!(d.reason.contains("breaching for 3m"), "{}", d.reason);
 }
 
@@ -149,7 +156,7 @@ fn blind_never_continues() {
     for answer in [
         Ok(vec![]),
         Ok(sample(f64::NAN)),
-        Ok(sample(f64::INFINITY)),   // satisfaction > 95%: +Inf is not a breach, but not trusted either
+        Ok(sample(f64::INFINITY)), // satisfaction > 95%: +Inf is not a breach, but not trusted either
         Ok(sample(f64::NEG_INFINITY)), // -Inf on `above` is a breach: hold via on_fail hold
         Err(DatasourceError::Unreachable("connection refused".into())),
         Err(DatasourceError::Timeout(Duration::from_secs(10))),

@@ -17,7 +17,10 @@ pub enum Observation {
     Breaching,
     Healthy,
     /// Sena cannot see: why, and whether the check's policy says to hold.
-    Blind { why: String, holds: bool },
+    Blind {
+        why: String,
+        holds: bool,
+    },
     Failed(String),
 }
 
@@ -125,11 +128,17 @@ pub fn judge(
             } else {
                 CheckStatus::Pending
             };
-            let v = observed.value.map(|v| t.format_value(v)).unwrap_or_default();
+            let v = observed
+                .value
+                .map(|v| t.format_value(v))
+                .unwrap_or_default();
             (status, Some(started), None, v)
         }
         Observation::Healthy => {
-            let v = observed.value.map(|v| t.format_value(v)).unwrap_or_default();
+            let v = observed
+                .value
+                .map(|v| t.format_value(v))
+                .unwrap_or_default();
             (CheckStatus::Passing, None, None, v)
         }
         Observation::Blind { why, holds: true } => (

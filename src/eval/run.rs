@@ -2,6 +2,7 @@
 //! only its own check, and the datasource enforces the timeout.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use jiff::{SignedDuration, Timestamp};
@@ -53,10 +54,14 @@ pub async fn evaluate_rollout_stateless(
         let observed = observe(check, ds.query(&check.query, at).await);
         let mut started = None;
         if observed.observation == Observation::Breaching && !check.for_duration.is_zero() {
-            let window = SignedDuration::try_from(check.for_duration).unwrap_or(SignedDuration::MAX);
+            // Look back further than `for` so "breaching for" reads as the
+            // daemon's would; the verdict itself needs only the `for` window.
+            let lookback =
+                (check.for_duration * 3).max(check.for_duration + Duration::from_secs(60));
+            let window = SignedDuration::try_from(lookback).unwrap_or(SignedDuration::MAX);
             let start = at.checked_sub(window).unwrap_or(Timestamp::MIN);
-            let step = (check.for_duration.as_secs_f64() / 60.0)
-                .max(rollout.interval.as_secs_f64().min(15.0))
+            let step = (lookback.as_secs_f64() / 120.0)
+                .min(rollout.interval.as_secs_f64())
                 .max(1.0);
             if let Ok(range) = ds.query_range(&check.query, start, at, step).await {
                 started = breach_start_from_range(&check.threshold, &range)

@@ -72,15 +72,20 @@ impl Advisory {
     pub fn headline(&self) -> String {
         match (self.kind, self.verdict) {
             (AdvisoryKind::Resolved, _) => {
-                format!("RECOVERED {} at {}: back within limits", self.rollout, self.traffic)
+                format!(
+                    "RECOVERED {} at {}: back within limits",
+                    self.rollout, self.traffic
+                )
             }
-            (AdvisoryKind::ReadyToExpand, _) | (_, Verdict::Continue) => match &self.ready_to_expand {
-                Some(e) => format!(
-                    "OK to continue {} to {} — needs {}'s approval",
-                    self.rollout, e.next_traffic, e.approver
-                ),
-                None => format!("OK {} at {}: keep going", self.rollout, self.traffic),
-            },
+            (AdvisoryKind::ReadyToExpand, _) | (_, Verdict::Continue) => {
+                match &self.ready_to_expand {
+                    Some(e) => format!(
+                        "OK to continue {} to {} — needs {}'s approval",
+                        self.rollout, e.next_traffic, e.approver
+                    ),
+                    None => format!("OK {} at {}: keep going", self.rollout, self.traffic),
+                }
+            }
             (_, Verdict::Rollback) => format!("ROLL BACK {} at {}", self.rollout, self.traffic),
             (_, Verdict::Hold) => format!("HOLD {} at {}", self.rollout, self.traffic),
         }

@@ -52,7 +52,11 @@ impl Dispatcher {
 
     async fn run_channel(&self, notifier: Arc<dyn Notifier>, mut shutdown: watch::Receiver<bool>) {
         let channel = notifier.channel();
-        self.metrics.touch("sena_notifications_sent_total", SENT_HELP, &[("channel", channel)]);
+        self.metrics.touch(
+            "sena_notifications_sent_total",
+            SENT_HELP,
+            &[("channel", channel)],
+        );
         loop {
             if *shutdown.borrow() {
                 return;
@@ -92,17 +96,22 @@ impl Dispatcher {
             }
         }
         // A channel's own timeout should fire first; this is the backstop.
-        let outcome = match tokio::time::timeout(Duration::from_secs(60), notifier.send(&delivery)).await {
-            Ok(r) => r,
-            Err(_) => Err(NotifyError::Transient {
-                message: "send took longer than 60s".into(),
-                retry_after: None,
-            }),
-        };
+        let outcome =
+            match tokio::time::timeout(Duration::from_secs(60), notifier.send(&delivery)).await {
+                Ok(r) => r,
+                Err(_) => Err(NotifyError::Transient {
+                    message: "send took longer than 60s".into(),
+                    retry_after: None,
+                }),
+            };
         let key = delivery.dedup_key.as_str();
         let result = match outcome {
             Ok(sent) => {
-                self.metrics.inc("sena_notifications_sent_total", SENT_HELP, &[("channel", channel)]);
+                self.metrics.inc(
+                    "sena_notifications_sent_total",
+                    SENT_HELP,
+                    &[("channel", channel)],
+                );
                 if let (Some(thread), Some(id)) = (sent.thread, incident_id) {
                     if let Err(e) = self.store.set_incident_thread(id, &thread) {
                         tracing::warn!(error = %e, "could not remember the Slack thread");
@@ -111,7 +120,10 @@ impl Dispatcher {
                 tracing::info!(channel, key, rollout = %delivery.advisory.rollout, "notification delivered");
                 self.store.mark_sent(item.id)
             }
-            Err(NotifyError::Transient { message, retry_after }) => {
+            Err(NotifyError::Transient {
+                message,
+                retry_after,
+            }) => {
                 self.metrics.inc(
                     "sena_notifications_failed_total",
                     FAILED_HELP,
@@ -119,7 +131,8 @@ impl Dispatcher {
                 );
                 let wait = retry_after.unwrap_or_else(|| backoff(item.attempts));
                 tracing::warn!(channel, key, attempt = item.attempts + 1, retry_in = ?wait, error = %message, "notification failed; will retry");
-                let next = self.clock.now() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+                let next =
+                    self.clock.now() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
                 self.store.mark_retry(item.id, next, &message)
             }
             Err(NotifyError::Permanent(message)) => {
@@ -165,7 +178,8 @@ impl Dispatcher {
 }
 
 const SENT_HELP: &str = "Notifications confirmed by the channel.";
-const FAILED_HELP: &str = "Failed notification attempts by channel and kind (transient = retried, permanent = given up).";
+const FAILED_HELP: &str =
+    "Failed notification attempts by channel and kind (transient = retried, permanent = given up).";
 
 #[cfg(test)]
 mod tests {
@@ -176,7 +190,10 @@ mod tests {
         for attempts in 0..20 {
             let b = backoff(attempts).as_secs_f64();
             let base = (2f64.powi(attempts.min(9) as i32)).min(300.0);
-            assert!(b >= base * 0.8 - 1e-9 && b <= base * 1.2 + 1e-9, "{attempts}: {b}");
+            assert!(
+                b >= base * 0.8 - 1e-9 && b <= base * 1.2 + 1e-9,
+                "{attempts}: {b}"
+            );
         }
     }
 }

@@ -2,26 +2,22 @@
 //! delivery, sent over a pooled SMTP transport built once. One `send` is one
 //! attempt; the outcome is classified for the dispatcher's retries: SMTP 5xx
 //! and configuration problems are `Permanent`, 4xx, refused connections and
-//! timeouts are `Transient`.
-//!
-//! Mail threading: every mail of an incident carries `References` and
-//! `In-Reply-To` naming one root id derived from the incident, so mail clients
-//! that thread by references (Thunderbird, mutt, Apple Mail) group them. The
-//! `Message-ID` itself comes from the delivery's dedup key, stable across
-//! retries: when a send succeeded but its acknowledgement was lost and the
-//! outbox sends again, clients that drop repeated Message-IDs (Gmail) show it
-//! once.
+//! timeouts are `Transient`. What the mail contains, and how an incident's
+//! mails thread together, is in `message`.
 
 use std::time::Duration;
 
-use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{EmailConfig, Secret, SmtpTls};
-use crate::notify::{render, Advisory, BoxFuture, Delivery, Notifier, NotifyError, Sent};
+use crate::notify::{BoxFuture, Delivery, Notifier, NotifyError, Sent};
+
+pub mod message;
+
+pub use message::{thread_ids, ThreadIds};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailSetupError {
@@ -29,10 +25,14 @@ pub enum EmailSetupError {
     From { address: String, message: String },
     #[error("email: cannot set up TLS for {host}: {message}")]
     Tls { host: String, message: String },
+    #[error("email: the notifier must be created inside the tokio runtime (its connection pool runs a task)")]
+    NoRuntime,
 }
 
 pub struct EmailNotifier {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Always `Some` until drop; see `Drop` for why it is an `Option`.
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    runtime: tokio::runtime::Handle,
     from: Mailbox,
     /// Right-hand side of generated Message-IDs: the sender's own domain.
     domain: String,
@@ -51,7 +51,11 @@ impl std::fmt::Debug for EmailNotifier {
 }
 
 impl EmailNotifier {
+    /// Builds the pooled transport once; call inside the tokio runtime, since
+    /// the pool spawns its idle-connection reaper right away.
     pub fn new(cfg: &EmailConfig) -> Result<Self, EmailSetupError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| EmailSetupError::NoRuntime)?;
         let from: Mailbox = cfg.from.parse().map_err(|e| EmailSetupError::From {
             address: cfg.from.clone(),
             message: format!("{e}"),
@@ -86,7 +90,8 @@ impl EmailNotifier {
             ));
         }
         Ok(EmailNotifier {
-            transport: builder.build(),
+            transport: Some(builder.build()),
+            runtime,
             domain: from.email.domain().to_string(),
             from,
             timeout: cfg.timeout,
@@ -97,33 +102,17 @@ impl EmailNotifier {
     /// The message a delivery becomes; public so tests and `sena` tooling
     /// can inspect exactly what would be sent.
     pub fn message(&self, d: &Delivery) -> Result<Message, NotifyError> {
-        let to = recipients(d)?;
-        let ids = thread_ids(&d.advisory, &d.dedup_key, &self.domain);
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(render::email_subject(&d.advisory))
-            .message_id(Some(ids.message_id))
-            .header(DedupKey(one_line(&d.dedup_key)))
-            .user_agent(concat!("sena/", env!("CARGO_PKG_VERSION")).to_string());
-        for mailbox in to {
-            builder = builder.to(mailbox);
-        }
-        if let Some(root) = ids.root {
-            builder = builder.in_reply_to(root.clone()).references(root);
-        }
-        builder
-            .multipart(MultiPart::alternative_plain_html(
-                render::text(&d.advisory, &d.recipients),
-                render::html(&d.advisory, &d.recipients),
-            ))
-            .map_err(|e| NotifyError::Permanent(format!("email: cannot build the message: {e}")))
+        message::build(d, &self.from, &self.domain)
     }
 
     async fn send_once(&self, d: &Delivery) -> Result<Sent, NotifyError> {
         let message = self.message(d)?;
         // lettre's timeout bounds each read and write; this bounds the whole
         // exchange, so a server that trickles bytes cannot hold a send.
-        match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+        let Some(transport) = &self.transport else {
+            unreachable!("the transport is only taken in drop");
+        };
+        match tokio::time::timeout(self.timeout, transport.send(message)).await {
             Ok(Ok(_response)) => Ok(Sent::default()),
             Ok(Err(e)) => Err(self.scrub(classify(&e))),
             Err(_) => Err(NotifyError::Transient {
@@ -151,6 +140,16 @@ impl EmailNotifier {
     }
 }
 
+/// lettre's pool spawns a task when dropped (to close its connections), which
+/// panics outside a tokio runtime; enter the runtime the pool was built in so
+/// dropping a notifier is safe anywhere.
+impl Drop for EmailNotifier {
+    fn drop(&mut self) {
+        let _entered = self.runtime.enter();
+        drop(self.transport.take());
+    }
+}
+
 impl Notifier for EmailNotifier {
     fn channel(&self) -> &'static str {
         "email"
@@ -158,93 +157,6 @@ impl Notifier for EmailNotifier {
 
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>> {
         Box::pin(self.send_once(delivery))
-    }
-}
-
-/// Everyone in the delivery with a usable address; people without one are
-/// reached on other channels, so they are skipped rather than failing all.
-fn recipients(d: &Delivery) -> Result<Vec<Mailbox>, NotifyError> {
-    let mut mailboxes: Vec<Mailbox> = Vec::new();
-    for person in &d.recipients {
-        let Some(email) = person.email.as_deref().filter(|e| !e.trim().is_empty()) else {
-            continue;
-        };
-        match email.trim().parse::<Address>() {
-            Ok(address) if !mailboxes.iter().any(|m| m.email == address) => {
-                mailboxes.push(Mailbox::new(Some(person.name.clone()), address));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(person = %person.name, %email, error = %e, "skipping an invalid email address")
-            }
-        }
-    }
-    if mailboxes.is_empty() {
-        return Err(NotifyError::Permanent(
-            "email: no recipient has an email address".into(),
-        ));
-    }
-    Ok(mailboxes)
-}
-
-/// Ids for mail threading; see the module comment for why they are shaped so.
-pub struct ThreadIds {
-    pub message_id: String,
-    /// The incident's root id, referenced by every mail of the incident.
-    pub root: Option<String>,
-}
-
-pub fn thread_ids(a: &Advisory, dedup_key: &str, domain: &str) -> ThreadIds {
-    let root = a
-        .incident
-        .as_ref()
-        .map(|i| format!("<sena.incident.{}.{}@{domain}>", i.id, atom(&a.rollout)));
-    ThreadIds {
-        message_id: format!("<sena.{}@{domain}>", atom(dedup_key)),
-        root,
-    }
-}
-
-/// A Message-ID's left side must be a dot-atom: letters, digits and a few
-/// symbols, dots only between them. Anything else becomes a dot.
-fn atom(s: &str) -> String {
-    let mapped: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '.'
-            }
-        })
-        .collect();
-    let parts: Vec<&str> = mapped.split('.').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty() {
-        "x".to_string()
-    } else {
-        parts.join(".")
-    }
-}
-
-fn one_line(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
-}
-
-/// `X-Sena-Dedup-Key`: lets a mail filter or a person spot a repeated send.
-#[derive(Clone)]
-struct DedupKey(String);
-
-impl Header for DedupKey {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Sena-Dedup-Key")
-    }
-
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(DedupKey(s.to_string()))
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
     }
 }
 
@@ -304,93 +216,40 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::render::fixtures::{person, rollback_advisory};
-    use crate::roster::Person;
 
-    fn notifier() -> EmailNotifier {
-        EmailNotifier::new(&EmailConfig {
-            host: "127.0.0.1".into(),
-            port: 2525,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "Sena <sena-bot@example.org>".into(),
-            timeout: Duration::from_secs(5),
-        })
-        .unwrap()
-    }
-
-    fn delivery(recipients: Vec<Person>) -> Delivery {
-        Delivery {
-            advisory: rollback_advisory(),
-            recipients,
-            dedup_key: "checkout-api:42:opened:0:1729598580000".into(),
-            thread: None,
-        }
-    }
-
-    #[test]
-    fn message_has_threading_dedup_and_both_parts() {
-        let m = notifier()
-            .message(&delivery(vec![person("sena", "U0SENA")]))
-            .unwrap();
-        let raw = String::from_utf8(m.formatted()).unwrap();
-        assert!(
-            raw.contains("Message-ID: <sena.checkout-api.42.opened.0.1729598580000@example.org>"),
-            "{raw}"
-        );
-        assert!(raw.contains("In-Reply-To: <sena.incident.42.checkout-api@example.org>"));
-        assert!(raw.contains("References: <sena.incident.42.checkout-api@example.org>"));
-        assert!(raw.contains("X-Sena-Dedup-Key: checkout-api:42:opened:0:1729598580000"));
-        assert!(raw.contains("To: sena <sena@example.com>"), "{raw}");
-        assert!(raw.contains("multipart/alternative"));
-        assert!(raw.contains("text/plain") && raw.contains("text/html"));
-        assert!(
-            raw.contains("Subject: [sena] ROLLBACK checkout-api 5%: error_rate 0.42%"),
-            "{raw}"
-        );
-    }
-
-    #[test]
-    fn people_without_email_are_skipped_and_none_is_permanent() {
-        let no_email = Person {
-            name: "ghost".into(),
-            slack: None,
-            email: None,
-        };
-        let m = notifier()
-            .message(&delivery(vec![
-                no_email.clone(),
-                person("lubit", "U0LUBIT"),
-            ]))
-            .unwrap();
-        assert_eq!(m.envelope().to().len(), 1);
-        match notifier().message(&delivery(vec![no_email])) {
-            Err(NotifyError::Permanent(m)) => {
-                assert_eq!(m, "email: no recipient has an email address")
-            }
-            other => panic!("expected permanent, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn atoms_are_valid_message_id_parts() {
-        assert_eq!(atom("a:b..c d@e"), "a.b.c.d.e");
-        assert_eq!(atom("::"), "x");
-    }
-
-    #[test]
-    fn bad_from_address_is_a_setup_error() {
-        let err = EmailNotifier::new(&EmailConfig {
+    fn config(from: &str) -> EmailConfig {
+        EmailConfig {
             host: "127.0.0.1".into(),
             port: 25,
             tls: SmtpTls::None,
             username: None,
             password: None,
-            from: "not an address".into(),
+            from: from.into(),
             timeout: Duration::from_secs(5),
-        })
-        .unwrap_err();
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_from_address_is_a_setup_error() {
+        let err = EmailNotifier::new(&config("not an address")).unwrap_err();
         assert!(err.to_string().contains("not an address"));
+    }
+
+    #[test]
+    fn outside_a_runtime_is_an_error_not_a_panic() {
+        assert!(matches!(
+            EmailNotifier::new(&config("sena@example.org")),
+            Err(EmailSetupError::NoRuntime)
+        ));
+    }
+
+    #[test]
+    fn dropping_outside_the_runtime_is_safe() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let notifier = runtime.block_on(async { EmailNotifier::new(&config("sena@example.org")) });
+        drop(notifier.unwrap());
     }
 }

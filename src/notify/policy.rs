@@ -94,16 +94,30 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
                 resolved_at: None,
                 thread: None,
             };
-            out.push(page(input, &inc, AdvisoryKind::Opened, on_call.as_ref(), 0..=0));
+            out.push(page(
+                input,
+                &inc,
+                AdvisoryKind::Opened,
+                on_call.as_ref(),
+                0..=0,
+            ));
             memory.last_notified_at = Some(now);
             Some(inc)
         }
         (Some(mut inc), Verdict::Continue) => {
             let calm_since = *inc.calm_since.get_or_insert(now);
-            if now.duration_since(calm_since).as_secs_f64() >= input.notify.resolve_after.as_secs_f64() {
+            if now.duration_since(calm_since).as_secs_f64()
+                >= input.notify.resolve_after.as_secs_f64()
+            {
                 inc.resolved_at = Some(now);
                 let all = 0..=inc.level;
-                out.push(page(input, &inc, AdvisoryKind::Resolved, on_call_of(input, &inc).as_ref(), all));
+                out.push(page(
+                    input,
+                    &inc,
+                    AdvisoryKind::Resolved,
+                    on_call_of(input, &inc).as_ref(),
+                    all,
+                ));
                 memory.last_notified_at = Some(now);
             }
             Some(inc)
@@ -113,17 +127,34 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
             if bad != inc.verdict {
                 inc.verdict = bad;
                 let so_far = 0..=inc.level;
-                out.push(page(input, &inc, AdvisoryKind::Opened, on_call_of(input, &inc).as_ref(), so_far));
+                out.push(page(
+                    input,
+                    &inc,
+                    AdvisoryKind::Opened,
+                    on_call_of(input, &inc).as_ref(),
+                    so_far,
+                ));
                 memory.last_notified_at = Some(now);
             } else if let Some(o) = escalate(&mut inc, on_call.as_ref(), now) {
-                out.push(page(input, &inc, AdvisoryKind::Escalated, on_call.as_ref(), o));
+                out.push(page(
+                    input,
+                    &inc,
+                    AdvisoryKind::Escalated,
+                    on_call.as_ref(),
+                    o,
+                ));
                 memory.last_notified_at = Some(now);
-            } else if memory
-                .last_notified_at
-                .is_none_or(|t| now.duration_since(t).as_secs_f64() >= input.notify.repeat.as_secs_f64())
-            {
+            } else if memory.last_notified_at.is_none_or(|t| {
+                now.duration_since(t).as_secs_f64() >= input.notify.repeat.as_secs_f64()
+            }) {
                 let so_far = 0..=inc.level;
-                out.push(page(input, &inc, AdvisoryKind::Reminder, on_call_of(input, &inc).as_ref(), so_far));
+                out.push(page(
+                    input,
+                    &inc,
+                    AdvisoryKind::Reminder,
+                    on_call_of(input, &inc).as_ref(),
+                    so_far,
+                ));
                 memory.last_notified_at = Some(now);
             }
             Some(inc)
@@ -142,7 +173,12 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
             out.push(Outgoing {
                 advisory: advisory(input, AdvisoryKind::ReadyToExpand, None),
                 recipients: approver,
-                dedup_key: format!("{}:ready:{}:{}", input.rollout.name, input.stage_index, now.as_millisecond()),
+                dedup_key: format!(
+                    "{}:ready:{}:{}",
+                    input.rollout.name,
+                    input.stage_index,
+                    now.as_millisecond()
+                ),
             });
         }
     }
@@ -235,7 +271,11 @@ fn page(
         slot: inc.slot.clone(),
         level: *levels.end(),
         paged,
-        next: if inc.acked_by.is_some() || kind == AdvisoryKind::Resolved { None } else { next },
+        next: if inc.acked_by.is_some() || kind == AdvisoryKind::Resolved {
+            None
+        } else {
+            next
+        },
         acknowledged_by: inc.acked_by.clone(),
     };
     let key = format!(
@@ -264,7 +304,11 @@ fn kind_key(kind: AdvisoryKind) -> &'static str {
     }
 }
 
-fn advisory(input: &PolicyInput<'_>, kind: AdvisoryKind, incident: Option<IncidentView>) -> Advisory {
+fn advisory(
+    input: &PolicyInput<'_>,
+    kind: AdvisoryKind,
+    incident: Option<IncidentView>,
+) -> Advisory {
     let mut checks = input.checks.to_vec();
     checks.sort_by_key(|c| c.status.severity_rank());
     Advisory {

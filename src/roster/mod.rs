@@ -36,6 +36,7 @@
 
 mod gaps;
 mod parse;
+mod parse_slots;
 mod raw;
 mod report;
 mod slots;
@@ -54,7 +55,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use gaps::{Gap, Overlap, WeekSpan};
-pub use parse::{load_file, load_str};
+pub use parse::{load_file, load_inline, load_str, InlineRoster};
 pub use report::{write_at, write_week};
 pub use slots::Override;
 pub use table::WeekRow;
@@ -96,7 +97,7 @@ impl Roster {
     /// The slot holding at `at` and its chain with active overrides applied;
     /// `None` in a coverage gap. When slots overlap, the first in the file.
     pub fn on_call(&self, at: jiff::Timestamp) -> Option<OnCall> {
-        let (slot, _) = self.holding(at)?;
+        let slot = self.holding(at)?;
         Some(self.chain(slot, at))
     }
 
@@ -128,20 +129,17 @@ impl Roster {
             .collect()
     }
 
-    /// The slot holding at `at` and the `[start, end)` instants of that
-    /// occurrence. An occurrence starts on `at`'s local day or, for a slot
+    /// The first slot (in file order) with an occurrence holding at `at`.
+    /// An occurrence that holds starts on `at`'s local day or, for a slot
     /// that wraps midnight or ends at 24:00, the day before.
-    fn holding(
-        &self,
-        at: jiff::Timestamp,
-    ) -> Option<(&slots::Slot, (jiff::Timestamp, jiff::Timestamp))> {
+    fn holding(&self, at: jiff::Timestamp) -> Option<&slots::Slot> {
         let today = self.timezone.to_datetime(at).date();
         let days = [today.yesterday().ok(), Some(today)];
         self.slots.iter().find_map(|slot| {
             days.iter().flatten().find_map(|&day| {
                 slot.occurrence(&self.timezone, day)
                     .filter(|&(start, end)| start <= at && at < end)
-                    .map(|span| (slot, span))
+                    .map(|_| slot)
             })
         })
     }
@@ -178,7 +176,4 @@ impl Roster {
     }
 }
 
-/// `10m`, `1h30m`, `0s`: the form a roster author writes.
-pub fn format_duration(d: Duration) -> String {
-    humantime::format_duration(d).to_string().replace(' ', "")
-}
+pub use crate::config::value::format_duration;

@@ -5,16 +5,15 @@
 //! collected, so the author fixes the file in one pass. Coverage gaps and
 //! overlapping slots are warnings: the roster still loads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_saphyr::Spanned;
 
-use super::raw::{RawLevel, RawOverride, RawRoster, RawSlot, Text};
-use super::slots::{parse_day, resolve_local, Days, LevelSpec, Override, Slot, WallTime};
+use super::raw::{RawOverride, RawRoster, Text};
+use super::slots::{resolve_local, Override, Slot};
 use super::{Person, Roster};
 use crate::config::{Diagnostic, Diagnostics};
 
@@ -40,8 +39,35 @@ pub fn load_str(text: &str, file: &Path) -> Result<(Roster, Diagnostics), Diagno
     options.with_snippet = false;
     let raw: RawRoster = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| Diagnostics(vec![yaml_diagnostic(file, &e)]))?;
-
     let slots_key = top_level_key(text, "slots").unwrap_or(pos(&raw.slots));
+    build(raw, file, slots_key)
+}
+
+/// A roster written inline in `sena.yaml` (`roster: { timezone: ..., ... }`)
+/// rather than in a file of its own. Deserialize it as the `roster:` value
+/// with serde-saphyr, then `load_inline` checks it; positions are those in
+/// `sena.yaml`. (Inside an untagged or flattened enum the positions are
+/// lost: read `roster:` with a visitor that takes a string as a path and a
+/// mapping as this.)
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+pub struct InlineRoster(Spanned<RawRoster>);
+
+/// Checks an inline roster; warnings point at the `roster:` value.
+pub fn load_inline(
+    inline: InlineRoster,
+    file: &Path,
+) -> Result<(Roster, Diagnostics), Diagnostics> {
+    let anchor = pos(&inline.0);
+    build(inline.0.value, file, anchor)
+}
+
+/// Checks a parsed roster. Whole-week warnings are reported at `anchor`.
+fn build(
+    raw: RawRoster,
+    file: &Path,
+    (line, column): (u64, u64),
+) -> Result<(Roster, Diagnostics), Diagnostics> {
     let mut checker = Checker {
         file,
         diagnostics: Diagnostics::default(),
@@ -51,21 +77,15 @@ pub fn load_str(text: &str, file: &Path) -> Result<(Roster, Diagnostics), Diagno
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
-
-    let (line, column) = slots_key;
     let zone = roster.timezone_name();
     let gaps = roster.coverage_gaps();
     if !gaps.is_empty() {
         let hours: Vec<String> = gaps.iter().map(ToString::to_string).collect();
-        diagnostics.push(Diagnostic::warning(
-            file,
-            line,
-            column,
-            format!(
-                "coverage gap: nobody is paged {} ({zone})",
-                hours.join(", ")
-            ),
-        ));
+        let message = format!(
+            "coverage gap: nobody is paged {} ({zone})",
+            hours.join(", ")
+        );
+        diagnostics.push(Diagnostic::warning(file, line, column, message));
     }
     for overlap in roster.overlaps() {
         diagnostics.push(Diagnostic::warning(
@@ -78,7 +98,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<(Roster, Diagnostics), Diagno
     Ok((roster, diagnostics))
 }
 
-fn pos<T>(spanned: &Spanned<T>) -> (u64, u64) {
+pub(super) fn pos<T>(spanned: &Spanned<T>) -> (u64, u64) {
     let at = spanned.referenced;
     if at.line() == 0 {
         (1, 1)
@@ -87,15 +107,23 @@ fn pos<T>(spanned: &Spanned<T>) -> (u64, u64) {
     }
 }
 
-/// Where a top-level `key:` is written. Warnings about the whole week point
-/// at the `slots:` key, which `Spanned` cannot give (it knows values only).
+/// Where the roster's top-level `key:` is written: the least indented line
+/// that starts with it (a roster written inline in `sena.yaml` is indented).
+/// Warnings about the whole week point at the `slots:` key, which `Spanned`
+/// cannot give (it knows values only).
 fn top_level_key(text: &str, key: &str) -> Option<(u64, u64)> {
     text.lines()
-        .position(|line| {
-            line.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let body = line.trim_start_matches(' ');
+            let rest = body.strip_prefix(key)?;
+            let indent = line.len() - body.len();
+            rest.trim_start()
+                .starts_with(':')
+                .then_some((indent, index))
         })
-        .map(|index| (index as u64 + 1, 1))
+        .min()
+        .map(|(indent, index)| (index as u64 + 1, indent as u64 + 1))
 }
 
 fn yaml_diagnostic(file: &Path, error: &serde_saphyr::Error) -> Diagnostic {
@@ -117,13 +145,15 @@ fn yaml_diagnostic(file: &Path, error: &serde_saphyr::Error) -> Diagnostic {
     Diagnostic::error(file, line, column, message)
 }
 
-struct Checker<'a> {
+/// Collects every semantic problem while building the roster; the slot
+/// checks live in `parse_slots`.
+pub(super) struct Checker<'a> {
     file: &'a Path,
     diagnostics: Diagnostics,
 }
 
 impl Checker<'_> {
-    fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+    pub(super) fn error<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
         let (line, column) = pos(at);
         self.diagnostics
             .push(Diagnostic::error(self.file, line, column, message));
@@ -136,8 +166,8 @@ impl Checker<'_> {
     }
 
     fn roster(&mut self, raw: RawRoster) -> Roster {
-        let timezone = match TimeZone::get(raw.timezone.value.trim()) {
-            Ok(tz) => tz,
+        let (timezone, zone_name) = match TimeZone::get(raw.timezone.value.trim()) {
+            Ok(tz) => (tz, raw.timezone.value.trim().to_string()),
             Err(_) => {
                 let message = format!(
                     "unknown time zone `{}`; write an IANA name such as `Asia/Seoul` or `America/New_York`",
@@ -145,7 +175,7 @@ impl Checker<'_> {
                 );
                 self.error(&raw.timezone, message);
                 // Keep checking the rest; this roster is discarded anyway.
-                TimeZone::UTC
+                (TimeZone::UTC, "the roster's `timezone`".to_string())
             }
         };
         let people = self.people(raw.people.0);
@@ -153,11 +183,11 @@ impl Checker<'_> {
         let overrides = raw
             .overrides
             .iter()
-            .filter_map(|o| self.override_(o, &timezone, &people, &slots))
+            .filter_map(|o| self.override_(o, (&timezone, &zone_name), &people, &slots))
             .collect();
         Roster {
             timezone,
-            timezone_name: raw.timezone.value.trim().to_string(),
+            timezone_name: zone_name,
             people,
             slots,
             overrides,
@@ -194,16 +224,23 @@ impl Checker<'_> {
     }
 
     /// Checks that `name` is a person in `people`.
-    fn known(&mut self, name: &Text, people: &BTreeMap<String, Person>) -> bool {
+    pub(super) fn known(&mut self, name: &Text, people: &BTreeMap<String, Person>) -> bool {
         if people.contains_key(&name.value) {
             return true;
         }
         let known: Vec<&str> = people.keys().map(String::as_str).collect();
-        let message = format!(
-            "`{}` is not in `people` (known: {})",
-            name.value,
-            known.join(", ")
-        );
+        let message = if known.is_empty() {
+            format!(
+                "`{}` is not in `people` (nobody is defined there)",
+                name.value
+            )
+        } else {
+            format!(
+                "`{}` is not in `people` (known: {})",
+                name.value,
+                known.join(", ")
+            )
+        };
         self.error(name, message);
         false
     }
@@ -211,13 +248,13 @@ impl Checker<'_> {
     fn override_(
         &mut self,
         raw: &Spanned<RawOverride>,
-        tz: &TimeZone,
+        (tz, zone_name): (&TimeZone, &str),
         people: &BTreeMap<String, Person>,
         slots: &[Slot],
     ) -> Option<Override> {
         let o = &raw.value;
-        let from = self.local_datetime(&o.from, tz);
-        let to = self.local_datetime(&o.to, tz);
+        let from = self.local_datetime(&o.from, zone_name);
+        let to = self.local_datetime(&o.to, zone_name);
         let mut slot_ok = true;
         if let Some(slot) = &o.slot {
             if !slots.iter().any(|s| s.name == slot.value.trim()) {
@@ -280,10 +317,9 @@ impl Checker<'_> {
 
     /// Override times are wall-clock times in the roster's zone; an offset
     /// or `Z` would contradict it, so it is refused rather than ignored.
-    fn local_datetime(&mut self, text: &Text, tz: &TimeZone) -> Option<DateTime> {
+    fn local_datetime(&mut self, text: &Text, zone_name: &str) -> Option<DateTime> {
         let t = text.value.trim();
         let time_part = t.get(10..).unwrap_or("");
-        let zone_name = tz.iana_name().unwrap_or("the roster's `timezone`");
         if time_part.contains(['+', '-', 'Z', 'z', '[']) {
             let message =
                 format!("`{t}` carries a zone or offset; write the local time in {zone_name}, like `2025-10-22T12:00`");

@@ -12,7 +12,11 @@ use super::slots::{parse_day, Days, LevelSpec, Slot, WallTime};
 use super::Person;
 
 impl Checker<'_> {
-    fn slots(&mut self, raw: Vec<RawSlot>, people: &BTreeMap<String, Person>) -> Vec<Slot> {
+    pub(super) fn slots(
+        &mut self,
+        raw: Vec<RawSlot>,
+        people: &BTreeMap<String, Person>,
+    ) -> Vec<Slot> {
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut slots = Vec::new();
         for slot in raw {

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::config::Diagnostics;
 
 const DIR: &str = "tests/fixtures/roster";
 
@@ -16,8 +17,6 @@ fn load_fixture(name: &str) -> (PathBuf, Result<(Roster, Diagnostics), Diagnosti
     let text = std::fs::read_to_string(&full).expect("fixture exists");
     (label.clone(), load_str(&text, &label))
 }
-
-use crate::config::Diagnostics;
 
 /// (fixture, loads?, every diagnostic in order as printed).
 const TABLE: &[(&str, bool, &[&str])] = &[
@@ -135,6 +134,11 @@ const TABLE: &[(&str, bool, &[&str])] = &[
         &["gap-warn.yaml:7:1: warning: coverage gap: nobody is paged fri 18:00–24:00, sat 00:00–24:00, sun 00:00–24:00, mon 00:00–09:00 (Asia/Seoul)"],
     ),
     (
+        "override-noop-warn.yaml",
+        true,
+        &["override-noop-warn.yaml:14:83: warning: override replaces `lubit`, who is not paged in slot `all-day`; it changes nothing"],
+    ),
+    (
         "overlap-warn.yaml",
         true,
         &["overlap-warn.yaml:5:1: warning: overlapping slots: `day` and `night` both hold mon 08:00–09:00, mon 19:00–20:00, tue 08:00–09:00, tue 19:00–20:00, wed 08:00–09:00, wed 19:00–20:00, thu 08:00–09:00, thu 19:00–20:00, fri 08:00–09:00, fri 19:00–20:00, sat 08:00–09:00, sat 19:00–20:00, sun 08:00–09:00, sun 19:00–20:00 (Asia/Seoul); `day` is paged, the first in the file wins"],
@@ -207,5 +211,59 @@ fn good_fixture_means_what_it_says() {
             (600, vec!["copilot"]),
             (1800, vec!["lubit"])
         ]
+    );
+}
+
+#[test]
+fn inline_roster_reports_positions_in_the_enclosing_file() {
+    #[derive(serde::Deserialize)]
+    struct SenaYaml {
+        roster: InlineRoster,
+    }
+    let text = "roster:
+  timezone: Asia/Seoul
+  people:
+    sena: { slack: U0SENA }
+  slots:
+    - name: all-day
+      from: \"00:00\"
+      to: \"24:00\"
+      escalation:
+        - notify: [sena, sean]
+";
+    let parsed: SenaYaml = serde_saphyr::from_str(text).expect("valid YAML");
+    let errors = load_inline(parsed.roster, Path::new("sena.yaml")).expect_err("sean");
+    assert_eq!(
+        errors.to_string(),
+        "sena.yaml:10:26: `sean` is not in `people` (known: sena)"
+    );
+}
+
+#[test]
+fn a_missing_file_is_an_error_not_a_panic() {
+    let errors = load_file(Path::new("/nonexistent/roster.yaml")).expect_err("missing");
+    assert!(errors
+        .to_string()
+        .starts_with("/nonexistent/roster.yaml:1:1: cannot read the roster file:"));
+}
+
+#[test]
+fn warnings_point_at_an_indented_slots_key() {
+    // How the config loader hands over a roster written inline in
+    // `sena.yaml`: the mapping's text, padded to keep its real positions.
+    let text = "\n  timezone: Asia/Seoul
+  people:
+    slots: { slack: U0SLOTS }
+  slots:
+    - name: weekdays
+      days: [mon, tue, wed, thu, fri]
+      from: \"00:00\"
+      to: \"24:00\"
+      escalation: [ { notify: [slots] } ]
+";
+    let (_, warnings) = load_str(text, Path::new("sena.yaml")).expect("loads");
+    assert_eq!(
+        warnings.to_string(),
+        "sena.yaml:5:3: warning: coverage gap: nobody is paged sat 00:00–24:00, sun 00:00–24:00 (Asia/Seoul)"
     );
 }

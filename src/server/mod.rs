@@ -22,7 +22,11 @@ struct App {
     commands: mpsc::Sender<Command>,
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, commands: mpsc::Sender<Command>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
+) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -41,13 +45,20 @@ async fn readyz(State(app): State<App>) -> Response {
     if app.shared.prometheus_seen.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: Prometheus has not answered yet\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: Prometheus has not answered yet\n",
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(app): State<App>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         app.shared.metrics.render(),
     )
         .into_response()
@@ -74,7 +85,12 @@ struct AckBody {
     by: Option<String>,
 }
 
-async fn ack(State(app): State<App>, Path(id): Path<i64>, Query(q): Query<AckBody>, body: Option<Json<AckBody>>) -> Response {
+async fn ack(
+    State(app): State<App>,
+    Path(id): Path<i64>,
+    Query(q): Query<AckBody>,
+    body: Option<Json<AckBody>>,
+) -> Response {
     let by = body
         .and_then(|Json(b)| b.by)
         .or(q.by)
@@ -96,7 +112,9 @@ async fn reload(State(app): State<App>) -> Response {
     }
     match rx.await {
         Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
-        Ok(Err(diagnostics)) => (StatusCode::BAD_REQUEST, format!("{diagnostics}\n")).into_response(),
+        Ok(Err(diagnostics)) => {
+            (StatusCode::BAD_REQUEST, format!("{diagnostics}\n")).into_response()
+        }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
     }
 }

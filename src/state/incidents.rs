@@ -63,8 +63,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(Incident, String)> {
 }
 
 fn finish((mut incident, verdict): (Incident, String)) -> Result<Incident> {
-    incident.verdict =
-        Verdict::parse(&verdict).ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?;
+    incident.verdict = Verdict::parse(&verdict)
+        .ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?;
     Ok(incident)
 }
 
@@ -93,13 +93,19 @@ pub(super) fn upsert(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
 }
 
 impl Store {
-    /// The id the next incident will get. Only the engine opens incidents,
-    /// one rollout at a time per task, so this cannot race with itself for
-    /// the same rollout; across rollouts the UNIQUE id makes a clash fail loudly.
+    /// Reserves the id for an incident about to open. Atomic (one statement
+    /// under the connection lock), so rollouts opening incidents at the same
+    /// instant never share an id; an id reserved by an evaluation that then
+    /// fails to commit is simply skipped.
     pub fn next_incident_id(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM incident", [], |r| r.get(0))?)
+        Ok(self.conn().query_row(
+            "INSERT INTO counter (name, value)
+                 VALUES ('incident', (SELECT COALESCE(MAX(id), 0) + 1 FROM incident))
+             ON CONFLICT (name) DO UPDATE SET value = value + 1
+             RETURNING value",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn open_incident(&self, rollout: &str) -> Result<Option<Incident>> {
@@ -117,7 +123,11 @@ impl Store {
     pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
         let row = self
             .conn()
-            .query_row(&format!("SELECT {COLUMNS} FROM incident WHERE id = ?1"), [id], from_row)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM incident WHERE id = ?1"),
+                [id],
+                from_row,
+            )
             .optional()?;
         row.map(finish).transpose()
     }
@@ -125,7 +135,9 @@ impl Store {
     /// Most recent first.
     pub fn incidents(&self, limit: usize) -> Result<Vec<Incident>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM incident ORDER BY id DESC LIMIT ?1"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM incident ORDER BY id DESC LIMIT ?1"
+        ))?;
         let rows = stmt.query_map([limit as i64], from_row)?;
         rows.map(|r| finish(r?)).collect()
     }
@@ -150,9 +162,10 @@ impl Store {
     }
 
     pub fn open_incident_count(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM incident WHERE resolved_at IS NULL", [], |r| r.get(0))?)
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM incident WHERE resolved_at IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }
-

@@ -27,7 +27,12 @@ pub struct OutboxStats {
     pub failed: i64,
 }
 
-pub(super) fn enqueue(tx: &Transaction<'_>, channel: &str, d: &Delivery, now: Timestamp) -> Result<()> {
+pub(super) fn enqueue(
+    tx: &Transaction<'_>,
+    channel: &str,
+    d: &Delivery,
+    now: Timestamp,
+) -> Result<()> {
     let json = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // The same key queued twice (a retried commit) is one notification.
     tx.prepare_cached(
@@ -94,7 +99,8 @@ impl Store {
     }
 
     pub fn mark_sent(&self, id: i64) -> Result<()> {
-        self.conn().execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        self.conn()
+            .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
         Ok(())
     }
 

@@ -81,7 +81,9 @@ impl Store {
         let conn = self.conn();
         let mut stmt =
             conn.prepare_cached("SELECT check_name, started_at FROM breach WHERE rollout = ?1")?;
-        let rows = stmt.query_map([rollout], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map([rollout], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
         let mut memory = BreachMemory::new();
         for row in rows {
             let (name, at) = row?;

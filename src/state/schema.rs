@@ -52,6 +52,10 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             thread        TEXT
         );
         CREATE INDEX IF NOT EXISTS incident_open ON incident (rollout, resolved_at);
+        CREATE TABLE IF NOT EXISTS counter (
+            name   TEXT PRIMARY KEY,
+            value  INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS outbox (
             id               INTEGER PRIMARY KEY,
             dedup_key        TEXT NOT NULL UNIQUE,

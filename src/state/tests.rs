@@ -66,11 +66,16 @@ fn stage_breaches_and_memory_survive_reopening() {
     }
     let store = Store::open(dir.path()).unwrap();
     // A later start does not reset the stage clock.
-    let stage = store.stage_or_start("a", ts("2025-10-23T00:00:00Z")).unwrap();
+    let stage = store
+        .stage_or_start("a", ts("2025-10-23T00:00:00Z"))
+        .unwrap();
     assert_eq!(stage.started_at, t0);
     assert_eq!(store.breaches("a").unwrap().get("error_rate"), Some(&t0));
     assert_eq!(store.memory("a").unwrap().unwrap().verdict, Verdict::Hold);
-    assert_eq!(store.journal(&JournalQuery::default()).unwrap(), vec!["{\"x\":1}"]);
+    assert_eq!(
+        store.journal(&JournalQuery::default()).unwrap(),
+        vec!["{\"x\":1}"]
+    );
     assert_eq!(store.outbox_stats().unwrap().depth, 1);
 }
 
@@ -79,14 +84,26 @@ fn outbox_retries_later_and_forgets_only_confirmed_sends() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
-    store.enqueue(&[("slack", delivery("k1")), ("slack", delivery("k1"))], t0).unwrap();
+    store
+        .enqueue(&[("slack", delivery("k1")), ("slack", delivery("k1"))], t0)
+        .unwrap();
     let due = store.due("slack", t0, 10).unwrap();
     assert_eq!(due.len(), 1, "the same dedup key is queued once");
-    store.mark_retry(due[0].id, t0 + jiff::SignedDuration::from_secs(7), "429").unwrap();
-    assert!(store.due("slack", t0 + jiff::SignedDuration::from_secs(6), 10).unwrap().is_empty());
-    let again = store.due("slack", t0 + jiff::SignedDuration::from_secs(7), 10).unwrap();
+    store
+        .mark_retry(due[0].id, t0 + jiff::SignedDuration::from_secs(7), "429")
+        .unwrap();
+    assert!(store
+        .due("slack", t0 + jiff::SignedDuration::from_secs(6), 10)
+        .unwrap()
+        .is_empty());
+    let again = store
+        .due("slack", t0 + jiff::SignedDuration::from_secs(7), 10)
+        .unwrap();
     assert_eq!(again[0].attempts, 1);
-    assert!(store.due("email", t0, 10).unwrap().is_empty(), "channels do not see each other's items");
+    assert!(
+        store.due("email", t0, 10).unwrap().is_empty(),
+        "channels do not see each other's items"
+    );
     store.mark_sent(again[0].id).unwrap();
     assert_eq!(store.outbox_stats().unwrap(), OutboxStats::default());
 }
@@ -135,13 +152,19 @@ fn acknowledging_keeps_the_first_acknowledger() {
         })
         .unwrap();
     assert_eq!(store.open_incident("a").unwrap().unwrap().id, 1);
+    // Ids are reserved, never handed out twice, and stay above stored ones.
+    assert_eq!(store.next_incident_id().unwrap(), 2);
+    assert_eq!(store.next_incident_id().unwrap(), 3);
     let acked = store.ack_incident(1, "sena", t0).unwrap().unwrap();
     assert_eq!(acked.acked_by.as_deref(), Some("sena"));
     let again = store.ack_incident(1, "copilot", t0).unwrap().unwrap();
     assert_eq!(again.acked_by.as_deref(), Some("sena"));
     assert!(store.ack_incident(99, "x", t0).unwrap().is_none());
     store.set_incident_thread(1, "1700000000.000100").unwrap();
-    assert_eq!(store.incident(1).unwrap().unwrap().thread.as_deref(), Some("1700000000.000100"));
+    assert_eq!(
+        store.incident(1).unwrap().unwrap().thread.as_deref(),
+        Some("1700000000.000100")
+    );
 }
 
 #[test]
@@ -178,6 +201,11 @@ fn journal_is_bounded_by_age_and_count() {
         .unwrap();
     assert_eq!(since, vec!["{\"i\":8}", "{\"i\":9}"]);
     // Older than 2 minutes before the last → 7 deleted; then keep at most 2.
-    store.prune_journal(t0 + Duration::from_secs(7 * 60), 2).unwrap();
-    assert_eq!(store.journal(&JournalQuery::default()).unwrap(), vec!["{\"i\":8}", "{\"i\":9}"]);
+    store
+        .prune_journal(t0 + Duration::from_secs(7 * 60), 2)
+        .unwrap();
+    assert_eq!(
+        store.journal(&JournalQuery::default()).unwrap(),
+        vec!["{\"i\":8}", "{\"i\":9}"]
+    );
 }

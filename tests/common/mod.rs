@@ -10,6 +10,8 @@
 //!
 //! Timing, with `scrape_interval: 1s` and rules using `rate(...[10s])`:
 //! - a newly registered app is visible to `rate()` after two scrapes (≤ 3 s);
+//!   `Shared::app_ready` waits for four (≤ 5 s) so that a query aligned a
+//!   second or two into the past sees it too;
 //! - a change of error ratio, latency or satisfaction crosses a threshold on
 //!   the first scrape after it (≤ 2 s) and is fully reflected after the rate
 //!   window plus one scrape (≤ 11 s);
@@ -123,13 +125,35 @@ pub fn wait_until<T>(
     }
 }
 
-/// Scratch directory for one harness component; removed on drop and, for the
-/// ones held in statics, at process exit.
+/// Scratch directory for one harness component, named after this process
+/// (`sena-test-PID-PREFIX-*`); removed on drop and, for the ones held in
+/// statics, at process exit. Directories left by a test binary that was
+/// killed are swept on the next run.
 pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    SWEEP.call_once(sweep_scratch_dirs_of_dead_processes);
     let dir = tempfile::Builder::new()
-        .prefix(&format!("sena-test-{prefix}-"))
+        .prefix(&format!("sena-test-{}-{prefix}-", std::process::id()))
         .tempdir()
         .expect("create a temporary directory");
     process::remove_at_exit(dir.path());
     dir
+}
+
+fn sweep_scratch_dirs_of_dead_processes() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("sena-test-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }

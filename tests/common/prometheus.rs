@@ -148,9 +148,18 @@ impl Prometheus {
         )
     }
 
-    /// Waits until the canary request rate of `app` is computable (two
-    /// scrapes after registration).
+    /// Waits until the canary request rate of `app` is computable, not only
+    /// now but also for a query a couple of seconds in the past (a
+    /// datasource may align its query time down to the second): four
+    /// scrapes of every canary series, ≤ 5 s after registration.
     pub fn wait_for_app(&self, app: &str, deadline: Duration) {
+        self.wait_for_value(
+            &format!(
+                "min(count_over_time(http_requests_total{{app=\"{app}\",track=\"canary\"}}[1m]))"
+            ),
+            |v| v >= 4.0,
+            deadline,
+        );
         self.wait_for_value(
             &format!("sum(rate(http_requests_total{{app=\"{app}\",track=\"canary\"}}[10s]))"),
             |v| v.is_finite(),

@@ -194,6 +194,41 @@ impl Sena {
         find_check(&found, check).expect("the check just seen")
     }
 
+    /// Calls `on_evaluation` once per new evaluation of `rollout` (an `at`
+    /// different from the last one seen, see [`find_rollout`]) with the
+    /// rollout's element, until it returns true; returns that element.
+    /// Panics after `deadline`.
+    pub fn observe_evaluations(
+        &self,
+        rollout: &str,
+        deadline: Duration,
+        mut on_evaluation: impl FnMut(&Value) -> bool,
+    ) -> Value {
+        let last_at = std::cell::RefCell::new(Value::Null);
+        let last = std::cell::RefCell::new(String::new());
+        super::wait_until(
+            &format!("the evaluations of rollout {rollout} to satisfy the test"),
+            deadline,
+            || {
+                let status = match self.try_status() {
+                    Ok(status) => status,
+                    Err(e) => {
+                        *last.borrow_mut() = e;
+                        return None;
+                    }
+                };
+                *last.borrow_mut() = format!("{status:#}");
+                let found = find_rollout(&status, rollout)?;
+                if found["at"] == *last_at.borrow() {
+                    return None;
+                }
+                *last_at.borrow_mut() = found["at"].clone();
+                on_evaluation(&found).then_some(found)
+            },
+            || format!("{}\nsena logs (tail):\n{}", last.borrow(), self.logs_tail()),
+        )
+    }
+
     /// `GET /metrics`.
     pub fn metrics(&self) -> String {
         let (status, body) = self.get("/metrics");
@@ -274,13 +309,38 @@ impl Sena {
     }
 }
 
-/// The rollout named `name` in a status / eval JSON document.
+/// Milliseconds since the epoch of an RFC 3339 timestamp in the JSON
+/// (`at`, `breach_started_at`); panics with the value when it is not one.
+pub fn timestamp_ms(value: &Value) -> i64 {
+    value
+        .as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .unwrap_or_else(|| panic!("not an RFC 3339 timestamp: {value}"))
+        .as_millisecond()
+}
+
+/// Now, in milliseconds since the epoch, for comparing with [`timestamp_ms`].
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// The rollout named `name` in a status / eval JSON document. If the
+/// element has no `at` of its own, it gets one: its `evaluated_at`, else the
+/// document's `at`, so tests can always read `rollout["at"]`.
 pub fn find_rollout(status: &Value, name: &str) -> Option<Value> {
-    status["rollouts"]
+    let mut found = status["rollouts"]
         .as_array()?
         .iter()
         .find(|r| r["name"] == name)
-        .cloned()
+        .cloned()?;
+    if found.get("at").is_none_or(Value::is_null) {
+        let at = match found.get("evaluated_at") {
+            Some(at) if !at.is_null() => at.clone(),
+            _ => status["at"].clone(),
+        };
+        found["at"] = at;
+    }
+    Some(found)
 }
 
 /// The check named `name` in a rollout object.

@@ -14,6 +14,11 @@
 //! - `http_request_duration_seconds_bucket{app,track,le}`, `_sum`, `_count`
 //! - `user_satisfaction_total{app,track,outcome="satisfied"|"unsatisfied"}`,
 //!   one satisfaction event per ten requests.
+//!
+//! An app may split its canary into regions (`set_regions(&["eu", "us"])`):
+//! its canary series then carry a `region` label, each region emits the
+//! configured traffic, and `app.region("us")` changes one region only, for
+//! checks whose query returns one series per region.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -87,22 +92,50 @@ impl Counters {
     }
 }
 
+/// One canary series set: its behaviour and counters since the last change.
+#[derive(Clone, Copy, Debug)]
+struct Track {
+    behaviour: Behaviour,
+    /// Counters up to `since`.
+    base: Counters,
+    since: Instant,
+}
+
+impl Track {
+    fn new(behaviour: Behaviour, now: Instant) -> Track {
+        Track {
+            behaviour,
+            base: Counters::default(),
+            since: now,
+        }
+    }
+
+    fn now(&self, now: Instant) -> Counters {
+        let mut c = self.base;
+        c.advance(
+            &self.behaviour,
+            now.duration_since(self.since).as_secs_f64(),
+        );
+        c
+    }
+
+    fn change(&mut self, f: &dyn Fn(&mut Behaviour)) {
+        let now = Instant::now();
+        self.base = self.now(now);
+        self.since = now;
+        f(&mut self.behaviour);
+    }
+}
+
 #[derive(Debug)]
 struct App {
-    canary: Behaviour,
-    /// Canary counters up to `since`.
-    canary_base: Counters,
-    since: Instant,
+    /// Canary tracks by region; one track under "" (no `region` label)
+    /// unless the app was split with `set_regions`.
+    canary: BTreeMap<String, Track>,
     registered: Instant,
 }
 
 impl App {
-    fn canary_now(&self, now: Instant) -> Counters {
-        let mut c = self.canary_base;
-        c.advance(&self.canary, now.duration_since(self.since).as_secs_f64());
-        c
-    }
-
     fn stable_now(&self, now: Instant) -> Counters {
         let mut c = Counters::default();
         c.advance(
@@ -110,13 +143,6 @@ impl App {
             now.duration_since(self.registered).as_secs_f64(),
         );
         c
-    }
-
-    fn change(&mut self, f: impl FnOnce(&mut Behaviour)) {
-        let now = Instant::now();
-        self.canary_base = self.canary_now(now);
-        self.since = now;
-        f(&mut self.canary);
     }
 }
 
@@ -128,10 +154,13 @@ pub struct TestApp {
     apps: Apps,
 }
 
-/// One app registered in the [`TestApp`]; changes take effect on the next scrape.
+/// One app registered in the [`TestApp`] (or one region of it); changes
+/// take effect on the next scrape.
 #[derive(Clone)]
 pub struct AppHandle {
     name: String,
+    /// `None`: every canary track of the app.
+    region: Option<String>,
     apps: Apps,
 }
 
@@ -185,13 +214,12 @@ impl TestApp {
             .unwrap()
             .entry(name.to_string())
             .or_insert_with(|| App {
-                canary: Behaviour::HEALTHY,
-                canary_base: Counters::default(),
-                since: now,
+                canary: BTreeMap::from([(String::new(), Track::new(Behaviour::HEALTHY, now))]),
                 registered: now,
             });
         AppHandle {
             name: name.to_string(),
+            region: None,
             apps: self.apps.clone(),
         }
     }
@@ -238,44 +266,95 @@ impl AppHandle {
         self.change(|b| b.rps = rps);
     }
 
-    /// The canary's current behaviour.
-    pub fn behaviour(&self) -> Behaviour {
-        self.apps.lock().unwrap()[&self.name].canary
+    /// Splits the canary into these regions (each emitting the current
+    /// behaviour, labelled `region="NAME"`); the unlabelled canary series
+    /// disappear. Call right after registering the app.
+    pub fn set_regions(&self, regions: &[&str]) {
+        let mut apps = self.apps.lock().unwrap();
+        let app = apps.get_mut(&self.name).expect("app registered");
+        let behaviour = app
+            .canary
+            .values()
+            .next()
+            .expect("a canary track")
+            .behaviour;
+        let now = Instant::now();
+        app.canary = regions
+            .iter()
+            .map(|r| (r.to_string(), Track::new(behaviour, now)))
+            .collect();
     }
 
-    fn change(&self, f: impl FnOnce(&mut Behaviour)) {
+    /// A handle whose setters change only `region` (see [`Self::set_regions`]).
+    pub fn region(&self, region: &str) -> AppHandle {
+        let apps = self.apps.lock().unwrap();
+        assert!(
+            apps[&self.name].canary.contains_key(region),
+            "app {} has no region {region}; call set_regions first",
+            self.name
+        );
+        AppHandle {
+            region: Some(region.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// The canary's current behaviour (the first region's, for a whole
+    /// split app).
+    pub fn behaviour(&self) -> Behaviour {
+        let apps = self.apps.lock().unwrap();
+        let canary = &apps[&self.name].canary;
+        match &self.region {
+            Some(region) => canary[region].behaviour,
+            None => canary.values().next().expect("a canary track").behaviour,
+        }
+    }
+
+    fn change(&self, f: impl Fn(&mut Behaviour)) {
         let mut apps = self.apps.lock().unwrap();
-        apps.get_mut(&self.name)
-            .expect("app registered by TestApp::app")
-            .change(f);
+        let app = apps
+            .get_mut(&self.name)
+            .expect("app registered by TestApp::app");
+        for (region, track) in app.canary.iter_mut() {
+            if self.region.as_ref().is_none_or(|r| r == region) {
+                track.change(&f);
+            }
+        }
     }
 }
 
 /// The exposition text for every app at `now`, one family at a time.
 fn render(apps: &BTreeMap<String, App>, now: Instant) -> String {
-    let tracks: Vec<(&str, &str, Counters)> = apps
-        .iter()
-        .flat_map(|(name, app)| {
-            [
-                (name.as_str(), "canary", app.canary_now(now)),
-                (name.as_str(), "stable", app.stable_now(now)),
-            ]
-        })
-        .collect();
+    // (labels without the family's own, counters) per series set.
+    let mut tracks: Vec<(String, Counters)> = Vec::new();
+    for (name, app) in apps {
+        for (region, track) in &app.canary {
+            let region = if region.is_empty() {
+                String::new()
+            } else {
+                format!(",region=\"{region}\"")
+            };
+            tracks.push((
+                format!("app=\"{name}\",track=\"canary\"{region}"),
+                track.now(now),
+            ));
+        }
+        tracks.push((
+            format!("app=\"{name}\",track=\"stable\""),
+            app.stable_now(now),
+        ));
+    }
     let mut out = String::new();
     out.push_str("# HELP http_requests_total Requests served.\n");
     out.push_str("# TYPE http_requests_total counter\n");
-    for (app, track, c) in &tracks {
+    for (labels, c) in &tracks {
         for (code, v) in [("200", c.ok), ("500", c.errors)] {
-            let _ = writeln!(
-                out,
-                "http_requests_total{{app=\"{app}\",track=\"{track}\",code=\"{code}\"}} {v}"
-            );
+            let _ = writeln!(out, "http_requests_total{{{labels},code=\"{code}\"}} {v}");
         }
     }
     out.push_str("# HELP http_request_duration_seconds Request latency.\n");
     out.push_str("# TYPE http_request_duration_seconds histogram\n");
-    for (app, track, c) in &tracks {
+    for (labels, c) in &tracks {
         for (le, v) in BUCKETS.iter().zip(c.buckets) {
             let le = if le.is_infinite() {
                 "+Inf".to_string()
@@ -284,27 +363,27 @@ fn render(apps: &BTreeMap<String, App>, now: Instant) -> String {
             };
             let _ = writeln!(
                 out,
-                "http_request_duration_seconds_bucket{{app=\"{app}\",track=\"{track}\",le=\"{le}\"}} {v}"
+                "http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {v}"
             );
         }
         let _ = writeln!(
             out,
-            "http_request_duration_seconds_sum{{app=\"{app}\",track=\"{track}\"}} {}",
+            "http_request_duration_seconds_sum{{{labels}}} {}",
             c.duration_sum
         );
         let _ = writeln!(
             out,
-            "http_request_duration_seconds_count{{app=\"{app}\",track=\"{track}\"}} {}",
+            "http_request_duration_seconds_count{{{labels}}} {}",
             c.duration_count
         );
     }
     out.push_str("# HELP user_satisfaction_total Satisfaction survey answers.\n");
     out.push_str("# TYPE user_satisfaction_total counter\n");
-    for (app, track, c) in &tracks {
+    for (labels, c) in &tracks {
         for (outcome, v) in [("satisfied", c.satisfied), ("unsatisfied", c.unsatisfied)] {
             let _ = writeln!(
                 out,
-                "user_satisfaction_total{{app=\"{app}\",track=\"{track}\",outcome=\"{outcome}\"}} {v}"
+                "user_satisfaction_total{{{labels},outcome=\"{outcome}\"}} {v}"
             );
         }
     }

@@ -36,7 +36,9 @@ slots:
 "#;
 
 fn roster() -> Roster {
-    crate::roster::load_str(ROSTER, Path::new("roster.yaml")).unwrap().0
+    crate::roster::load_str(ROSTER, Path::new("roster.yaml"))
+        .unwrap()
+        .0
 }
 
 fn rollout() -> Rollout {
@@ -125,7 +127,9 @@ fn names(o: &Outgoing) -> Vec<&str> {
 #[test]
 fn continue_says_nothing() {
     let mut d = Driver::new();
-    assert!(d.step(seoul("10:00"), decision(Verdict::Continue)).is_empty());
+    assert!(d
+        .step(seoul("10:00"), decision(Verdict::Continue))
+        .is_empty());
     assert!(d.incident.is_none());
 }
 
@@ -140,7 +144,10 @@ fn hold_pages_level_zero_of_the_slot_only() {
     assert_eq!(view.id, 7);
     assert_eq!(view.slot.as_deref(), Some("day"));
     let next = view.next.as_ref().unwrap();
-    assert_eq!((next.level, next.after_seconds, next.people[0].name.as_str()), (1, 600, "copilot"));
+    assert_eq!(
+        (next.level, next.after_seconds, next.people[0].name.as_str()),
+        (1, 600, "copilot")
+    );
 }
 
 #[test]
@@ -203,9 +210,16 @@ fn verdict_change_inside_an_incident_is_one_message_to_everyone_paged() {
 fn flapping_does_not_page_again_and_resolution_waits_for_calm() {
     let mut d = Driver::new();
     d.step(seoul("10:00"), decision(Verdict::Hold));
-    assert!(d.step(seoul("10:01"), decision(Verdict::Continue)).is_empty());
-    assert!(d.step(seoul("10:03"), decision(Verdict::Hold)).is_empty(), "breach inside the calm window re-pages");
-    assert!(d.step(seoul("10:04"), decision(Verdict::Continue)).is_empty());
+    assert!(d
+        .step(seoul("10:01"), decision(Verdict::Continue))
+        .is_empty());
+    assert!(
+        d.step(seoul("10:03"), decision(Verdict::Hold)).is_empty(),
+        "breach inside the calm window re-pages"
+    );
+    assert!(d
+        .step(seoul("10:04"), decision(Verdict::Continue))
+        .is_empty());
     assert!(d.incident.is_some());
     let out = d.step(seoul("10:09"), decision(Verdict::Continue));
     assert_eq!(out.len(), 1);

@@ -107,15 +107,24 @@ pub fn slack_fallback(a: &Advisory, recipients: &[Person]) -> String {
 fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
     let mut fields: Vec<(String, String)> = vec![
         ("Rollout".into(), escape(&a.rollout)),
-        ("Stage".into(), escape(&super::stage_text(a))),
+        (
+            "Stage".into(),
+            format!("{} · {} traffic", a.stage_index, escape(&a.traffic)),
+        ),
         ("Verdict".into(), a.verdict.as_str().to_string()),
     ];
     if let Some(breach) = super::deciding_check(a).and_then(|c| super::check_facts(a, c).breach) {
-        fields.push(("Breach".into(), breach));
+        let lasted = breach.trim_start_matches("breaching ").to_string();
+        fields.push(("Breaching".into(), lasted));
     }
     let mentions = paged_mentions(a, recipients);
     if !mentions.is_empty() {
-        fields.push(("Paged".into(), mentions));
+        // Nobody is being paged once it is over or when asking for approval.
+        let label = match a.kind {
+            AdvisoryKind::Resolved | AdvisoryKind::ReadyToExpand => "Notified",
+            _ => "Paged",
+        };
+        fields.push((label.into(), mentions));
     }
     if let Some(incident) = &a.incident {
         if let Some(next) = &incident.next {

@@ -64,7 +64,12 @@ pub(crate) struct CheckFacts<'a> {
 }
 
 pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFacts<'a> {
-    let broken: Vec<&crate::eval::SeriesValue> = check.breaching_series().collect();
+    // A series without labels (a single aggregated value) says nothing the
+    // value does not already say.
+    let broken: Vec<&crate::eval::SeriesValue> = check
+        .breaching_series()
+        .filter(|s| s.labels.keys().any(|k| k != "__name__"))
+        .collect();
     let broken_series = broken
         .iter()
         .take(MAX_SERIES_SHOWN)
@@ -75,11 +80,7 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
                 .filter(|(k, _)| k.as_str() != "__name__")
                 .map(|(k, v)| format!("{k}=\"{v}\""))
                 .collect();
-            let labels = if labels.is_empty() {
-                "{}".to_string()
-            } else {
-                labels.join(", ")
-            };
+            let labels = labels.join(", ");
             format!("{labels} {}", format_like(s.value, &check.threshold))
         })
         .collect();
@@ -154,29 +155,14 @@ fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
     if !matches!(c.status, CheckStatus::Failing | CheckStatus::Pending) {
         return None;
     }
-    let lasted = compact_duration(a.at.as_second() - started.as_second());
+    let lasted = crate::config::value::format_elapsed(a.at.as_second() - started.as_second());
     Some(match c.status {
         CheckStatus::Pending => format!(
             "breaching for {lasted}, fails after {}",
-            compact_duration(c.for_seconds as i64)
+            crate::config::value::format_elapsed(c.for_seconds as i64)
         ),
         _ => format!("breaching for {lasted}"),
     })
-}
-
-/// At most two units, as a person says it: `45s`, `12m`, `1h 5m`, `2d 3h`.
-pub(crate) fn compact_duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{sec}s"),
-        (0, 0, _) if sec == 0 || m >= 10 => format!("{m}m"),
-        (0, 0, _) => format!("{m}m {sec}s"),
-        (0, _, 0) => format!("{h}h"),
-        (0, _, _) => format!("{h}h {m}m"),
-        (_, 0, _) => format!("{d}d"),
-        _ => format!("{d}d {h}h"),
-    }
 }
 
 /// `stage 0 · 5% traffic`: the index as `sena stage` and `sena eval` count it.
@@ -234,7 +220,7 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
     let due = opened.as_second() + next.after_seconds as i64;
     let remaining = due - a.at.as_second();
     let when = if remaining > 0 {
-        format!("in {}", compact_duration(remaining))
+        format!("in {}", crate::config::value::format_elapsed(remaining))
     } else {
         "now".to_string()
     };
@@ -249,7 +235,7 @@ pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
     let since_open = a
         .incident
         .as_ref()
-        .map(|i| compact_duration(a.at.as_second() - i.opened_at.as_second()));
+        .map(|i| crate::config::value::format_elapsed(a.at.as_second() - i.opened_at.as_second()));
     match a.kind {
         AdvisoryKind::Opened => None,
         AdvisoryKind::Reminder => Some(match since_open {
@@ -267,12 +253,8 @@ pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
             Some(d) => format!("Resolved: back within limits after {d}"),
             None => "Resolved: back within limits".to_string(),
         }),
-        AdvisoryKind::ReadyToExpand => a.ready_to_expand.as_ref().map(|e| {
-            format!(
-                "Stage baked clean: {} may expand to {}",
-                e.approver, e.next_traffic
-            )
-        }),
+        // The headline already says who may expand to what.
+        AdvisoryKind::ReadyToExpand => None,
         AdvisoryKind::Acknowledged => {
             let by = a
                 .incident
@@ -340,12 +322,15 @@ mod tests {
 
     #[test]
     fn durations_read_like_speech() {
-        assert_eq!(compact_duration(45), "45s");
-        assert_eq!(compact_duration(90), "1m 30s");
-        assert_eq!(compact_duration(720), "12m");
-        assert_eq!(compact_duration(3900), "1h 5m");
-        assert_eq!(compact_duration(2 * 86_400 + 3 * 3600 + 60), "2d 3h");
-        assert_eq!(compact_duration(-5), "0s");
+        assert_eq!(crate::config::value::format_elapsed(45), "45s");
+        assert_eq!(crate::config::value::format_elapsed(90), "1m 30s");
+        assert_eq!(crate::config::value::format_elapsed(720), "12m");
+        assert_eq!(crate::config::value::format_elapsed(3900), "1h 5m");
+        assert_eq!(
+            crate::config::value::format_elapsed(2 * 86_400 + 3 * 3600 + 60),
+            "2d 3h"
+        );
+        assert_eq!(crate::config::value::format_elapsed(-5), "0s");
     }
 
     #[test]

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: 1,000 rollouts × 3 checks every 10 s
+# against a real Prometheus, with vmalert running the same 3,000 rules
+# against the same Prometheus in the same window (docs/benchmark.md).
+#
+#   scripts/bench.sh                      180 s measured window after 30 s warm-up
+#   scripts/bench.sh --duration 60        a shorter window
+#   scripts/bench.sh --perf-seconds 30    also profile Sena with perf after the window
+#   scripts/bench.sh --help               every flag of the harness
+#
+# Installs what is missing with apt (Debian's prometheus and
+# victoria-metrics for vmalert; linux-perf when profiling), builds Sena and
+# the harness in release mode, runs examples/bench, prints the summary and
+# writes it to target/bench/summary.md (results.json, timeline.csv, and the
+# generated configs and logs under target/bench/run/). Everything listens on
+# 127.0.0.1 only; every process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_perf=false
+for arg in "$@"; do
+    case "$arg" in
+        --perf-seconds|--perf-seconds=*) want_perf=true ;;
+    esac
+done
+
+missing=()
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+[ -x /usr/bin/vmalert ] || missing+=(victoria-metrics)
+command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
+if $want_perf && ! command -v perf >/dev/null; then missing+=(linux-perf); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bench.sh: installing ${missing[*]} with apt" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bench.sh: not root; run: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -q
+    # Keep the packages from starting their own services (Prometheus on
+    # :9090, VictoriaMetrics on :8428): the harness starts its own.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=false
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod +x "$policy"
+        made_policy=true
+    fi
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
+    if $made_policy; then rm -f "$policy"; fi
+fi
+
+echo "bench.sh: building sena and the harness (release)" >&2
+cargo build --release --locked --bin sena --example bench
+
+# The harness runs in the background so the trap can stop it (and it, its
+# children) on Ctrl-C or SIGTERM; its children also die with it (PDEATHSIG).
+harness=""
+cleanup() {
+    if [ -n "$harness" ] && kill -0 "$harness" 2>/dev/null; then
+        kill -TERM "$harness" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$harness" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$harness" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+target/release/examples/bench --sena target/release/sena --out target/bench "$@" &
+harness=$!
+wait "$harness"

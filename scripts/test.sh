@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The test command: installs what the integration tests need if it is
+# missing (Debian's prometheus and python3-aiosmtpd), then runs every test.
+#
+#   scripts/test.sh              install if missing, then cargo test
+#   scripts/test.sh --deps-only  install if missing, nothing else (.ci/run)
+#   scripts/test.sh -- ARGS      extra arguments for cargo test, e.g. a filter
+#
+# The integration tests start their own Prometheus, SMTP server and Slack
+# stand-in on free loopback ports (tests/common/); nothing needs to run
+# beforehand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deps_only=false
+cargo_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --deps-only) deps_only=true ;;
+        --) shift; cargo_args=("$@"); break ;;
+        *) echo "usage: scripts/test.sh [--deps-only] [-- CARGO_TEST_ARGS...]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+missing=()
+# The harness runs /usr/bin/prometheus and /usr/bin/python3 by absolute path:
+# another python3 may come first on PATH without Debian's aiosmtpd.
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; }; then
+    missing+=(python3-aiosmtpd)
+fi
+command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]} with apt" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test.sh: not root; run: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -q
+    # Keep the package from starting its own Prometheus service on :9090:
+    # the tests start theirs.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=false
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod +x "$policy"
+        made_policy=true
+    fi
+    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
+    if $made_policy; then rm -f "$policy"; fi
+fi
+
+if $deps_only; then
+    exit 0
+fi
+
+cargo test --all-targets --no-fail-fast "${cargo_args[@]}"
+# Doc tests are not part of --all-targets.
+if [ ${#cargo_args[@]} -eq 0 ]; then
+    cargo test --doc
+fi

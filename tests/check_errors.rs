@@ -1,0 +1,304 @@
+//! `sena check` on broken files: every fixture in `tests/fixtures/rules/*-bad.yaml`
+//! with the exact `FILE:LINE:COLUMN: message` lines it must produce, in the
+//! style of vmalert's `config/testdata/rules*-bad.rules`. Good fixtures and
+//! the shipped examples must load.
+//!
+//! A fixture named `sena-*-bad.yaml` is a whole `sena.yaml`; any other is a
+//! rules file, loaded through a one-rollout config placed (virtually) beside
+//! it, so its diagnostics name it exactly as `sena check` would.
+
+use std::path::Path;
+use std::process::Command;
+
+use sena::config::{self, Diagnostics};
+
+const DIR: &str = "tests/fixtures/rules";
+
+/// (fixture, every diagnostic line it produces, in order).
+const BAD: &[(&str, &[&str])] = &[
+    (
+        "both-thresholds-bad.yaml",
+        &[
+        "tests/fixtures/rules/both-thresholds-bad.yaml:6:12: `below` and `above` are both set; a check has one threshold, keep one",
+        ],
+    ),
+    (
+        "duplicate-check-bad.yaml",
+        &[
+        "tests/fixtures/rules/duplicate-check-bad.yaml:8:11: duplicate check name `error_rate`; first defined at tests/fixtures/rules/duplicate-check-bad.yaml:2",
+        ],
+    ),
+    (
+        "duplicate-key-bad.yaml",
+        &[
+        "tests/fixtures/rules/duplicate-key-bad.yaml:5:5: duplicate mapping key `below` is not allowed here",
+        ],
+    ),
+    (
+        "duration-bad.yaml",
+        &[
+        "tests/fixtures/rules/duration-bad.yaml:5:10: `soon` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
+        "tests/fixtures/rules/duration-bad.yaml:9:10: `5 parsecs` is not a duration (unknown time unit \"parsecs\", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)); write it like `30s`, `5m` or `1h30m`",
+        ],
+    ),
+    (
+        "empty-bad.yaml",
+        &[
+        "tests/fixtures/rules/empty-bad.yaml:1:1: the rules file is empty; it needs a `checks:` list",
+        ],
+    ),
+    (
+        "missing-fields-bad.yaml",
+        &[
+        "tests/fixtures/rules/missing-fields-bad.yaml:2:5: missing required key `name`",
+        "tests/fixtures/rules/missing-fields-bad.yaml:2:5: missing required key `query`",
+        "tests/fixtures/rules/missing-fields-bad.yaml:5:12: `query` is empty",
+        ],
+    ),
+    (
+        "no-threshold-bad.yaml",
+        &[
+        "tests/fixtures/rules/no-threshold-bad.yaml:2:11: check has no threshold; add `below:` (healthy while the value stays under it) or `above:`",
+        ],
+    ),
+    (
+        "not-a-list-bad.yaml",
+        &[
+        "tests/fixtures/rules/not-a-list-bad.yaml:2:3: `checks` must be a list, found a mapping",
+        ],
+    ),
+    (
+        "on-fail-bad.yaml",
+        &[
+        "tests/fixtures/rules/on-fail-bad.yaml:5:14: unknown on_fail value `rolback`, did you mean `rollback`?",
+        "tests/fixtures/rules/on-fail-bad.yaml:6:14: unknown no_data value `skip` (valid: hold, ignore)",
+        "tests/fixtures/rules/on-fail-bad.yaml:10:14: unknown on_fail value `page` (valid: rollback, hold)",
+        ],
+    ),
+    (
+        "placeholder-bad.yaml",
+        &[
+        "tests/fixtures/rules/placeholder-bad.yaml:4:61: unknown placeholder `{{ env }}` in query; only `{{ rollout }}` is substituted",
+        "tests/fixtures/rules/placeholder-bad.yaml:5:45: unknown placeholder `{{ service }}` in query; only `{{ rollout }}` is substituted",
+        "tests/fixtures/rules/placeholder-bad.yaml:8:45: `{{` without a closing `}}` in query",
+        ],
+    ),
+    (
+        "runbook-bad.yaml",
+        &[
+        "tests/fixtures/rules/runbook-bad.yaml:5:18: `runbook_url` must be an http:// or https:// URL",
+        "tests/fixtures/rules/runbook-bad.yaml:6:18: `description` must be text, found a list",
+        ],
+    ),
+    (
+        "sena-empty-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-empty-bad.yaml:1:1: the config is empty; it needs at least `prometheus:` and `rollouts:`",
+        ],
+    ),
+    (
+        "sena-rollout-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-rollout-bad.yaml:4:11: `repeat` must be more than 0",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:5:3: unknown key `resolve-after`, did you mean `resolve_after`?",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:7:5: missing required key `approver`",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:7:11: rollout name `checkout api` may only use letters, digits, `_`, `.` and `-`",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:10:5: unknown key `intervall`, did you mean `interval`?",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:11:5: missing required key `name`",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:12:13: `stages` must be a list, found a mapping",
+        "tests/fixtures/rules/sena-rollout-bad.yaml:13:12: `rules` must be a list, found text",
+        ],
+    ),
+    (
+        "sena-roster-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-roster-bad.yaml:5:3: Web API mode needs `channel:` too, like `channel: \"#deploys\"`",
+        "tests/fixtures/rules/sena-roster-bad.yaml:8:15: approver `nobody` is not one of the roster's people",
+        ],
+    ),
+    (
+        "sena-rules-files-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-rules-files-bad.yaml:9:9: rules file `missing.yaml` does not exist (looked for tests/fixtures/rules/missing.yaml)",
+        "tests/fixtures/rules/sena-rules-files-bad.yaml:10:9: rules file `good.yaml` is listed twice",
+        "tests/fixtures/rules/sena-rules-files-bad.yaml:12:11: duplicate rollout name `checkout-api`; first defined on line 4",
+        "tests/fixtures/rules/sena-rules-files-bad.yaml:15:12: `rules` is empty; list at least one rules file",
+        "tests/fixtures/rules/more.yaml:6:11: duplicate check name `error_rate`; first defined at tests/fixtures/rules/good.yaml:4",
+        ],
+    ),
+    (
+        "sena-secrets-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-secrets-bad.yaml:4:5: `X Scope` is not a valid HTTP header name",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:7:20: `password_file`: tests/fixtures/rules/no-such-password does not exist",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:8:3: set `basic_auth` or `bearer_token_file`, not both: each sets the Authorization header",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:8:22: `bearer_token_file`: tests/fixtures/rules/no-such-token does not exist",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:11:3: set `webhook_url` (incoming-webhook mode) or `token_file` with `channel` (Web API mode), not both",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:12:1: warning: `email` is set but there is no `roster:` naming people's addresses, so no mail will be sent",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:15:11: `port` must be a number from 1 to 65535",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:16:10: `tls: none` sends mail and password in clear text; it is only allowed for loopback hosts (127.0.0.1, ::1, localhost) unless `allow_insecure: true`",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:17:5: `username` needs `password_file` too (SMTP authentication uses both)",
+        "tests/fixtures/rules/sena-secrets-bad.yaml:18:9: `from` must be an email address, like sena@example.com",
+        ],
+    ),
+    (
+        "sena-server-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-server-bad.yaml:1:1: missing required key `rollouts`",
+        "tests/fixtures/rules/sena-server-bad.yaml:2:8: `url` must be an http:// or https:// URL",
+        "tests/fixtures/rules/sena-server-bad.yaml:3:12: `timeout` must be more than 0",
+        "tests/fixtures/rules/sena-server-bad.yaml:4:17: `external_url` has no host",
+        "tests/fixtures/rules/sena-server-bad.yaml:6:13: `often` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
+        "tests/fixtures/rules/sena-server-bad.yaml:8:11: `localhost:9464` is not a listen address; write IP:PORT like `127.0.0.1:9464` (or `0.0.0.0:9464` for every interface)",
+        "tests/fixtures/rules/sena-server-bad.yaml:10:22: `forever` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
+        "tests/fixtures/rules/sena-server-bad.yaml:11:1: unknown key `rollout`, did you mean `rollouts`?",
+        ],
+    ),
+    (
+        "sena-stages-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-stages-bad.yaml:8:9: stage 2 (5%) needs `bake:`, how long it must run clean before expanding; only the last stage has none",
+        "tests/fixtures/rules/sena-stages-bad.yaml:8:20: traffic 5% must be more than the previous stage's 10%; stages only widen",
+        "tests/fixtures/rules/sena-stages-bad.yaml:9:31: `a while` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
+        "tests/fixtures/rules/sena-stages-bad.yaml:10:20: traffic `150%` must be between 0% and 100%",
+        "tests/fixtures/rules/sena-stages-bad.yaml:14:13: `stages` is empty; add at least one, like `- { traffic: 100% }`",
+        ],
+    ),
+    (
+        "syntax-bad.yaml",
+        &[
+        "tests/fixtures/rules/syntax-bad.yaml:5:8: illegal placement of ':' indicator",
+        ],
+    ),
+    (
+        "threshold-bad.yaml",
+        &[
+        "tests/fixtures/rules/threshold-bad.yaml:4:12: `low` is not a threshold; write a number (`0.95`), a percentage (`95%`) or a duration (`2s`, `250ms`)",
+        "tests/fixtures/rules/threshold-bad.yaml:7:12: `ninety%` is not a percentage; write a number before `%`, like `0.1%`",
+        "tests/fixtures/rules/threshold-bad.yaml:10:12: `below` must be a number, a percentage or a duration, found a list",
+        ],
+    ),
+    (
+        "type-bad.yaml",
+        &[
+        "tests/fixtures/rules/type-bad.yaml:4:7: `query` must be text, found a list",
+        "tests/fixtures/rules/type-bad.yaml:6:10: `for` must be a duration like `30s` or `5m`, found a mapping",
+        "tests/fixtures/rules/type-bad.yaml:7:5: a check must be a mapping, found text",
+        ],
+    ),
+    (
+        "unknown-key-bad.yaml",
+        &[
+        "tests/fixtures/rules/unknown-key-bad.yaml:2:11: check has no threshold; add `below:` (healthy while the value stays under it) or `above:`",
+        "tests/fixtures/rules/unknown-key-bad.yaml:4:5: unknown key `belo`, did you mean `below`?",
+        "tests/fixtures/rules/unknown-key-bad.yaml:5:5: unknown key `on_fial`, did you mean `on_fail`?",
+        "tests/fixtures/rules/unknown-key-bad.yaml:6:5: unknown key `threshold` (valid: name, query, below, above, for, on_fail, no_data, description, runbook_url)",
+        ],
+    ),
+];
+
+/// Loads a fixture as `sena check` would and returns its diagnostic lines.
+fn diagnostics_of(fixture: &str) -> Vec<String> {
+    let path = Path::new(DIR).join(fixture);
+    let result = if fixture.starts_with("sena-") {
+        config::load(&path)
+    } else {
+        let sena_yaml = format!(
+            "prometheus: {{ url: http://127.0.0.1:9090 }}\nrollouts:\n  - name: web\n    approver: lubit\n    stages: [{{ traffic: 100% }}]\n    rules: [{fixture}]\n"
+        );
+        config::load_str(&sena_yaml, &Path::new(DIR).join("sena.yaml"))
+    };
+    let diagnostics: Diagnostics = match result {
+        Ok(loaded) => panic!("{fixture} loaded, with warnings {:?}", loaded.warnings),
+        Err(d) => d,
+    };
+    diagnostics.0.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn every_bad_fixture_reports_its_exact_errors() {
+    let mut failures = Vec::new();
+    for (fixture, expected) in BAD {
+        let actual = diagnostics_of(fixture);
+        if actual != *expected {
+            failures.push(format!(
+                "{fixture}:\n  expected:\n    {}\n  actual:\n    {}",
+                expected.join("\n    "),
+                actual.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A new `*-bad.yaml` must be added to the table, or it tests nothing.
+#[test]
+fn every_bad_fixture_is_in_the_table() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with("-bad.yaml"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = BAD.iter().map(|(f, _)| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+    assert!(listed.len() >= 12);
+}
+
+#[test]
+fn good_fixtures_and_shipped_examples_load() {
+    for path in [
+        "deploy/sena.yaml",
+        "tests/fixtures/config/minimal.yaml",
+        "tests/fixtures/config/full.yaml",
+    ] {
+        if let Err(e) = config::load(Path::new(path)) {
+            panic!("{path} does not load:\n{e}");
+        }
+    }
+}
+
+#[test]
+fn the_binary_prints_every_error_and_exits_1() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sena"))
+        .args([
+            "check",
+            "--config",
+            "tests/fixtures/rules/sena-rules-files-bad.yaml",
+        ])
+        .output()
+        .expect("run sena");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
+    let config = "tests/fixtures/rules/sena-rules-files-bad.yaml";
+    let expected = [
+        format!("{config}:9:9: rules file `missing.yaml` does not exist (looked for tests/fixtures/rules/missing.yaml)"),
+        format!("{config}:10:9: rules file `good.yaml` is listed twice"),
+        format!("{config}:12:11: duplicate rollout name `checkout-api`; first defined on line 4"),
+        format!("{config}:15:12: `rules` is empty; list at least one rules file"),
+        "tests/fixtures/rules/more.yaml:6:11: duplicate check name `error_rate`; first defined at tests/fixtures/rules/good.yaml:4".to_string(),
+        "5 errors".to_string(),
+    ];
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), expected);
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn the_binary_summarises_a_valid_config() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sena"))
+        .args(["check", "--config", "deploy/sena.yaml"])
+        .output()
+        .expect("run sena");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(stderr, "", "the example has no warnings");
+    assert_eq!(
+        stdout,
+        "checkout-api: 3 checks every 30s; stages 5% (bake 24h) → 10% (bake 5d) → 50% (bake 16d) → 100%; approver lubit\n\
+         \x20 error_rate < 0.1% for 2m, on fail rollback, no data hold (../rules/canary.yaml:32)\n\
+         \x20 p95_latency < 2s for 2m, on fail rollback, no data hold (../rules/canary.yaml:47)\n\
+         \x20 satisfaction > 95% for 5m, on fail hold, no data hold (../rules/canary.yaml:60)\n"
+    );
+}
