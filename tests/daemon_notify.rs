@@ -166,8 +166,8 @@ impl Scenario {
         self.sena.wait_for_verdict(self.name, "rollback", DEADLINE)
     }
 
-    /// The rollout's latest incident from `GET /api/v1/incidents`.
-    fn incident(&self) -> Value {
+    /// The rollout's incidents from `GET /api/v1/incidents`.
+    fn incidents(&self) -> Vec<Value> {
         let (status, body) = self.sena.get("/api/v1/incidents");
         assert_eq!(status, 200, "GET /api/v1/incidents: {body}");
         let list: Value = serde_json::from_str(&body).expect("incidents JSON");
@@ -176,20 +176,16 @@ impl Scenario {
             .into_iter()
             .flatten()
             .filter(|i| i["rollout"] == self.name)
-            .max_by_key(|i| i["id"].as_i64())
             .cloned()
-            .unwrap_or_else(|| panic!("no incident for {} in {list:#}", self.name))
+            .collect()
     }
 
-    fn incidents_of_rollout(&self) -> usize {
-        let (_, body) = self.sena.get("/api/v1/incidents");
-        let list: Value = serde_json::from_str(&body).expect("incidents JSON");
-        list["incidents"]
-            .as_array()
+    /// The rollout's latest incident.
+    fn incident(&self) -> Value {
+        self.incidents()
             .into_iter()
-            .flatten()
-            .filter(|i| i["rollout"] == self.name)
-            .count()
+            .max_by_key(|i| i["id"].as_i64())
+            .unwrap_or_else(|| panic!("no incident for {}\n{}", self.name, self.describe()))
     }
 
     /// Waits for the first Slack message whose text contains `needle`
@@ -248,11 +244,11 @@ impl Scenario {
 
     fn describe(&self) -> String {
         format!(
-            "Slack answered: {:#?}\nSlack attempts: {:?}\nmail: {:#?}\nsena logs (tail):\n{}",
+            "Slack answered (path, fallback text): {:#?}\nSlack attempts: {:?}\nmail: {:#?}\nsena logs (tail):\n{}",
             self.slack
                 .requests()
                 .iter()
-                .map(|r| (r.path.clone(), r.body.clone()))
+                .map(|r| (r.path.clone(), r.body["text"].clone()))
                 .collect::<Vec<_>>(),
             self.slack.all_attempts(),
             self.smtp
@@ -297,7 +293,7 @@ fn failing_value(subject: &str) -> String {
         .unwrap_or_else(|| panic!("the failing value is not a percentage: {value:?}"));
     assert!(
         number > 0.1,
-        "the failing value {value} is above the 0.1% limit"
+        "the failing value {value} should be above the 0.1% limit"
     );
     value
 }
@@ -435,7 +431,23 @@ fn ack_stops_escalation(name: &'static str, ack: impl FnOnce(&Scenario, i64) -> 
         "the test acknowledges too late to prove anything: {incident:#}"
     );
 
-    let by = { let _ = (ack, id); "nobody".to_string() };
+    let by = ack(&s, id);
+
+    let acked = s.incident();
+    assert_eq!(acked["acked_by"], by.as_str(), "{acked:#}");
+    let message = s.wait_slack_containing(&format!("acknowledged by {by}"));
+    assert!(
+        !mentions(&message, LEVEL1),
+        "the acknowledgement goes to those already paged: {}",
+        slack_text(&message)
+    );
+    let needle = format!("acknowledged by {by}");
+    s.wait_mail("the acknowledgement by mail", |m| {
+        m.to.len() == 1
+            && mailed_to(m, "sena@example.com")
+            && m.text.to_lowercase().contains(&needle)
+    });
+
     // Through twice the level's delay after the incident opened: no page
     // to level 1 on either channel.
     let window_end = opened_ms + 2 * secs(after);
@@ -496,7 +508,7 @@ fn ack_through_the_cli_stops_escalation() {
 #[test]
 fn recovery_sends_a_resolved_message_after_resolve_after() {
     let resolve_after = "3s";
-    let s = Scenario::start("n-resolve", "1h", "0s", SlackMode::Webhook);
+    let s = Scenario::start("n-resolve", "1h", resolve_after, SlackMode::Webhook);
     s.breach();
     s.slack.wait_for(1, DEADLINE);
     s.smtp.wait_for(1, DEADLINE);
@@ -669,7 +681,7 @@ fn kill9_mid_incident_neither_repages_nor_restarts_the_escalation_clock() {
             format!("the level-0 page must not be re-sent after the restart: {slack} Slack messages, {mail} mails (want 2 each)")
         })
     });
-    assert_eq!(s.incidents_of_rollout(), 1, "the same incident continues");
+    assert_eq!(s.incidents().len(), 1, "the same incident continues");
     assert_eq!(s.incident()["id"], incident["id"]);
 }
 

@@ -95,9 +95,7 @@ fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()>
             out,
             // 0-based, as `sena stage ROLLOUT INDEX` counts.
             "{}  stage {} · {} traffic  {verdict}",
-            r.name,
-            r.stage.index,
-            r.stage.traffic
+            r.name, r.stage.index, r.stage.traffic
         )?;
         writeln!(out, "  {}", r.reason)?;
         for c in &r.checks {

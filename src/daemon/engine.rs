@@ -20,14 +20,20 @@ use crate::notify::{AdvisoryKind, Delivery, IncidentView};
 use crate::report::{JournalRecord, RolloutReport, StatusReport};
 use crate::state::{EvaluationCommit, Incident, Store};
 
+pub struct Latest {
+    pub report: RolloutReport,
+    pub checks: Vec<crate::eval::CheckResult>,
+}
+
 /// What the daemon's parts share: the HTTP server reads it, rollout tasks write it.
 pub struct Shared {
     pub config: RwLock<Arc<Config>>,
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
-    /// Latest evaluation per rollout, for `/api/v1/status`.
-    pub latest: RwLock<BTreeMap<String, RolloutReport>>,
+    /// Latest evaluation per rollout, for `/api/v1/status` and for the
+    /// acknowledgement message.
+    pub latest: RwLock<BTreeMap<String, Latest>>,
     /// Prometheus answered at least once.
     pub prometheus_seen: AtomicBool,
     /// Wakes the outbox dispatcher when something is queued.
@@ -51,7 +57,7 @@ impl Shared {
             rollouts: config
                 .rollouts
                 .iter()
-                .filter_map(|r| latest.get(&r.name).cloned())
+                .filter_map(|r| latest.get(&r.name).map(|l| l.report.clone()))
                 .collect(),
         }
     }
@@ -210,7 +216,13 @@ pub async fn evaluate(
         .latest
         .write()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(rollout.name.clone(), report.clone());
+        .insert(
+            rollout.name.clone(),
+            Latest {
+                report: report.clone(),
+                checks,
+            },
+        );
     Ok(report)
 }
 
@@ -232,15 +244,21 @@ pub fn acknowledge(
         return Ok(Some(inc));
     }
     let config = shared.config();
-    let latest = shared
-        .latest
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&inc.rollout)
-        .cloned();
-    let (Some(rollout), Some(report)) = (config.rollout(&inc.rollout), latest) else {
+    let latest = {
+        let latest = shared.latest.read().unwrap_or_else(|p| p.into_inner());
+        latest.get(&inc.rollout).map(|l| {
+            (
+                l.report.stage.clone(),
+                l.report.reason.clone(),
+                l.checks.clone(),
+            )
+        })
+    };
+    let (Some(rollout), Some((stage, reason, mut checks))) = (config.rollout(&inc.rollout), latest)
+    else {
         return Ok(Some(inc));
     };
+    checks.sort_by_key(|c| c.status.severity_rank());
     let paged: Vec<crate::roster::Person> = config
         .roster
         .as_ref()
@@ -257,12 +275,12 @@ pub fn acknowledge(
         kind: AdvisoryKind::Acknowledged,
         at: now,
         rollout: inc.rollout.clone(),
-        stage_index: report.stage.index,
-        traffic: report.stage.traffic.clone(),
+        stage_index: stage.index,
+        traffic: stage.traffic,
         verdict: inc.verdict,
-        reason: format!("{by} acknowledged; escalation stopped. {}", report.reason),
+        reason,
         ready_to_expand: None,
-        checks: Vec::new(),
+        checks,
         approver: rollout.approver.clone(),
         incident: Some(IncidentView {
             id,

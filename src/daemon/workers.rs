@@ -51,7 +51,12 @@ impl Workers {
             wake: shared.outbox_wake.clone(),
         };
         handles.extend(dispatcher.spawn(stopped.clone()));
-        handles.push(tokio::spawn(housekeeping(shared.clone(), config, stopped)));
+        handles.push(tokio::spawn(housekeeping(
+            shared.clone(),
+            config,
+            ds,
+            stopped,
+        )));
         Ok(Workers { stop, handles })
     }
 
@@ -169,13 +174,29 @@ const OUTBOX_FAILED_HELP: &str = "Notifications given up on after a permanent fa
 const INCIDENTS_HELP: &str = "Incidents currently open.";
 
 /// Journal pruning and the outbox/incident gauges.
-async fn housekeeping(shared: Arc<Shared>, config: Arc<Config>, mut stop: watch::Receiver<bool>) {
+async fn housekeeping(
+    shared: Arc<Shared>,
+    config: Arc<Config>,
+    ds: Arc<dyn Datasource>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut since_prune = Duration::MAX;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
+        }
+        // Readiness means Prometheus answered at least once, even if every
+        // rule's PromQL is broken (that shows as `error` checks instead).
+        if !shared
+            .prometheus_seen
+            .load(std::sync::atomic::Ordering::Relaxed)
+            && ds.ping().await.is_ok()
+        {
+            shared
+                .prometheus_seen
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let now = shared.clock.now();
         if let Ok(stats) = shared.store.outbox_stats() {

@@ -73,6 +73,12 @@ impl PrometheusDatasource {
     }
 }
 
+/// Unix seconds with milliseconds, as the Prometheus API accepts them.
+fn prometheus_time(t: Timestamp) -> String {
+    let ms = t.as_millisecond();
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
 fn sensitive(v: &str) -> Result<HeaderValue, DatasourceError> {
     let mut value = HeaderValue::from_str(v)
         .map_err(|_| DatasourceError::Protocol("a header value has invalid characters".into()))?;
@@ -102,7 +108,9 @@ impl Datasource for PrometheusDatasource {
             let result = self
                 .client
                 .query(promql)
-                .at(at.as_second())
+                // Millisecond precision: whole seconds (`.at()`) would judge
+                // data up to a second old.
+                .query("time", prometheus_time(at))
                 .get()
                 .await
                 .map_err(|e| self.classify(e))?;
@@ -196,6 +204,12 @@ fn base64(input: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn evaluation_time_keeps_milliseconds() {
+        let t: jiff::Timestamp = "2025-10-22T14:00:00.042Z".parse().unwrap();
+        assert_eq!(super::prometheus_time(t), "1761141600.042");
+    }
+
     #[test]
     fn base64_matches_rfc4648_vectors() {
         assert_eq!(super::base64(b""), "");
