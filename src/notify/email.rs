@@ -163,7 +163,7 @@ impl Notifier for EmailNotifier {
 /// SMTP 5xx, TLS and client-side refusals will fail the same way next time;
 /// 4xx, refused connections, resets and timeouts may not.
 fn classify(e: &lettre::transport::smtp::Error) -> NotifyError {
-    let text = error_chain(e);
+    let text = super::error_chain(e);
     if e.is_permanent() {
         return NotifyError::Permanent(format!("email: the SMTP server refused: {text}"));
     }
@@ -199,19 +199,6 @@ fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text.replace(['\r', '\n'], " ")
-}
 
 #[cfg(test)]
 mod tests {

@@ -165,7 +165,7 @@ impl SlackNotifier {
             "request failed"
         };
         let permanent = e.is_builder();
-        let message = format!("slack: {kind}: {}", error_chain(&e.without_url()));
+        let message = format!("slack: {kind}: {}", super::error_chain(&e.without_url()));
         let message = match &self.target {
             Target::Webhook { url } => message.replace(url.expose(), "<webhook url>"),
             Target::WebApi { token, .. } => message.replace(token.expose(), "<token>"),
@@ -181,19 +181,6 @@ impl SlackNotifier {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}
 
 impl Notifier for SlackNotifier {
     fn channel(&self) -> &'static str {
