@@ -140,6 +140,12 @@ pub async fn evaluate(
             }
         }
         for channel in &channels {
+            // Mail needs an address; without one the send would fail
+            // permanently and fall back to a second Slack copy.
+            if *channel == "email" && !o.recipients.iter().any(|p| p.email.is_some()) {
+                tracing::debug!(rollout = %rollout.name, "no recipient has an email address; not mailing");
+                continue;
+            }
             outbox.push((
                 *channel,
                 Delivery {

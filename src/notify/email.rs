@@ -199,7 +199,6 @@ fn has_rustls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,8 +248,13 @@ fn page(
         })
         .unwrap_or_default();
     let paged = recipients.clone();
-    // The approver hears every rollback at once, whatever the slot, and its end.
-    let approver_too = inc.verdict == Verdict::Rollback || kind == AdvisoryKind::Resolved;
+    // The approver hears every rollback at once, whatever the slot, and its
+    // end; escalations and reminders go to the chain, not again to them.
+    let approver_too = match kind {
+        AdvisoryKind::Opened => inc.verdict == Verdict::Rollback,
+        AdvisoryKind::Resolved => true,
+        _ => false,
+    };
     if approver_too {
         if let Some(a) = input.roster.and_then(|r| r.person(&input.rollout.approver)) {
             if !recipients.iter().any(|p| p.name == a.name) {

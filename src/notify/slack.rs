@@ -181,7 +181,6 @@ impl SlackNotifier {
     }
 }
 
-
 impl Notifier for SlackNotifier {
     fn channel(&self) -> &'static str {
         "slack"

@@ -158,6 +158,14 @@ fn rollback_pages_the_approver_at_once() {
 }
 
 #[test]
+fn escalating_a_rollback_does_not_page_the_approver_again() {
+    let mut d = Driver::new();
+    d.step(seoul("10:00"), decision(Verdict::Rollback));
+    let out = d.step(seoul("10:10"), decision(Verdict::Rollback));
+    assert_eq!(names(&out[0]), ["copilot"]);
+}
+
+#[test]
 fn unacknowledged_incident_escalates_level_by_level() {
     let mut d = Driver::new();
     d.step(seoul("10:00"), decision(Verdict::Hold));
