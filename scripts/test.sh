@@ -57,6 +57,9 @@ if $deps_only; then
     exit 0
 fi
 
+# The integration tests mostly wait on Prometheus scrapes and 1 s
+# evaluation cycles, not on the CPU: run more of them at once than cores.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 cargo test --all-targets --no-fail-fast "${cargo_args[@]}"
 # Doc tests are not part of --all-targets.
 if [ ${#cargo_args[@]} -eq 0 ]; then

@@ -28,6 +28,7 @@ fn prometheus_outage_holds_with_a_reason_then_recovers() {
     sena.wait_for_verdict(app, "continue", DEADLINE);
 
     prometheus.stop();
+    let stopped_at = common::sena::now_ms() as f64 / 1000.0;
     let held = sena.wait_for_verdict(app, "hold", DEADLINE);
     let reason = held["reason"].as_str().unwrap_or_default().to_lowercase();
     assert!(
@@ -53,6 +54,18 @@ fn prometheus_outage_holds_with_a_reason_then_recovers() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     assert!(query_errors > 0.0, "query errors are counted in /metrics");
+    assert_eq!(sena.metric("sena_verdict", &[("rollout", app)]), Some(1.0));
+    // The last good evaluation is from before the outage.
+    let last_ok = sena
+        .metric(
+            "sena_last_successful_evaluation_timestamp_seconds",
+            &[("rollout", app)],
+        )
+        .expect("sena_last_successful_evaluation_timestamp_seconds{rollout}");
+    assert!(
+        last_ok <= stopped_at,
+        "last good evaluation {last_ok} after the stop at {stopped_at}"
+    );
 
     prometheus.start();
     sena.wait_for_verdict(app, "continue", Duration::from_secs(60));

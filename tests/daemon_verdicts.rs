@@ -62,12 +62,36 @@ fn healthy_canary_continues_with_every_check_passing() {
     assert!((satisfied - 0.99).abs() < 1e-6, "satisfaction {satisfied}");
 
     // And it stays so: three more evaluations, all continue.
+    let evaluations = |sena: &Sena| sena.metric("sena_evaluations_total", &[("rollout", app)]);
+    let before = evaluations(&sena).expect("sena_evaluations_total{rollout}");
     let mut seen = 0;
     sena.observe_evaluations(app, DEADLINE, |r| {
         assert_eq!(r["verdict"], "continue", "{r:#}");
         seen += 1;
         seen == 3
     });
+
+    // /metrics follows: evaluations counted, the verdict gauge at 0
+    // (continue), a recent last good evaluation, durations observed.
+    let after = evaluations(&sena).unwrap();
+    assert!(after >= before + 2.0, "evaluations {before} → {after}");
+    assert_eq!(sena.metric("sena_verdict", &[("rollout", app)]), Some(0.0));
+    let last_ok = sena
+        .metric(
+            "sena_last_successful_evaluation_timestamp_seconds",
+            &[("rollout", app)],
+        )
+        .expect("sena_last_successful_evaluation_timestamp_seconds{rollout}");
+    let age = now_ms() as f64 / 1000.0 - last_ok;
+    assert!(
+        (0.0..10.0).contains(&age),
+        "last good evaluation {age}s ago"
+    );
+    let durations = sena.metric(
+        "sena_evaluation_duration_seconds_count",
+        &[("rollout", app)],
+    );
+    assert!(durations.is_some_and(|n| n >= 3.0), "{}", sena.metrics());
 }
 
 #[test]
@@ -130,6 +154,7 @@ fn latency_above_two_seconds_rolls_back() {
     assert_eq!(check(&rolled_back, "error_rate")["status"], "passing");
     let reason = rolled_back["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("latency_p95"), "reason {reason:?}");
+    assert_eq!(sena.metric("sena_verdict", &[("rollout", app)]), Some(2.0));
 }
 
 #[test]
@@ -149,6 +174,7 @@ fn satisfaction_below_95_percent_holds() {
     assert!(value < 0.95, "satisfaction {value}");
     let reason = held["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("satisfaction"), "reason {reason:?}");
+    assert_eq!(sena.metric("sena_verdict", &[("rollout", app)]), Some(1.0));
     // An on_fail: hold check never escalates to rollback.
     let mut seen = 0;
     sena.observe_evaluations(app, DEADLINE, |r| {
@@ -201,6 +227,52 @@ fn canary_without_traffic_holds_and_never_continues() {
 
     // Traffic returns: so does continue.
     handle.set_healthy();
+    sena.wait_for_verdict(app, "continue", DEADLINE);
+}
+
+#[test]
+fn canary_series_gone_holds_with_no_data() {
+    let app = "v-gone";
+    let handle = shared().app_ready(app);
+    let cfg = ConfigBuilder::new().rollout(app, &rules::mission()).write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict(app, "continue", DEADLINE);
+
+    // The canary's series disappear: once their last samples leave the
+    // rules' 10s rate window, every query returns an empty result.
+    handle.set_exposed(false);
+    let prometheus = &shared().prometheus;
+    let series = format!("count(rate(http_requests_total{{app=\"{app}\",track=\"canary\"}}[10s]))");
+    let gone_since_ms = common::wait_until(
+        "the canary rates to be empty",
+        DEADLINE,
+        || {
+            let before = now_ms();
+            prometheus.query_value(&series).is_none().then_some(before)
+        },
+        || format!("{:?}", prometheus.query_value(&series)),
+    );
+    let mut holds = 0;
+    sena.observe_evaluations(app, DEADLINE, |r| {
+        if timestamp_ms(&r["at"]) <= gone_since_ms + 1_000 {
+            return false;
+        }
+        assert_ne!(r["verdict"], "continue", "continue on empty results: {r:#}");
+        for c in checks(r) {
+            assert_eq!(c["status"], "no_data", "an empty result is no_data: {c:#}");
+        }
+        if r["verdict"] == "hold" {
+            let reason = r["reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.contains("error_rate"),
+                "the reason names the blind checks: {r:#}"
+            );
+            holds += 1;
+        }
+        holds == 3
+    });
+
+    handle.set_exposed(true);
     sena.wait_for_verdict(app, "continue", DEADLINE);
 }
 

@@ -133,6 +133,41 @@ fn regions_split_the_canary_into_labelled_series() {
 }
 
 #[test]
+fn hidden_canary_series_make_queries_empty() {
+    let s = shared();
+    let app = s.app_ready("smoke-hidden");
+    app.set_exposed(false);
+    // Instant selectors see the series vanish at the next scrape (a staleness
+    // marker); rate()'s range keeps the older samples until they leave the
+    // 10s window, and then queries over the canary are empty.
+    let canary = "count(http_requests_total{app=\"smoke-hidden\",track=\"canary\"})";
+    s.prometheus.wait_for_value(canary, f64::is_nan, DEADLINE);
+    common::wait_until(
+        "the error ratio to be an empty result",
+        DEADLINE,
+        || {
+            s.prometheus
+                .query_value(&ratio_query("smoke-hidden"))
+                .is_none()
+                .then_some(())
+        },
+        || {
+            format!(
+                "{:?}",
+                s.prometheus.query_value(&ratio_query("smoke-hidden"))
+            )
+        },
+    );
+    assert_eq!(
+        s.prometheus
+            .query_value("count(http_requests_total{app=\"smoke-hidden\",track=\"stable\"})"),
+        Some(2.0)
+    );
+    app.set_exposed(true);
+    s.prometheus.wait_for_value(canary, |v| v == 2.0, DEADLINE);
+}
+
+#[test]
 fn counters_never_decrease_across_changes() {
     let s = shared();
     let app = s.app.app("smoke-monotonic");

@@ -95,7 +95,10 @@ pub async fn evaluate(
     breaches: &mut BreachMemory,
 ) -> Result<RolloutReport, crate::state::StoreError> {
     let started = Instant::now();
-    let now = shared.clock.now();
+    // Milliseconds are what the store keeps: truncating here makes a breach
+    // start read the same before and after a restart.
+    let now = jiff::Timestamp::from_millisecond(shared.clock.now().as_millisecond())
+        .unwrap_or_else(|_| shared.clock.now());
     let store = &shared.store;
     let mut stage = store.stage_or_start(&rollout.name, now)?;
     if stage.index >= rollout.stages.len() {

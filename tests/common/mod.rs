@@ -17,6 +17,9 @@
 //!   window plus one scrape (≤ 11 s);
 //! - traffic set to 0 makes the ratios NaN only once the whole window holds
 //!   no increase (≤ 11 s).
+//! - hidden canary series (`set_exposed(false)`) vanish from instant
+//!   selectors at the next scrape, but `rate(...[10s])` keeps answering from
+//!   the older samples until they leave the window: queries are empty ≤ 11 s.
 //!
 //! Nothing waits with a fixed sleep: every wait polls a condition until a
 //! deadline ([`wait_until`]) and fails with what it last saw.
@@ -131,12 +134,20 @@ pub fn wait_until<T>(
 /// killed are swept on the next run.
 pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
     static SWEEP: std::sync::Once = std::sync::Once::new();
-    SWEEP.call_once(sweep_scratch_dirs_of_dead_processes);
+    if std::env::var_os("SENA_TEST_KEEP").is_none() {
+        SWEEP.call_once(sweep_scratch_dirs_of_dead_processes);
+    }
+    // SENA_TEST_KEEP=1 keeps every scratch directory (logs, Prometheus data,
+    // mail) for a post-mortem; the daemon's failure messages name its log files.
+    let keep = std::env::var_os("SENA_TEST_KEEP").is_some();
     let dir = tempfile::Builder::new()
         .prefix(&format!("sena-test-{}-{prefix}-", std::process::id()))
+        .disable_cleanup(keep)
         .tempdir()
         .expect("create a temporary directory");
-    process::remove_at_exit(dir.path());
+    if !keep {
+        process::remove_at_exit(dir.path());
+    }
     dir
 }
 

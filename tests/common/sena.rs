@@ -295,9 +295,10 @@ impl Sena {
     pub fn logs(&self) -> String {
         let read = |name: &str| fs::read_to_string(self.logs.path().join(name)).unwrap_or_default();
         format!(
-            "--- stdout ---\n{}--- stderr ---\n{}",
+            "--- stdout ({dir}/stdout) ---\n{}--- stderr ({dir}/stderr) ---\n{}",
             read("stdout"),
-            read("stderr")
+            read("stderr"),
+            dir = self.logs.path().display(),
         )
     }
 

@@ -132,6 +132,9 @@ struct App {
     /// Canary tracks by region; one track under "" (no `region` label)
     /// unless the app was split with `set_regions`.
     canary: BTreeMap<String, Track>,
+    /// False: the canary series are left out of `/metrics` (Prometheus marks
+    /// them stale and queries return empty), while traffic goes on counting.
+    canary_exposed: bool,
     registered: Instant,
 }
 
@@ -215,6 +218,7 @@ impl TestApp {
             .entry(name.to_string())
             .or_insert_with(|| App {
                 canary: BTreeMap::from([(String::new(), Track::new(Behaviour::HEALTHY, now))]),
+                canary_exposed: true,
                 registered: now,
             });
         AppHandle {
@@ -264,6 +268,16 @@ impl AppHandle {
     pub fn set_traffic(&self, rps: f64) {
         assert!(rps >= 0.0, "traffic {rps} < 0");
         self.change(|b| b.rps = rps);
+    }
+
+    /// Whether `/metrics` shows the canary series at all. Hidden, they go
+    /// stale at the next scrape and every canary query returns an empty
+    /// result (not NaN); shown again, their counters carry on, never lower.
+    pub fn set_exposed(&self, exposed: bool) {
+        let mut apps = self.apps.lock().unwrap();
+        apps.get_mut(&self.name)
+            .expect("app registered")
+            .canary_exposed = exposed;
     }
 
     /// Splits the canary into these regions (each emitting the current
@@ -328,7 +342,12 @@ fn render(apps: &BTreeMap<String, App>, now: Instant) -> String {
     // (labels without the family's own, counters) per series set.
     let mut tracks: Vec<(String, Counters)> = Vec::new();
     for (name, app) in apps {
-        for (region, track) in &app.canary {
+        let exposed = if app.canary_exposed {
+            app.canary.iter().collect()
+        } else {
+            Vec::new()
+        };
+        for (region, track) in exposed {
             let region = if region.is_empty() {
                 String::new()
             } else {
