@@ -256,7 +256,12 @@ fn headers(d: &mut FileDiags, node: &Node) -> Vec<(String, Secret)> {
 }
 
 fn state(d: &mut FileDiags, f: &Fields, dir: &Path) -> StateConfig {
-    let state = section(d, f, "state", &["path", "journal_retention"]);
+    let state = section(
+        d,
+        f,
+        "state",
+        &["path", "journal_retention", "journal_max_records"],
+    );
     let path = state
         .as_ref()
         .and_then(|s| s.text(d, "path"))
@@ -271,7 +276,9 @@ fn state(d: &mut FileDiags, f: &Fields, dir: &Path) -> StateConfig {
         journal_retention: state.as_ref().map_or(secs(30 * 86400), |s| {
             s.period(d, "journal_retention", secs(30 * 86400))
         }),
-        journal_max_records: 1_000_000,
+        journal_max_records: state
+            .as_ref()
+            .map_or(1_000_000, |s| s.count(d, "journal_max_records", 1_000_000)),
     }
 }
 

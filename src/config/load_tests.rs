@@ -26,6 +26,7 @@ fn minimal_config_takes_every_default() {
     assert_eq!(c.evaluation.interval, Duration::from_secs(30));
     assert_eq!(c.state.path, Path::new("tests/fixtures/config/sena-state"));
     assert_eq!(c.state.journal_retention, Duration::from_secs(30 * 86400));
+    assert_eq!(c.state.journal_max_records, 1_000_000);
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(
         (c.notify.repeat, c.notify.resolve_after),
@@ -78,6 +79,7 @@ fn full_config_reads_every_key() {
     assert_eq!(c.evaluation.interval, Duration::from_secs(60));
     assert_eq!(c.state.path, Path::new("tests/fixtures/config/state"));
     assert_eq!(c.state.journal_retention, Duration::from_secs(7 * 86400));
+    assert_eq!(c.state.journal_max_records, 50_000);
     assert_eq!(c.server.listen.to_string(), "[::1]:9500");
     let [checkout, search] = &c.rollouts[..] else {
         panic!("two rollouts")

@@ -152,6 +152,27 @@ impl<'n> Fields<'n> {
         value
     }
 
+    /// A whole number of at least 1, `default` when absent (or after an error).
+    pub fn count(&self, d: &mut FileDiags, key: &str, default: usize) -> usize {
+        let Some(node) = self.get(key) else {
+            return default;
+        };
+        match node
+            .value
+            .scalar_text()
+            .map(|t| t.trim().replace('_', "").parse::<usize>())
+        {
+            Some(Ok(n)) if n > 0 => n,
+            _ => {
+                d.error(
+                    &node.referenced,
+                    format!("`{key}` must be a whole number above 0, like 1000000"),
+                );
+                default
+            }
+        }
+    }
+
     pub fn boolean(&self, d: &mut FileDiags, key: &str, default: bool) -> bool {
         match self.get(key) {
             None => default,
