@@ -21,6 +21,9 @@ pub struct Workers {
     handles: Vec<JoinHandle<()>>,
 }
 
+/// Window over which rollouts' first evaluations are spread at start.
+const FIRST_EVALUATION_SPREAD: Duration = Duration::from_secs(5);
+
 const MISSED_HELP: &str =
     "Evaluation ticks skipped because the previous evaluation was still running.";
 
@@ -126,10 +129,21 @@ async fn rollout_loop(
         MISSED_HELP,
         &[("rollout", name)],
     );
-    // The first evaluation runs at once so /api/v1/status fills quickly; later
-    // ones keep the spread offset.
-    let offset = start_offset(name, rollout.interval);
-    let mut ticker = tokio::time::interval_at(Instant::now() + offset, rollout.interval);
+    // The first evaluation comes within a few seconds, so /api/v1/status
+    // fills quickly; later ones at the rollout's offset in its interval.
+    // Both are spread by name: a thousand rollouts starting together must
+    // not send their queries in the same instant.
+    let started = Instant::now();
+    let first_at = started + start_offset(name, rollout.interval.min(FIRST_EVALUATION_SPREAD));
+    let mut next_at = started + start_offset(name, rollout.interval);
+    if next_at <= first_at {
+        next_at += rollout.interval;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(first_at) => {}
+        _ = stop.changed() => return,
+    }
+    let mut ticker = tokio::time::interval_at(next_at, rollout.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut first = true;
     loop {

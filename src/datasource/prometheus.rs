@@ -17,7 +17,15 @@ use crate::notify::BoxFuture;
 pub struct PrometheusDatasource {
     client: Client,
     timeout: Duration,
+    /// Bounds queries in flight. Prometheus itself runs 20 at a time by
+    /// default and queues the rest; queueing here instead keeps Sena to a
+    /// pool of sockets (a thousand rollouts starting at once would otherwise
+    /// open thousands, hit the open-file limit and report Prometheus down).
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// As many as the connection pool keeps idle, so every query reuses a socket.
+const MAX_QUERIES_IN_FLIGHT: usize = 64;
 
 impl PrometheusDatasource {
     pub fn new(cfg: &PrometheusConfig) -> Result<Self, DatasourceError> {
@@ -44,7 +52,7 @@ impl PrometheusDatasource {
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
             .default_headers(headers)
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(MAX_QUERIES_IN_FLIGHT)
             .build()
             .map_err(|e| DatasourceError::Protocol(format!("building HTTP client: {e}")))?;
         let client = Client::from(http, &cfg.url)
@@ -52,6 +60,7 @@ impl PrometheusDatasource {
         Ok(PrometheusDatasource {
             client,
             timeout: cfg.timeout,
+            in_flight: tokio::sync::Semaphore::new(MAX_QUERIES_IN_FLIGHT),
         })
     }
 
@@ -105,6 +114,13 @@ impl Datasource for PrometheusDatasource {
         at: Timestamp,
     ) -> BoxFuture<'a, Result<Vec<Sample>, DatasourceError>> {
         Box::pin(async move {
+            // The timeout covers waiting for a slot too: a check is judged
+            // within `timeout` or reported as an error, never left pending.
+            let deadline = tokio::time::Instant::now() + self.timeout;
+            let _slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
+                .await
+                .map_err(|_| DatasourceError::Timeout(self.timeout))?
+                .map_err(|_| DatasourceError::Protocol("datasource closed".into()))?;
             let result = self
                 .client
                 .query(promql)

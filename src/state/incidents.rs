@@ -31,7 +31,13 @@ pub struct Incident {
     pub thread: Option<String>,
 }
 
-const COLUMNS: &str = "id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread";
+/// The incident columns in `from_row`'s order; a macro so queries can be
+/// `concat!`ed into static text and prepared once (cached).
+macro_rules! columns {
+    () => {
+        "id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(Incident, String)> {
     let ms = |i: usize| -> rusqlite::Result<Timestamp> {
@@ -111,11 +117,12 @@ impl Store {
     pub fn open_incident(&self, rollout: &str) -> Result<Option<Incident>> {
         let row = self
             .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM incident WHERE rollout = ?1 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"),
-                [rollout],
-                from_row,
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM incident WHERE rollout = ?1 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"
+            ))?
+            .query_row([rollout], from_row)
             .optional()?;
         row.map(finish).transpose()
     }
@@ -123,11 +130,12 @@ impl Store {
     pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
         let row = self
             .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM incident WHERE id = ?1"),
-                [id],
-                from_row,
-            )
+            .prepare_cached(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM incident WHERE id = ?1"
+            ))?
+            .query_row([id], from_row)
             .optional()?;
         row.map(finish).transpose()
     }
@@ -135,8 +143,10 @@ impl Store {
     /// Most recent first.
     pub fn incidents(&self, limit: usize) -> Result<Vec<Incident>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM incident ORDER BY id DESC LIMIT ?1"
+        let mut stmt = conn.prepare(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM incident ORDER BY id DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit as i64], from_row)?;
         rows.map(|r| finish(r?)).collect()

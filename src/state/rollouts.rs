@@ -36,11 +36,8 @@ impl Store {
     pub fn stage(&self, rollout: &str) -> Result<Option<StagePosition>> {
         let row: Option<(i64, i64)> = self
             .conn()
-            .query_row(
-                "SELECT idx, started_at FROM stage WHERE rollout = ?1",
-                [rollout],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT idx, started_at FROM stage WHERE rollout = ?1")?
+            .query_row([rollout], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(idx, at)| {
             Ok(StagePosition {
@@ -95,12 +92,13 @@ impl Store {
     pub fn memory(&self, rollout: &str) -> Result<Option<RolloutMemory>> {
         let row: Option<(String, i64, Option<i64>, Option<i64>)> = self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT verdict, since, last_notified_at, ready_notified_stage
                  FROM rollout_memory WHERE rollout = ?1",
-                [rollout],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
+            )?
+            .query_row([rollout], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
         row.map(|(verdict, since, last, ready)| {
             Ok(RolloutMemory {

@@ -4,6 +4,8 @@ use rusqlite::Connection;
 
 pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every hot-path statement is prepared once; keep them all cached.
+    conn.set_prepared_statement_cache_capacity(32);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
