@@ -71,6 +71,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-target/release/examples/bench --sena target/release/sena --out target/bench "$@" &
+target/release/examples/bench "$@" &
 harness=$!
 wait "$harness"

@@ -12,16 +12,18 @@
 //! vmalert's rules; `sena check`; start Prometheus and wait until the checks'
 //! queries return data; start Sena and vmalert; warm up; snapshot CPU time,
 //! peak RSS and every `/metrics`; time the same queries straight against
-//! Prometheus for the window; snapshot again; stop everything; write
+//! Prometheus through the window; snapshot again; stop everything; write
 //! `summary.md` and `results.json` under `--out`.
 
+mod generator;
 mod measure;
 mod procs;
 mod report;
+mod support;
 mod workload;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,7 +33,8 @@ use clap::Parser;
 
 use measure::{get_text, instant_query, Exposition};
 use procs::Proc;
-use report::{Observations, Setup, Snapshot};
+use report::{Setup, Snapshot};
+use support::{say, write};
 
 #[derive(Parser)]
 #[command(about = "Sena vs vmalert at 1,000 rollouts × 3 checks against a real Prometheus")]
@@ -56,6 +59,9 @@ struct Args {
     /// Milliseconds between the harness's own timed rollouts (3 queries each).
     #[arg(long, default_value_t = 500)]
     sample_every_ms: u64,
+    /// Milliseconds between readings of Prometheus's query queue depth.
+    #[arg(long, default_value_t = 250)]
+    queue_every_ms: u64,
     /// Where the summary, logs and generated configs go (replaced each run).
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -65,9 +71,20 @@ struct Args {
     prometheus: PathBuf,
     #[arg(long, default_value = "/usr/bin/vmalert")]
     vmalert: PathBuf,
-    /// Run Sena alone (no vmalert, no ratios).
-    #[arg(long)]
+    /// Run Sena alone (no vmalert, no ratios): isolates its load on Prometheus.
+    #[arg(long, conflicts_with = "no_sena")]
     no_vmalert: bool,
+    /// Run vmalert alone (no Sena figures): isolates its load on Prometheus.
+    #[arg(long)]
+    no_sena: bool,
+    /// Extra environment for Sena, KEY=VALUE (repeatable), for experiments
+    /// such as MALLOC_ARENA_MAX=1.
+    #[arg(long, value_name = "KEY=VALUE")]
+    sena_env: Vec<String>,
+    /// Start Sena with this open-file limit (soft and hard, via prlimit), as
+    /// systemd's default of 1024 would; unset: inherit the harness's.
+    #[arg(long)]
+    sena_nofile: Option<u64>,
     /// After the measured window, record Sena with `perf` for this many
     /// seconds (outside the window, so the figures are not disturbed).
     #[arg(long, default_value_t = 0)]
@@ -83,56 +100,51 @@ fn main() {
     }
 }
 
-fn say(msg: impl AsRef<str>) {
-    eprintln!("bench: {}", msg.as_ref());
-}
-
 fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-fn version(cmd: &Path, flag: &str) -> String {
-    Command::new(cmd)
-        .arg(flag)
-        .output()
-        .ok()
-        .map(|o| {
-            let text = if o.stdout.is_empty() {
-                o.stderr
-            } else {
-                o.stdout
-            };
-            String::from_utf8_lossy(&text)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        })
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| format!("{} (version unknown)", cmd.display()))
+/// The children, each optional but Prometheus.
+struct Fleet {
+    prometheus: Proc,
+    sena: Option<Proc>,
+    vmalert: Option<Proc>,
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+impl Fleet {
+    fn all(&mut self) -> Vec<&mut Proc> {
+        let mut v = vec![&mut self.prometheus];
+        v.extend(self.sena.as_mut());
+        v.extend(self.vmalert.as_mut());
+        v
+    }
+}
+
+struct Addrs {
+    prometheus: String,
+    sena: String,
+    vmalert: String,
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    for (what, path) in [("sena", &args.sena), ("prometheus", &args.prometheus)] {
-        if !path.exists() {
+    let with_sena = !args.no_sena;
+    let with_vmalert = !args.no_vmalert;
+    for (wanted, what, path) in [
+        (with_sena, "sena", &args.sena),
+        (true, "prometheus", &args.prometheus),
+        (
+            with_vmalert,
+            "vmalert (Debian package victoria-metrics)",
+            &args.vmalert,
+        ),
+    ] {
+        if wanted && !path.exists() {
             return Err(format!(
                 "{what} not found at {}; scripts/bench.sh builds and installs it",
                 path.display()
             ));
         }
-    }
-    let with_vmalert = !args.no_vmalert;
-    if with_vmalert && !args.vmalert.exists() {
-        return Err(format!(
-            "vmalert not found at {} (Debian package victoria-metrics); or pass --no-vmalert",
-            args.vmalert.display()
-        ));
     }
     let out = &args.out;
     let work = out.join("run");
@@ -143,7 +155,6 @@ fn run(args: &Args) -> Result<(), String> {
     let logs = work.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
     let interval = Duration::from_secs(args.interval);
-    let scrape = Duration::from_secs(args.scrape);
 
     // Threads: the main one drives everything (and forks the children, see
     // procs.rs); one worker serves the generator and times queries.
@@ -160,12 +171,14 @@ fn run(args: &Args) -> Result<(), String> {
 
     // The metrics generator and the alert sink, in this process.
     let apps = Arc::new(workload::apps(args.rollouts, args.unhealthy));
-    let series = args.rollouts * 28;
+    let series = args.rollouts * workload::SERIES_PER_APP;
     let alerts_received = Arc::new(AtomicU64::new(0));
-    let exporter = rt.block_on(serve_generator(apps, alerts_received.clone()))?;
-    let prom_addr = format!("127.0.0.1:{}", free_port()?);
-    let sena_addr = format!("127.0.0.1:{}", free_port()?);
-    let vm_addr = format!("127.0.0.1:{}", free_port()?);
+    let exporter = rt.block_on(generator::serve(apps, alerts_received.clone()))?;
+    let addrs = Addrs {
+        prometheus: format!("127.0.0.1:{}", free_port()?),
+        sena: format!("127.0.0.1:{}", free_port()?),
+        vmalert: format!("127.0.0.1:{}", free_port()?),
+    };
     say(format!(
         "generator and alert sink on {exporter}; {series} series for {} apps",
         args.rollouts
@@ -174,16 +187,17 @@ fn run(args: &Args) -> Result<(), String> {
     // Configs.
     write(
         &work.join("prometheus.yml"),
-        &workload::prometheus_yml(&exporter, scrape),
+        &workload::prometheus_yml(&exporter, Duration::from_secs(args.scrape)),
     )?;
     let sena_yaml = work.join("sena.yaml");
+    let state = work.join("sena-state");
     write(
         &sena_yaml,
         &workload::sena_yaml(
             args.rollouts,
-            &prom_addr,
-            &sena_addr,
-            &work.join("sena-state"),
+            &addrs.prometheus,
+            &addrs.sena,
+            &state,
             interval,
         ),
     )?;
@@ -192,206 +206,184 @@ fn run(args: &Args) -> Result<(), String> {
     write(&vm_rules, &workload::vmalert_rules(args.rollouts, interval))?;
 
     // `sena check` first: a config the daemon would reject is not a benchmark.
-    let check = Command::new(&args.sena)
-        .args(["check", "--config"])
-        .arg(&sena_yaml)
-        .output()
-        .map_err(|e| format!("running sena check: {e}"))?;
-    write(
-        &logs.join("sena-check.log"),
-        &format!(
+    if with_sena {
+        let check = Command::new(&args.sena)
+            .args(["check", "--config"])
+            .arg(&sena_yaml)
+            .output()
+            .map_err(|e| format!("running sena check: {e}"))?;
+        let text = format!(
             "{}{}",
             String::from_utf8_lossy(&check.stdout),
             String::from_utf8_lossy(&check.stderr)
-        ),
-    )?;
-    if !check.status.success() {
-        return Err(format!(
-            "sena check rejected the generated config; see {}",
-            logs.join("sena-check.log").display()
-        ));
+        );
+        write(&logs.join("sena-check.log"), &text)?;
+        if !check.status.success() {
+            return Err(format!(
+                "sena check rejected the generated config; see {}",
+                logs.join("sena-check.log").display()
+            ));
+        }
+        let summarised = String::from_utf8_lossy(&check.stdout)
+            .lines()
+            .filter(|l| l.starts_with("app-"))
+            .count();
+        say(format!("sena check: OK ({summarised} rollouts summarised)"));
     }
-    let summary_lines = String::from_utf8_lossy(&check.stdout)
-        .lines()
-        .filter(|l| l.starts_with("app-"))
-        .count();
-    say(format!(
-        "sena check: OK ({summary_lines} rollouts summarised)"
-    ));
 
     // Prometheus, then wait until the checks' queries have data (rate()
     // needs two scrapes).
-    let mut prom_cmd = Command::new(&args.prometheus);
-    prom_cmd
-        .arg(format!(
-            "--config.file={}",
-            work.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            work.join("prometheus-data").display()
-        ))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .arg("--storage.tsdb.retention.time=1d")
-        .arg("--log.level=warn");
-    let mut prometheus = procs::spawn("prometheus", prom_cmd, &logs.join("prometheus.log"))
+    let mut cmd = Command::new(&args.prometheus);
+    cmd.arg(format!(
+        "--config.file={}",
+        work.join("prometheus.yml").display()
+    ))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        work.join("prometheus-data").display()
+    ))
+    .arg(format!("--web.listen-address={}", addrs.prometheus))
+    .arg("--storage.tsdb.retention.time=1d")
+    .arg("--log.level=warn");
+    let prometheus = procs::spawn("prometheus", cmd, &logs.join("prometheus.log"))
         .map_err(|e| format!("starting prometheus: {e}"))?;
+    let mut fleet = Fleet {
+        prometheus,
+        sena: None,
+        vmalert: None,
+    };
     say(format!(
-        "prometheus on {prom_addr} (pid {}); waiting for two scrapes",
-        prometheus.pid()
+        "prometheus on {} (pid {}); waiting for two scrapes",
+        addrs.prometheus,
+        fleet.prometheus.pid()
     ));
     let probe = workload::CHECKS[0].for_rollout(&workload::app_name(args.rollouts - 1));
-    wait_until(
+    support::wait_until(
         &rt,
-        &mut [&mut prometheus],
+        &mut fleet.all(),
         Duration::from_secs(120),
-        "Prometheus to return data for the checks",
+        "Prometheus to return data",
         || {
-            let http = http.clone();
-            let (prom_addr, probe) = (prom_addr.clone(), probe.clone());
-            async move {
-                matches!(instant_query(&http, &prom_addr, &probe, jiff::Timestamp::now().as_second()).await, Ok(n) if n > 0)
-            }
+            let (http, prom, probe) = (http.clone(), addrs.prometheus.clone(), probe.clone());
+            let at = jiff::Timestamp::now().as_second();
+            async move { matches!(instant_query(&http, &prom, &probe, at).await, Ok(n) if n > 0) }
         },
     )?;
 
     // Sena and vmalert, started together.
-    let mut sena_cmd = Command::new(&args.sena);
-    sena_cmd
-        .args(["run", "--config"])
-        .arg(&sena_yaml)
-        .env("SENA_LOG", "info");
     let sena_log = logs.join("sena.log");
-    let mut sena =
-        procs::spawn("sena", sena_cmd, &sena_log).map_err(|e| format!("starting sena: {e}"))?;
+    if with_sena {
+        let mut cmd = match args.sena_nofile {
+            Some(n) => {
+                // prlimit execs Sena in place: same pid, the limit applied.
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(&args.sena);
+                c
+            }
+            None => Command::new(&args.sena),
+        };
+        cmd.args(["run", "--config"])
+            .arg(&sena_yaml)
+            .env("SENA_LOG", "info");
+        for kv in &args.sena_env {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("--sena-env {kv}: expected KEY=VALUE"))?;
+            cmd.env(k, v);
+        }
+        fleet.sena =
+            Some(procs::spawn("sena", cmd, &sena_log).map_err(|e| format!("starting sena: {e}"))?);
+    }
     let vm_log = logs.join("vmalert.log");
-    let mut vmalert = if with_vmalert {
+    if with_vmalert {
         let mut cmd = Command::new(&args.vmalert);
         cmd.arg(format!("-rule={}", vm_rules.display()))
-            .arg(format!("-datasource.url=http://{prom_addr}"))
+            .arg(format!("-datasource.url=http://{}", addrs.prometheus))
             .arg(format!("-notifier.url=http://{exporter}"))
-            .arg(format!("-httpListenAddr={vm_addr}"))
+            .arg(format!("-httpListenAddr={}", addrs.vmalert))
             .arg(format!("-evaluationInterval={}s", args.interval));
-        Some(procs::spawn("vmalert", cmd, &vm_log).map_err(|e| format!("starting vmalert: {e}"))?)
-    } else {
-        None
-    };
-    say(format!(
-        "sena on {sena_addr} (pid {}){}",
-        sena.pid(),
-        vmalert
-            .as_ref()
-            .map(|v| format!(", vmalert on {vm_addr} (pid {})", v.pid()))
-            .unwrap_or_default()
-    ));
-    {
-        let mut watched: Vec<&mut Proc> = vec![&mut prometheus, &mut sena];
-        if let Some(v) = vmalert.as_mut() {
-            watched.push(v);
-        }
-        wait_until(
-            &rt,
-            &mut watched,
-            Duration::from_secs(60),
-            "Sena and vmalert to answer /metrics",
-            || {
-                let http = http.clone();
-                let (s, v) = (sena_addr.clone(), with_vmalert.then(|| vm_addr.clone()));
-                async move {
-                    let sena_up = get_text(&http, &format!("http://{s}/healthz"))
-                        .await
-                        .is_ok();
-                    let vm_up = match v {
-                        Some(v) => get_text(&http, &format!("http://{v}/metrics"))
-                            .await
-                            .is_ok(),
-                        None => true,
-                    };
-                    sena_up && vm_up
-                }
-            },
-        )?;
-        say(format!("warming up for {}s", args.warmup));
-        sleep_watching(&mut watched, Duration::from_secs(args.warmup))?;
+        fleet.vmalert = Some(
+            procs::spawn("vmalert", cmd, &vm_log).map_err(|e| format!("starting vmalert: {e}"))?,
+        );
     }
+    for p in [&fleet.sena, &fleet.vmalert].into_iter().flatten() {
+        let addr = if p.name == "sena" {
+            &addrs.sena
+        } else {
+            &addrs.vmalert
+        };
+        say(format!("{} on {addr} (pid {})", p.name, p.pid()));
+    }
+    support::wait_until(
+        &rt,
+        &mut fleet.all(),
+        Duration::from_secs(60),
+        "Sena and vmalert to answer",
+        || {
+            let http = http.clone();
+            let sena = with_sena.then(|| format!("http://{}/healthz", addrs.sena));
+            let vm = with_vmalert.then(|| format!("http://{}/metrics", addrs.vmalert));
+            async move {
+                for url in [sena, vm].into_iter().flatten() {
+                    if get_text(&http, &url).await.is_err() {
+                        return false;
+                    }
+                }
+                true
+            }
+        },
+    )?;
+    say(format!("warming up for {}s", args.warmup));
+    support::sleep_watching(&mut fleet.all(), Duration::from_secs(args.warmup))?;
 
     // The measured window.
     let origin = Instant::now();
-    let snap = |rt: &tokio::runtime::Runtime,
-                sena: &Proc,
-                vmalert: Option<&Proc>,
-                prometheus: &Proc|
-     -> Result<Snapshot, String> {
-        rt.block_on(async {
-            let (sena_url, prom_url) = (
-                format!("http://{sena_addr}/metrics"),
-                format!("http://{prom_addr}/metrics"),
-            );
-            let (sm, vm, pm) = tokio::join!(
-                get_text(&http, &sena_url),
-                async {
-                    match vmalert {
-                        Some(_) => get_text(&http, &format!("http://{vm_addr}/metrics")).await,
-                        None => Ok(String::new()),
-                    }
-                },
-                get_text(&http, &prom_url),
-            );
-            let usage =
-                |pid: u32| procs::usage(pid).map_err(|e| format!("reading /proc/{pid}: {e}"));
-            Ok(Snapshot {
-                seconds: origin.elapsed().as_secs_f64(),
-                sena: usage(sena.pid())?,
-                vmalert: vmalert.map(|v| usage(v.pid())).transpose()?,
-                prometheus: usage(prometheus.pid())?,
-                harness: usage(std::process::id())?,
-                sena_metrics: Exposition::parse(&sm?),
-                vmalert_metrics: Exposition::parse(&vm?),
-                prometheus_metrics: Exposition::parse(&pm?),
-            })
-        })
-    };
-    let before = snap(&rt, &sena, vmalert.as_ref(), &prometheus)?;
+    let before = snapshot(&rt, &http, &fleet, &addrs, origin)?;
     let stop_sampling = Arc::new(AtomicBool::new(false));
     let sampler = rt.spawn(measure::sample_latency(
         http.clone(),
-        prom_addr.clone(),
+        addrs.prometheus.clone(),
         args.rollouts,
         Duration::from_millis(args.sample_every_ms),
         stop_sampling.clone(),
     ));
+    let queue = rt.spawn(measure::sample_queue(
+        http.clone(),
+        addrs.prometheus.clone(),
+        Duration::from_millis(args.queue_every_ms),
+        stop_sampling.clone(),
+    ));
     say(format!("measuring for {}s", args.duration));
-    let timeline = {
-        let mut watched: Vec<&mut Proc> = vec![&mut prometheus, &mut sena];
-        if let Some(v) = vmalert.as_mut() {
-            watched.push(v);
-        }
-        record_timeline(&mut watched, Duration::from_secs(args.duration))?
-    };
-    let after = snap(&rt, &sena, vmalert.as_ref(), &prometheus)?;
+    let timeline = support::record_timeline(&mut fleet.all(), Duration::from_secs(args.duration))?;
+    let after = snapshot(&rt, &http, &fleet, &addrs, origin)?;
     stop_sampling.store(true, Ordering::Relaxed);
     let latencies = rt
         .block_on(sampler)
         .map_err(|e| format!("latency sampler: {e}"))?;
+    let queue_depths = rt
+        .block_on(queue)
+        .map_err(|e| format!("queue sampler: {e}"))?;
     write(&out.join("timeline.csv"), &timeline)?;
 
-    if args.perf_seconds > 0 {
-        profile(&sena, args.perf_seconds, out)?;
+    if let (true, Some(sena)) = (args.perf_seconds > 0, fleet.sena.as_ref()) {
+        support::profile(sena, args.perf_seconds, out)?;
     }
 
     // Stop: Sena first, timing its graceful shutdown.
-    let (took, status) = sena.stop(Duration::from_secs(30));
-    let shutdown = match status {
-        Some(s) if s.success() => format!("exit 0 {:.2}s after SIGTERM", took.as_secs_f64()),
-        Some(s) => format!("{s} {:.2}s after SIGTERM", took.as_secs_f64()),
-        None => "did not exit within 30s of SIGTERM; killed".to_string(),
+    let shutdown = match fleet.sena.as_mut().map(|s| s.stop(Duration::from_secs(30))) {
+        Some((took, Some(s))) if s.success() => {
+            format!("exit 0 {:.2}s after SIGTERM", took.as_secs_f64())
+        }
+        Some((took, Some(s))) => format!("{s} {:.2}s after SIGTERM", took.as_secs_f64()),
+        Some((_, None)) => "did not exit within 30s of SIGTERM; killed".to_string(),
+        None => "not run".to_string(),
     };
-    if let Some(v) = vmalert.as_mut() {
+    if let Some(v) = fleet.vmalert.as_mut() {
         v.stop(Duration::from_secs(10));
     }
-    prometheus.stop(Duration::from_secs(10));
+    fleet.prometheus.stop(Duration::from_secs(10));
 
-    let obs = observe_logs(
+    let obs = support::observe_logs(
         &sena_log,
         &vm_log,
         shutdown,
@@ -405,15 +397,26 @@ fn run(args: &Args) -> Result<(), String> {
         unhealthy: args.unhealthy,
         series,
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
-        sena_version: version(&args.sena, "--version"),
+        sena_version: if with_sena {
+            support::version(&args.sena, "--version")
+        } else {
+            "no Sena".into()
+        },
         vmalert_version: if with_vmalert {
-            version(&args.vmalert, "-version")
+            support::vmalert_version(&args.vmalert)
         } else {
             "no vmalert".into()
         },
-        prometheus_version: version(&args.prometheus, "--version"),
+        prometheus_version: support::version(&args.prometheus, "--version"),
+        sena_env: args
+            .sena_env
+            .iter()
+            .cloned()
+            .chain(args.sena_nofile.map(|n| format!("RLIMIT_NOFILE={n}")))
+            .collect::<Vec<_>>()
+            .join(" "),
     };
-    let report = report::build(&setup, &before, &after, &latencies, &obs);
+    let report = report::build(&setup, &before, &after, &latencies, &queue_depths, &obs);
     write(&out.join("summary.md"), &report.markdown)?;
     write(
         &out.join("results.json"),
@@ -428,238 +431,41 @@ fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Serves `/metrics` (the synthetic apps) and swallows vmalert's alert
-/// notifications, counting them. Returns its address.
-async fn serve_generator(
-    apps: Arc<Vec<workload::App>>,
-    alerts: Arc<AtomicU64>,
-) -> Result<String, String> {
-    use axum::routing::{get, post};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| e.to_string())?
-        .to_string();
-    let started = Instant::now();
-    let sink = move |body: String| {
-        let alerts = alerts.clone();
-        async move {
-            // One JSON array of alerts per POST.
-            let n = serde_json::from_str::<Vec<serde_json::Value>>(&body).map_or(0, |v| v.len());
-            alerts.fetch_add(n as u64, Ordering::Relaxed);
-            ""
-        }
-    };
-    let app = axum::Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let apps = apps.clone();
-                // Simulated uptime starts at an hour so counters are not near zero.
-                async move { workload::render(&apps, 3600.0 + started.elapsed().as_secs_f64()) }
-            }),
-        )
-        .route("/api/v2/alerts", post(sink.clone()))
-        .route("/api/v1/alerts", post(sink));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(addr)
-}
-
-/// Polls `ready` every 500 ms until it holds, failing early if a child dies.
-fn wait_until<F, Fut>(
+/// CPU time, peak RSS and every `/metrics`, at one instant.
+fn snapshot(
     rt: &tokio::runtime::Runtime,
-    watched: &mut [&mut Proc],
-    limit: Duration,
-    what: &str,
-    ready: F,
-) -> Result<(), String>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if rt.block_on(ready()) {
-            return Ok(());
-        }
-        check_alive(watched)?;
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    Err(format!(
-        "gave up after {}s waiting for {what}",
-        limit.as_secs()
-    ))
-}
-
-fn check_alive(watched: &mut [&mut Proc]) -> Result<(), String> {
-    for p in watched.iter_mut() {
-        if let Some(status) = p.exited() {
-            return Err(format!(
-                "{} exited early ({status}); see its log under the run's logs/",
-                p.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn sleep_watching(watched: &mut [&mut Proc], total: Duration) -> Result<(), String> {
-    let until = Instant::now() + total;
-    while Instant::now() < until {
-        check_alive(watched)?;
-        std::thread::sleep(
-            Duration::from_millis(250).min(until.saturating_duration_since(Instant::now())),
-        );
-    }
-    Ok(())
-}
-
-/// CPU use of each child per 5 s over the window, as CSV (share of one core),
-/// printing a progress line every 30 s.
-fn record_timeline(watched: &mut [&mut Proc], total: Duration) -> Result<String, String> {
-    let step = Duration::from_secs(5);
-    let started = Instant::now();
-    let mut csv = String::from("seconds");
-    for p in watched.iter() {
-        csv.push_str(&format!(",{}_cpu_share,{}_rss_mib", p.name, p.name));
-    }
-    csv.push('\n');
-    let cpu = |w: &[&mut Proc]| {
-        w.iter()
-            .map(|p| procs::usage(p.pid()).unwrap_or_default())
-            .collect::<Vec<_>>()
-    };
-    let mut last = (Instant::now(), cpu(watched));
-    while started.elapsed() < total {
-        sleep_watching(watched, step.min(total.saturating_sub(started.elapsed())))?;
-        let now = (Instant::now(), cpu(watched));
-        let dt = now.0.duration_since(last.0).as_secs_f64().max(1e-9);
-        csv.push_str(&format!("{:.0}", started.elapsed().as_secs_f64()));
-        let mut line = format!("{:>4.0}s", started.elapsed().as_secs_f64());
-        for ((p, a), b) in watched.iter().zip(&last.1).zip(&now.1) {
-            let share = (b.cpu_seconds - a.cpu_seconds) / dt;
-            csv.push_str(&format!(",{share:.3},{:.1}", b.rss as f64 / 1048576.0));
-            line.push_str(&format!(
-                "  {} {:>5.1}% {:>6.1} MiB",
-                p.name,
-                share * 100.0,
-                b.rss as f64 / 1048576.0
-            ));
-        }
-        csv.push('\n');
-        if (started.elapsed().as_secs() % 30) < step.as_secs() {
-            say(line);
-        }
-        last = now;
-    }
-    Ok(csv)
-}
-
-/// `perf record` of Sena for `seconds`, then a flat report by symbol.
-fn profile(sena: &Proc, seconds: u64, out: &Path) -> Result<(), String> {
-    let data = out.join("perf.data");
-    say(format!(
-        "profiling sena with perf for {seconds}s (after the window)"
-    ));
-    let status = Command::new("perf")
-        .args([
-            "record",
-            "-q",
-            "-F",
-            "499",
-            "-g",
-            "--call-graph",
-            "dwarf,32768",
-            "-p",
-        ])
-        .arg(sena.pid().to_string())
-        .arg("-o")
-        .arg(&data)
-        .args(["--", "sleep"])
-        .arg(seconds.to_string())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("running perf (apt install linux-perf): {e}"))?;
-    if !status.success() {
-        say(format!("perf record failed ({status}); no profile"));
-        return Ok(());
-    }
-    for (file, extra) in [
-        (
-            "perf-flat.txt",
-            vec!["--no-children", "--sort", "dso,symbol"],
-        ),
-        ("perf-children.txt", vec!["--children", "--sort", "symbol"]),
-    ] {
-        let report = Command::new("perf")
-            .args([
-                "report",
-                "--stdio",
-                "--percent-limit",
-                "0.5",
-                "-g",
-                "none",
-                "-i",
-            ])
-            .arg(&data)
-            .args(extra)
-            .output()
-            .map_err(|e| e.to_string())?;
-        write(&out.join(file), &String::from_utf8_lossy(&report.stdout))?;
-    }
-    say(format!(
-        "profile in {}",
-        out.join("perf-flat.txt").display()
-    ));
-    Ok(())
-}
-
-fn observe_logs(
-    sena_log: &Path,
-    vm_log: &Path,
-    shutdown: String,
-    alerts_received: u64,
-) -> Observations {
-    let sena = strip_ansi(&std::fs::read_to_string(sena_log).unwrap_or_default());
-    let vm = std::fs::read_to_string(vm_log).unwrap_or_default();
-    let problems: Vec<&str> = sena
-        .lines()
-        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
-        .collect();
-    Observations {
-        sena_warn_lines: sena.lines().filter(|l| l.contains(" WARN ")).count(),
-        sena_error_lines: sena.lines().filter(|l| l.contains(" ERROR ")).count(),
-        sena_first_problems: problems.iter().take(5).map(|l| l.to_string()).collect(),
-        sena_advisories: sena
-            .lines()
-            .filter(|l| l.contains("advisory queued"))
-            .count(),
-        sena_shutdown: shutdown,
-        vmalert_error_lines: vm
-            .lines()
-            .filter(|l| l.contains("\terror\t") || l.contains("\tfatal\t"))
-            .count(),
-        alerts_received,
-    }
-}
-
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
+    http: &reqwest::Client,
+    fleet: &Fleet,
+    addrs: &Addrs,
+    origin: Instant,
+) -> Result<Snapshot, String> {
+    let scrape = |wanted: bool, addr: &str| {
+        let url = format!("http://{addr}/metrics");
+        async move {
+            match wanted {
+                true => get_text(http, &url).await.map(|t| Exposition::parse(&t)),
+                false => Ok(Exposition::default()),
             }
-        } else {
-            out.push(c);
         }
-    }
-    out
+    };
+    let (sena, vmalert, prometheus) = rt.block_on(async {
+        tokio::join!(
+            scrape(fleet.sena.is_some(), &addrs.sena),
+            scrape(fleet.vmalert.is_some(), &addrs.vmalert),
+            scrape(true, &addrs.prometheus),
+        )
+    });
+    let usage =
+        |p: &Proc| procs::usage(p.pid()).map_err(|e| format!("reading /proc/{}: {e}", p.pid()));
+    Ok(Snapshot {
+        seconds: origin.elapsed().as_secs_f64(),
+        sena: fleet.sena.as_ref().map(usage).transpose()?,
+        vmalert: fleet.vmalert.as_ref().map(usage).transpose()?,
+        prometheus: usage(&fleet.prometheus)?,
+        harness: procs::usage(std::process::id()).map_err(|e| e.to_string())?,
+        machine: procs::machine_cpu(),
+        sena_metrics: sena?,
+        vmalert_metrics: vmalert?,
+        prometheus_metrics: prometheus?,
+    })
 }

@@ -168,8 +168,32 @@ pub struct Latencies {
     pub empty: usize,
 }
 
-/// Every `period`, the three queries of the next rollout, concurrently, at
-/// the current second (as Sena sends them), until `stop`.
+/// One timed rollout: its three queries sent together at the current
+/// second (as Sena sends them). Returns each query's time and the wall time.
+async fn time_rollout(
+    http: reqwest::Client,
+    prometheus: String,
+    app: String,
+) -> (Vec<(f64, Result<usize, String>)>, f64) {
+    let at = jiff::Timestamp::now().as_second();
+    let started = Instant::now();
+    let queries: Vec<String> = CHECKS.iter().map(|c| c.for_rollout(&app)).collect();
+    let each = queries.iter().map(|q| {
+        let (http, prometheus) = (&http, &prometheus);
+        async move {
+            let t = Instant::now();
+            let r = instant_query(http, prometheus, q, at).await;
+            (t.elapsed().as_secs_f64(), r)
+        }
+    });
+    let results = futures_util::future::join_all(each).await;
+    (results, started.elapsed().as_secs_f64())
+}
+
+/// Every `period`, one rollout's three queries, until `stop`. Open loop:
+/// each sample starts on time whether or not the previous one answered, as
+/// Sena's rollouts do; a closed loop would take one sample per stall of
+/// Prometheus and under-report exactly the slow answers.
 pub async fn sample_latency(
     http: reqwest::Client,
     prometheus: String,
@@ -177,29 +201,24 @@ pub async fn sample_latency(
     period: Duration,
     stop: Arc<AtomicBool>,
 ) -> Latencies {
-    let mut out = Latencies::default();
     let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut running = tokio::task::JoinSet::new();
     // Stride through the rollouts so the sample covers all of them.
     let mut next = 0usize;
     while !stop.load(Ordering::Relaxed) {
         ticker.tick().await;
-        let app = app_name(next % apps);
+        running.spawn(time_rollout(
+            http.clone(),
+            prometheus.clone(),
+            app_name(next % apps),
+        ));
         next += 7;
-        let at = jiff::Timestamp::now().as_second();
-        let started = Instant::now();
-        let queries: Vec<String> = CHECKS.iter().map(|c| c.for_rollout(&app)).collect();
-        let each = queries.iter().map(|q| {
-            let http = &http;
-            let prometheus = &prometheus;
-            async move {
-                let t = Instant::now();
-                let r = instant_query(http, prometheus, q, at).await;
-                (t.elapsed().as_secs_f64(), r)
-            }
-        });
-        let results = futures_util::future::join_all(each).await;
-        out.rollout.push(started.elapsed().as_secs_f64());
+    }
+    let mut out = Latencies::default();
+    while let Some(done) = running.join_next().await {
+        let Ok((results, wall)) = done else { continue };
+        out.rollout.push(wall);
         for (took, r) in results {
             out.single.push(took);
             match r {
@@ -210,6 +229,15 @@ pub async fn sample_latency(
         }
     }
     out
+}
+
+/// Samples counted into cumulative buckets with the given upper bounds
+/// (Sena's histogram bounds), for a like-for-like comparison.
+pub fn cumulative_buckets(samples: &[f64], bounds: &[f64]) -> Vec<(f64, f64)> {
+    bounds
+        .iter()
+        .map(|&le| (le, samples.iter().filter(|&&s| s <= le).count() as f64))
+        .collect()
 }
 
 pub fn mean(v: &[f64]) -> f64 {
@@ -227,4 +255,25 @@ pub fn percentile(v: &[f64], q: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Prometheus's `prometheus_engine_queries` (queries running or queued)
+/// every `period` until `stop`: the depth of its query queue over time.
+pub async fn sample_queue(
+    http: reqwest::Client,
+    prometheus: String,
+    period: Duration,
+    stop: Arc<AtomicBool>,
+) -> Vec<f64> {
+    let url = format!("http://{prometheus}/metrics");
+    let mut depths = Vec::new();
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !stop.load(Ordering::Relaxed) {
+        ticker.tick().await;
+        if let Ok(text) = get_text(&http, &url).await {
+            depths.push(Exposition::parse(&text).sum("prometheus_engine_queries", &[]));
+        }
+    }
+    depths
 }

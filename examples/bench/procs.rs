@@ -134,3 +134,36 @@ pub fn usage(pid: u32) -> io::Result<Usage> {
         rss: kib("VmRSS:"),
     })
 }
+
+/// The whole machine's CPU time since boot, from the `cpu` line of /proc/stat.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MachineCpu {
+    /// Every non-idle state (user, nice, system, irq, softirq, steal), seconds.
+    pub busy: f64,
+    /// Of `busy`, time in niced processes (other people's `nice cargo build`).
+    pub nice: f64,
+    /// Time the hypervisor gave to other guests.
+    pub steal: f64,
+}
+
+pub fn machine_cpu() -> MachineCpu {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+    MachineCpu {
+        busy: busy / hz,
+        nice: at(1) / hz,
+        steal: at(7) / hz,
+    }
+}

@@ -68,6 +68,9 @@ impl CheckSpec {
     }
 }
 
+/// Series per app: 2 tracks × (2 request codes + 8 buckets + sum + count + 2 outcomes).
+pub const SERIES_PER_APP: usize = 28;
+
 pub fn app_name(i: usize) -> String {
     format!("app-{i:04}")
 }
@@ -75,7 +78,11 @@ pub fn app_name(i: usize) -> String {
 /// Which apps misbehave: `unhealthy` of them, spread evenly, each with a
 /// 2% canary error rate (rollback after `for: 2m`).
 pub fn is_unhealthy(i: usize, apps: usize, unhealthy: usize) -> bool {
-    unhealthy > 0 && i % (apps / unhealthy).max(1) == 0 && i / (apps / unhealthy).max(1) < unhealthy
+    if unhealthy == 0 {
+        return false;
+    }
+    let stride = (apps / unhealthy).max(1);
+    i.is_multiple_of(stride) && i / stride < unhealthy
 }
 
 const LE: [&str; 8] = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"];
