@@ -30,26 +30,7 @@ missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
 if $want_perf && ! command -v perf >/dev/null; then missing+=(linux-perf); fi
 
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "bench.sh: installing ${missing[*]} with apt" >&2
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "bench.sh: not root; run: sudo apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 update -q
-    # Keep the packages from starting their own services (Prometheus on
-    # :9090, VictoriaMetrics on :8428): the harness starts its own.
-    policy=/usr/sbin/policy-rc.d
-    made_policy=false
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' > "$policy"
-        chmod +x "$policy"
-        made_policy=true
-    fi
-    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
-    if $made_policy; then rm -f "$policy"; fi
-fi
+scripts/apt-install.sh bench.sh "${missing[@]}"
 
 echo "bench.sh: building sena and the harness (release)" >&2
 cargo build --release --locked --bin sena --example bench

@@ -11,13 +11,7 @@ RUN_FOR=${1:-100}
 WORK=target/quickstart
 mkdir -p "$WORK"
 
-if ! command -v prometheus >/dev/null 2>&1; then
-  echo "== installing Prometheus (Debian package)"
-  export DEBIAN_FRONTEND=noninteractive
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq prometheus >/dev/null
-fi
-# Debian's package starts a system Prometheus on :9090; ours uses its own port.
+[ -x /usr/bin/prometheus ] || scripts/apt-install.sh quickstart prometheus
 
 echo "== building sena and the demo app"
 cargo build --release --quiet --bin sena --example demo_app
@@ -41,7 +35,7 @@ scrape_configs:
   - job_name: demo
     static_configs: [ { targets: ["$APP_ADDR"] } ]
 YAML
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
+/usr/bin/prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
   --web.listen-address="127.0.0.1:$PROM_PORT" > "$WORK/prometheus.log" 2>&1 &
 pids+=($!)
 

@@ -32,26 +32,7 @@ if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/n
 fi
 command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
 
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "test.sh: installing ${missing[*]} with apt" >&2
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "test.sh: not root; run: sudo apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=300 update -q
-    # Keep the package from starting its own Prometheus service on :9090:
-    # the tests start theirs.
-    policy=/usr/sbin/policy-rc.d
-    made_policy=false
-    if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' > "$policy"
-        chmod +x "$policy"
-        made_policy=true
-    fi
-    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "${missing[@]}"
-    if $made_policy; then rm -f "$policy"; fi
-fi
+scripts/apt-install.sh test.sh "${missing[@]}"
 
 if $deps_only; then
     exit 0
