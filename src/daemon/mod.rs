@@ -86,7 +86,8 @@ pub async fn run(
     ));
     tokio::spawn(forward_signals(commands.clone()));
 
-    let mut workers = workers::Workers::start(&shared)?;
+    let parts = workers::Parts::build(&shared.config())?;
+    let mut workers = workers::Workers::start(&shared, parts);
     tracing::info!(%listen, config = %config_path.display(), rollouts = shared.config().rollouts.len(), "sena is running");
 
     while let Some(cmd) = inbox.recv().await {
@@ -111,59 +112,70 @@ async fn reload(
     path: &std::path::Path,
     workers: &mut workers::Workers,
 ) -> Result<(), String> {
-    match config::load(path) {
-        Ok(loaded) => {
-            for w in loaded.warnings.warnings() {
-                tracing::warn!("{w}");
-            }
-            let old = shared.config();
-            if loaded.config.state.path != old.state.path
-                || loaded.config.server.listen != old.server.listen
-            {
-                tracing::warn!("state.path and server.listen take effect only at restart");
-            }
-            workers.stop().await;
-            let mut new = loaded.config;
-            new.state.path = old.state.path.clone();
-            new.server.listen = old.server.listen;
-            *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
-            {
-                let config = shared.config();
-                let mut latest = shared.latest.write().unwrap_or_else(|p| p.into_inner());
-                latest.retain(|name, _| config.rollout(name).is_some());
-            }
-            *workers = workers::Workers::start(shared).map_err(|e| e.to_string())?;
-            shared.metrics.set(
-                "sena_config_last_reload_successful",
-                RELOAD_OK_HELP,
-                &[],
-                1.0,
-            );
-            shared.metrics.set(
-                "sena_config_last_reload_success_timestamp_seconds",
-                RELOAD_TS_HELP,
-                &[],
-                shared.clock.now().as_second() as f64,
-            );
-            tracing::info!(config = %path.display(), "configuration reloaded");
-            Ok(())
-        }
+    let rejected = |shared: &Arc<Shared>, why: String| {
+        tracing::error!("configuration reload rejected; the previous configuration keeps running");
+        shared.metrics.set(
+            "sena_config_last_reload_successful",
+            RELOAD_OK_HELP,
+            &[],
+            0.0,
+        );
+        Err(why)
+    };
+    let loaded = match config::load(path) {
+        Ok(loaded) => loaded,
         Err(diagnostics) => {
             for d in &diagnostics.0 {
                 tracing::error!("{d}");
             }
-            tracing::error!(
-                "configuration reload rejected; the previous configuration keeps running"
-            );
-            shared.metrics.set(
-                "sena_config_last_reload_successful",
-                RELOAD_OK_HELP,
-                &[],
-                0.0,
-            );
-            Err(diagnostics.to_string())
+            return rejected(shared, diagnostics.to_string());
         }
+    };
+    for w in loaded.warnings.warnings() {
+        tracing::warn!("{w}");
     }
+    let old = shared.config();
+    let mut new = loaded.config;
+    if new.state.path != old.state.path || new.server.listen != old.server.listen {
+        tracing::warn!("state.path and server.listen take effect only at restart");
+    }
+    new.state.path = old.state.path.clone();
+    new.server.listen = old.server.listen;
+    // Clients first: a Slack or SMTP setup that fails rejects the reload
+    // before the running workers are stopped.
+    let parts = match workers::Parts::build(&new) {
+        Ok(parts) => parts,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot set up the new configuration");
+            return rejected(shared, e.to_string());
+        }
+    };
+    for gone in old.rollouts.iter().filter(|r| new.rollout(&r.name).is_none()) {
+        // A removed rollout has no verdict any more; a stale gauge would alert.
+        shared.metrics.forget("sena_verdict", &[("rollout", &gone.name)]);
+    }
+    workers.stop().await;
+    *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+    {
+        let config = shared.config();
+        let mut latest = shared.latest.write().unwrap_or_else(|p| p.into_inner());
+        latest.retain(|name, _| config.rollout(name).is_some());
+    }
+    *workers = workers::Workers::start(shared, parts);
+    shared.metrics.set(
+        "sena_config_last_reload_successful",
+        RELOAD_OK_HELP,
+        &[],
+        1.0,
+    );
+    shared.metrics.set(
+        "sena_config_last_reload_success_timestamp_seconds",
+        RELOAD_TS_HELP,
+        &[],
+        shared.clock.now().as_second() as f64,
+    );
+    tracing::info!(config = %path.display(), "configuration reloaded");
+    Ok(())
 }
 
 async fn forward_signals(commands: mpsc::Sender<Command>) {

@@ -27,14 +27,33 @@ const FIRST_EVALUATION_SPREAD: Duration = Duration::from_secs(5);
 const MISSED_HELP: &str =
     "Evaluation ticks skipped because the previous evaluation was still running.";
 
-impl Workers {
-    pub fn start(shared: &Arc<Shared>) -> Result<Workers, DaemonError> {
-        let config = shared.config();
-        let (stop, stopped) = watch::channel(false);
+/// The outside-world clients a configuration needs, built before anything
+/// runs: a reload whose Slack or email setup fails is rejected while the
+/// old workers keep going.
+pub struct Parts {
+    ds: Arc<dyn Datasource>,
+    channels: Vec<Arc<dyn Notifier>>,
+}
+
+impl Parts {
+    pub fn build(config: &Config) -> Result<Parts, DaemonError> {
         let ds: Arc<dyn Datasource> = Arc::new(
             PrometheusDatasource::new(&config.prometheus)
                 .map_err(|e| DaemonError::Setup(e.to_string()))?,
         );
+        Ok(Parts {
+            ds,
+            channels: notifiers(config)?,
+        })
+    }
+}
+
+impl Workers {
+    /// Starts the tasks of the configuration in `shared`.
+    pub fn start(shared: &Arc<Shared>, parts: Parts) -> Workers {
+        let config = shared.config();
+        let Parts { ds, channels } = parts;
+        let (stop, stopped) = watch::channel(false);
         let mut handles = Vec::new();
         for rollout in &config.rollouts {
             let task = rollout_loop(
@@ -48,7 +67,7 @@ impl Workers {
         }
         let dispatcher = Dispatcher {
             store: shared.store.clone(),
-            channels: notifiers(&config)?,
+            channels,
             metrics: shared.metrics.clone(),
             clock: shared.clock.clone(),
             wake: shared.outbox_wake.clone(),
@@ -60,7 +79,7 @@ impl Workers {
             ds,
             stopped,
         )));
-        Ok(Workers { stop, handles })
+        Workers { stop, handles }
     }
 
     /// Signals every task and waits for in-flight work to finish.
