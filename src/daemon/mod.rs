@@ -150,9 +150,15 @@ async fn reload(
             return rejected(shared, e.to_string());
         }
     };
-    for gone in old.rollouts.iter().filter(|r| new.rollout(&r.name).is_none()) {
+    for gone in old
+        .rollouts
+        .iter()
+        .filter(|r| new.rollout(&r.name).is_none())
+    {
         // A removed rollout has no verdict any more; a stale gauge would alert.
-        shared.metrics.forget("sena_verdict", &[("rollout", &gone.name)]);
+        shared
+            .metrics
+            .forget("sena_verdict", &[("rollout", &gone.name)]);
     }
     workers.stop().await;
     *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
