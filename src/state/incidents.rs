@@ -3,7 +3,7 @@
 //! here so a restart continues the timers instead of re-paging.
 
 use jiff::Timestamp;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{to_millis, Result, Store, StoreError};
@@ -74,7 +74,7 @@ fn finish((mut incident, verdict): (Incident, String)) -> Result<Incident> {
     Ok(incident)
 }
 
-pub(super) fn upsert(tx: &Transaction<'_>, i: &Incident) -> Result<()> {
+pub(super) fn upsert(tx: &Connection, i: &Incident) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO incident (id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)

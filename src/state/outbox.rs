@@ -4,7 +4,7 @@
 //! is a crash between a channel's confirmation and the removal.
 
 use jiff::Timestamp;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, Connection};
 
 use super::{from_millis, to_millis, Result, Store, StoreError};
 use crate::notify::Delivery;
@@ -27,12 +27,7 @@ pub struct OutboxStats {
     pub failed: i64,
 }
 
-pub(super) fn enqueue(
-    tx: &Transaction<'_>,
-    channel: &str,
-    d: &Delivery,
-    now: Timestamp,
-) -> Result<()> {
+pub(super) fn enqueue(tx: &Connection, channel: &str, d: &Delivery, now: Timestamp) -> Result<()> {
     let json = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // The same key queued twice (a retried commit) is one notification.
     tx.prepare_cached(
@@ -46,13 +41,13 @@ pub(super) fn enqueue(
 impl Store {
     /// Queues deliveries outside an evaluation (acknowledgements, fallbacks).
     pub fn enqueue(&self, items: &[(&str, Delivery)], now: Timestamp) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        for (channel, d) in items {
-            enqueue(&tx, channel, d, now)?;
-        }
-        tx.commit()?;
-        Ok(())
+        let conn = self.conn();
+        super::in_transaction(&conn, |tx| {
+            for (channel, d) in items {
+                enqueue(tx, channel, d, now)?;
+            }
+            Ok(())
+        })
     }
 
     /// Items of one channel due at `now`, oldest first.

@@ -115,44 +115,44 @@ impl Store {
     /// Records one evaluation: journal, breach memory, verdict memory,
     /// incident and queued notifications, all or nothing.
     pub fn commit_evaluation(&self, c: &EvaluationCommit<'_>) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        if let Some(record) = &c.journal {
-            tx.prepare_cached("INSERT INTO journal (at, rollout, record) VALUES (?1, ?2, ?3)")?
-                .execute(params![to_millis(c.at), c.rollout, record])?;
-        }
-        if let Some(breaches) = c.breaches {
-            tx.prepare_cached("DELETE FROM breach WHERE rollout = ?1")?
-                .execute([c.rollout])?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO breach (rollout, check_name, started_at) VALUES (?1, ?2, ?3)",
-            )?;
-            for (name, at) in breaches {
-                insert.execute(params![c.rollout, name, to_millis(*at)])?;
+        let conn = self.conn();
+        super::in_transaction(&conn, |tx| {
+            if let Some(record) = &c.journal {
+                tx.prepare_cached("INSERT INTO journal (at, rollout, record) VALUES (?1, ?2, ?3)")?
+                    .execute(params![to_millis(c.at), c.rollout, record])?;
             }
-        }
-        if let Some(m) = c.memory {
-            tx.prepare_cached(
-                "INSERT INTO rollout_memory (rollout, verdict, since, last_notified_at, ready_notified_stage)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (rollout) DO UPDATE SET verdict = ?2, since = ?3,
-                     last_notified_at = ?4, ready_notified_stage = ?5",
-            )?
-            .execute(params![
-                c.rollout,
-                m.verdict.as_str(),
-                to_millis(m.since),
-                m.last_notified_at.map(to_millis),
-                m.ready_notified_stage.map(|s| s as i64)
-            ])?;
-        }
-        if let Some(incident) = c.incident {
-            super::incidents::upsert(&tx, incident)?;
-        }
-        for (channel, delivery) in c.outbox {
-            super::outbox::enqueue(&tx, channel, delivery, c.at)?;
-        }
-        tx.commit()?;
-        Ok(())
+            if let Some(breaches) = c.breaches {
+                tx.prepare_cached("DELETE FROM breach WHERE rollout = ?1")?
+                    .execute([c.rollout])?;
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO breach (rollout, check_name, started_at) VALUES (?1, ?2, ?3)",
+                )?;
+                for (name, at) in breaches {
+                    insert.execute(params![c.rollout, name, to_millis(*at)])?;
+                }
+            }
+            if let Some(m) = c.memory {
+                tx.prepare_cached(
+                    "INSERT INTO rollout_memory (rollout, verdict, since, last_notified_at, ready_notified_stage)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (rollout) DO UPDATE SET verdict = ?2, since = ?3,
+                         last_notified_at = ?4, ready_notified_stage = ?5",
+                )?
+                .execute(params![
+                    c.rollout,
+                    m.verdict.as_str(),
+                    to_millis(m.since),
+                    m.last_notified_at.map(to_millis),
+                    m.ready_notified_stage.map(|s| s as i64)
+                ])?;
+            }
+            if let Some(incident) = c.incident {
+                super::incidents::upsert(tx, incident)?;
+            }
+            for (channel, delivery) in c.outbox {
+                super::outbox::enqueue(tx, channel, delivery, c.at)?;
+            }
+            Ok(())
+        })
     }
 }

@@ -209,3 +209,25 @@ fn journal_is_bounded_by_age_and_count() {
         vec!["{\"i\":8}", "{\"i\":9}"]
     );
 }
+
+#[test]
+fn a_failed_transaction_leaves_nothing_behind_and_the_store_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let conn = store.conn();
+    let failed: Result<()> = in_transaction(&conn, |tx| {
+        tx.execute(
+            "INSERT INTO journal (at, rollout, record) VALUES (1, 'a', '{}')",
+            [],
+        )?;
+        Err(StoreError::Corrupt("injected".into()))
+    });
+    assert!(failed.is_err());
+    assert!(conn.is_autocommit(), "the transaction was not closed");
+    drop(conn);
+    assert!(store.journal(&JournalQuery::default()).unwrap().is_empty());
+    store
+        .enqueue(&[("console", delivery("k1"))], ts("2025-10-22T14:00:00Z"))
+        .unwrap();
+    assert_eq!(store.outbox_stats().unwrap().depth, 1);
+}
