@@ -16,7 +16,14 @@ mkdir -p "$WORK"
 echo "== building sena and the demo app"
 cargo build --release --quiet --bin sena --example demo_app
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A loopback port nobody answers on (bash only: a fresh machine may have no python3 or curl).
+free_port() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 20000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
 PROM_PORT=$(free_port); SENA_PORT=$(free_port)
 rm -rf "$WORK/prom-data" "$WORK/state" "$WORK/app.addr"
 
@@ -60,12 +67,12 @@ YAML
 
 echo "== sena check"
 target/release/sena check --config "$WORK/sena.yaml"
-echo "== waiting for Prometheus to have data"
+echo "== waiting until Prometheus has scraped enough for a verdict"
 for _ in $(seq 60); do
-  curl -fsS "http://127.0.0.1:$PROM_PORT/api/v1/query?query=sum(http_requests_total)" 2>/dev/null | grep -q '"value"' && break
+  # Exit 0 = continue: every check has data (3 = hold, e.g. no data yet).
+  target/release/sena eval --config "$WORK/sena.yaml" >/dev/null 2>&1 && break
   sleep 1
 done
-sleep 4
 
 echo "== sena eval (one-shot: what would Sena say right now?)"
 target/release/sena eval --config "$WORK/sena.yaml" || true
