@@ -128,7 +128,8 @@ impl Metrics {
         });
     }
 
-    /// One value, for tests and the benchmark: the series with exactly these labels.
+    /// One value: the series with exactly these labels.
+    #[cfg(test)]
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         families

@@ -134,13 +134,12 @@ pub async fn evaluate(
     let mut outbox = Vec::new();
     for o in &out.outgoing {
         if let Some(view) = &o.advisory.incident {
-            for _ in &view.paged {
-                shared.metrics.inc(
-                    "sena_pages_total",
-                    PAGES_HELP,
-                    &[("level", &view.level.to_string())],
-                );
-            }
+            shared.metrics.add(
+                "sena_pages_total",
+                PAGES_HELP,
+                &[("level", &view.level.to_string())],
+                view.paged.len() as f64,
+            );
         }
         for channel in &channels {
             // Mail needs an address; without one the send would fail

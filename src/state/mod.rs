@@ -50,7 +50,6 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// short, and a single writer is what SQLite wants anyway.
 pub struct Store {
     conn: Mutex<Connection>,
-    path: PathBuf,
 }
 
 impl Store {
@@ -65,18 +64,10 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        schema::prepare(&conn).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        schema::prepare(&conn).map_err(|source| StoreError::Open { path, source })?;
         Ok(Store {
             conn: Mutex::new(conn),
-            path,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
