@@ -38,6 +38,8 @@ pub struct Shared {
     pub prometheus_seen: AtomicBool,
     /// Wakes the outbox dispatcher when something is queued.
     pub outbox_wake: Arc<Notify>,
+    /// Sena's own problems (store, resources), for `/readyz` and the logs.
+    pub health: Arc<crate::health::Health>,
 }
 
 impl Shared {

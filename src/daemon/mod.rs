@@ -58,6 +58,7 @@ pub async fn run(
         latest: RwLock::new(Default::default()),
         prometheus_seen: AtomicBool::new(false),
         outbox_wake: Arc::new(Notify::new()),
+        health: Arc::new(crate::health::Health::new()),
     });
     metrics.set(
         "sena_config_last_reload_successful",

@@ -41,16 +41,26 @@ pub async fn serve(
     }
 }
 
+/// 200 once Prometheus has answered and while Sena itself is well; 503
+/// with every reason otherwise (one per line).
 async fn readyz(State(app): State<App>) -> Response {
-    if app.shared.prometheus_seen.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: Prometheus has not answered yet\n",
-        )
-            .into_response()
+    let mut reasons = Vec::new();
+    if !app.shared.prometheus_seen.load(Ordering::Relaxed) {
+        reasons.push("Prometheus has not answered yet".to_string());
     }
+    for (component, why) in app.shared.health.problems() {
+        reasons.push(format!("{} failing: {why}", component.as_str()));
+    }
+    if reasons.is_empty() {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let mut body = String::new();
+    for r in reasons {
+        body.push_str("not ready: ");
+        body.push_str(&r);
+        body.push('\n');
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
 async fn metrics(State(app): State<App>) -> Response {
