@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod datasource;
 pub mod decide;
 pub mod eval;
+pub mod float;
 pub mod health;
 pub mod metrics;
 pub mod notify;

@@ -159,16 +159,9 @@ impl Metrics {
 }
 
 fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        v.to_string()
+    match crate::float::non_finite_text(v) {
+        Some(text) => text.to_string(),
+        None => v.to_string(),
     }
 }
 

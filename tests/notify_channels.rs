@@ -89,6 +89,7 @@ fn rollback() -> Advisory {
             acknowledged_by: None,
         }),
         prometheus_url: "http://127.0.0.1:9090".into(),
+        notice: None,
     }
 }
 

@@ -57,8 +57,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// `0.0042` in percent notation → `0.42%`; seconds → `2.31s`.
 pub fn format_in_unit(value: f64, unit: Unit) -> String {
-    if !value.is_finite() {
-        return format!("{value}");
+    if let Some(text) = crate::float::non_finite_text(value) {
+        return text.to_string();
     }
     match unit {
         Unit::Plain => trim_float(value),

@@ -14,11 +14,14 @@ use crate::config::{Config, Rollout};
 use crate::datasource::Datasource;
 use crate::decide::{decide, Verdict};
 use crate::eval::{evaluate_rollout, BreachMemory, CheckStatus};
+use crate::health::Component;
 use crate::metrics::Metrics;
 use crate::notify::policy::{self, PolicyInput};
 use crate::notify::{AdvisoryKind, Delivery, IncidentView};
 use crate::report::{JournalRecord, RolloutReport, StatusReport};
-use crate::state::{EvaluationCommit, Incident, Store};
+use crate::state::{EvaluationCommit, Incident, Store, StoreError, STORE_ERRORS_HELP};
+
+pub use super::unsaved::Unsaved;
 
 pub struct Latest {
     pub report: RolloutReport,
@@ -40,6 +43,15 @@ pub struct Shared {
     pub outbox_wake: Arc<Notify>,
     /// Sena's own problems (store, resources), for `/readyz` and the logs.
     pub health: Arc<crate::health::Health>,
+    /// Send outcomes and deliveries the store could not take.
+    pub delivery_memory: Arc<crate::notify::memory::DeliveryMemory>,
+    /// Per rollout, what the last evaluations decided but could not commit
+    /// (the store failing): the next evaluation starts from it, so a full
+    /// disk neither re-pages every interval nor forgets an incident.
+    pub unsaved: std::sync::Mutex<std::collections::HashMap<String, Unsaved>>,
+    /// The highest incident id this process handed out (reserved in the
+    /// store or, while it failed, from memory); the next id comes after it.
+    pub incident_id_floor: std::sync::Mutex<i64>,
 }
 
 impl Shared {
@@ -48,6 +60,15 @@ impl Shared {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Counts a failed store operation and marks the store unwell (logged
+    /// once per change of state, not per evaluation).
+    pub fn store_failed(&self, op: &'static str, e: &StoreError) {
+        self.metrics
+            .inc("sena_store_errors_total", STORE_ERRORS_HELP, &[("op", op)]);
+        self.health
+            .fail(Component::Store, crate::notify::error_chain(e));
     }
 
     pub fn status(&self) -> StatusReport {
@@ -102,7 +123,13 @@ pub async fn evaluate(
     let now = jiff::Timestamp::from_millisecond(shared.clock.now().as_millisecond())
         .unwrap_or_else(|_| shared.clock.now());
     let store = &shared.store;
-    let mut stage = store.stage_or_start(&rollout.name, now)?;
+    // What earlier evaluations decided but could not commit comes first: the
+    // store does not have it.
+    let unsaved = shared.unsaved_state(&rollout.name);
+    let (mut stage, stage_unsaved) = match &unsaved {
+        Some(u) if u.stage_unsaved => (u.stage, true),
+        _ => shared.stage_or_default(&rollout.name, now),
+    };
     if stage.index >= rollout.stages.len() {
         // The config lost stages since this was stored: judge the last one.
         stage.index = rollout.stages.len() - 1;
@@ -111,10 +138,15 @@ pub async fn evaluate(
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
     let decision = decide(rollout, stage, &checks, now);
 
-    let memory = store.memory(&rollout.name)?;
-    let incident = store.open_incident(&rollout.name)?;
+    let (memory, incident) = match &unsaved {
+        Some(u) => (
+            Some(u.memory.clone()),
+            u.incident.clone().filter(|i| i.resolved_at.is_none()),
+        ),
+        None => shared.stored_memory_and_incident(&rollout.name),
+    };
     let next_incident_id = if incident.is_none() && decision.verdict != Verdict::Continue {
-        store.next_incident_id()?
+        shared.reserve_incident_id()
     } else {
         0
     };
@@ -163,23 +195,55 @@ pub async fn evaluate(
     }
 
     let report = RolloutReport::new(rollout, stage, &decision, &checks, now);
-    let journal = serde_json::to_string(&JournalRecord::new(&report)).ok();
-    let breaches_changed = new_breaches != *breaches;
-    let memory_changed = memory.as_ref() != Some(&out.memory);
-    let incident_changed = out.incident.as_ref() != incident.as_ref();
-    store.commit_evaluation(&EvaluationCommit {
+    let journal = match serde_json::to_string(&JournalRecord::new(&report)) {
+        Ok(record) => Some(record),
+        Err(e) => {
+            tracing::error!(rollout = %rollout.name, error = %e, "cannot write this evaluation's journal record; it is missing from the journal");
+            None
+        }
+    };
+    // State carried in memory must reach the store whole with the first
+    // commit that works, changed or not.
+    let from_memory = unsaved.is_some();
+    let breaches_changed = from_memory || new_breaches != *breaches;
+    let memory_changed = from_memory || memory.as_ref() != Some(&out.memory);
+    let incident_to_write = match (&out.incident, &unsaved) {
+        (Some(i), _) if from_memory || out.incident.as_ref() != incident.as_ref() => Some(i),
+        (None, Some(u)) => u.incident.as_ref(),
+        _ => None,
+    };
+    let committed = store.commit_evaluation(&EvaluationCommit {
         rollout: &rollout.name,
         at: now,
         journal,
         breaches: breaches_changed.then_some(&new_breaches),
         memory: memory_changed.then_some(&out.memory),
-        incident: if incident_changed {
-            out.incident.as_ref()
-        } else {
-            None
-        },
+        incident: incident_to_write,
         outbox: &outbox,
-    })?;
+        stage: stage_unsaved.then_some(stage),
+    });
+    match committed {
+        Ok(()) => shared.committed(&rollout.name),
+        Err(e) => {
+            // Nothing of this evaluation is recorded. Keep its state in
+            // memory for the next one and page from memory, saying so: a
+            // failing disk must not silence a rollback.
+            shared.store_failed("commit_evaluation", &e);
+            shared.keep_unsaved(
+                &rollout.name,
+                Unsaved {
+                    stage,
+                    stage_unsaved,
+                    memory: out.memory.clone(),
+                    incident: out
+                        .incident
+                        .clone()
+                        .or_else(|| unsaved.as_ref().and_then(|u| u.incident.clone())),
+                },
+            );
+            shared.page_from_memory(outbox.clone(), &e, now);
+        }
+    }
     *breaches = new_breaches;
     if !outbox.is_empty() {
         shared.outbox_wake.notify_waiters();
@@ -302,6 +366,7 @@ pub fn acknowledge(
             acknowledged_by: Some(by.to_string()),
         }),
         prometheus_url: config.prometheus.external_url.clone(),
+        notice: None,
     };
     let items: Vec<(&str, Delivery)> = Shared::channels(&config)
         .into_iter()

@@ -4,6 +4,7 @@
 //! after in-flight evaluations finish.
 
 pub mod engine;
+mod unsaved;
 mod workers;
 
 use std::path::PathBuf;
@@ -47,7 +48,12 @@ pub async fn run(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<(), DaemonError> {
-    let store = Arc::new(Store::open(&config.state.path)?);
+    // Before anything else touches the store: a second daemon must not
+    // even open it for writing.
+    let _lock = crate::state::StateLock::acquire(&config.state.path)?;
+    let store = Store::open(&config.state.path)?;
+    store.check_integrity(&config.state.path)?;
+    let store = Arc::new(store);
     let metrics = Arc::new(Metrics::new());
     let listen = config.server.listen;
     let shared = Arc::new(Shared {
@@ -59,6 +65,9 @@ pub async fn run(
         prometheus_seen: AtomicBool::new(false),
         outbox_wake: Arc::new(Notify::new()),
         health: Arc::new(crate::health::Health::new()),
+        delivery_memory: Arc::new(crate::notify::memory::DeliveryMemory::new()),
+        unsaved: Default::default(),
+        incident_id_floor: Default::default(),
     });
     metrics.set(
         "sena_config_last_reload_successful",

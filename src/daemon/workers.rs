@@ -71,6 +71,8 @@ impl Workers {
             metrics: shared.metrics.clone(),
             clock: shared.clock.clone(),
             wake: shared.outbox_wake.clone(),
+            memory: shared.delivery_memory.clone(),
+            health: shared.health.clone(),
         };
         handles.extend(dispatcher.spawn(stopped.clone()));
         handles.push(tokio::spawn(housekeeping(

@@ -47,6 +47,7 @@ impl CheckStatus {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesValue {
     pub labels: BTreeMap<String, String>,
+    #[serde(with = "crate::float::always")]
     pub value: f64,
     pub breaching: bool,
 }
@@ -55,7 +56,9 @@ pub struct SeriesValue {
 pub struct CheckResult {
     pub name: String,
     pub status: CheckStatus,
-    /// The deciding value: the worst finite series value, if any.
+    /// The deciding value: the worst series value (+Inf on the breaching
+    /// side counts), if any.
+    #[serde(with = "crate::float::optional", default)]
     pub value: Option<f64>,
     /// The worst value in the threshold's notation (`0.42%`), or why there is none.
     pub value_text: String,
@@ -77,6 +80,7 @@ pub struct CheckResult {
 pub struct ThresholdView {
     pub text: String,
     pub bound: String,
+    #[serde(with = "crate::float::always")]
     pub value: f64,
 }
 

@@ -24,6 +24,9 @@ pub enum AdvisoryKind {
     ReadyToExpand,
     /// Someone acknowledged; escalation stopped.
     Acknowledged,
+    /// Sena itself lost a queued notification (an unreadable outbox row)
+    /// and says so instead of dropping it silently.
+    Undeliverable,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +46,10 @@ pub struct Advisory {
     pub incident: Option<IncidentView>,
     /// Base URL of Prometheus for graph links.
     pub prometheus_url: String,
+    /// Sena's own trouble that the reader must know to weigh this message
+    /// ("the state store is failing: sent from memory").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// Paging context when the advisory belongs to an incident.
@@ -71,6 +78,12 @@ impl Advisory {
     /// Headline in words: "ROLL BACK checkout-api at 5%".
     pub fn headline(&self) -> String {
         match (self.kind, self.verdict) {
+            (AdvisoryKind::Undeliverable, _) => {
+                format!(
+                    "SENA PROBLEM: a notification about {} was lost",
+                    self.rollout
+                )
+            }
             (AdvisoryKind::Resolved, _) => {
                 format!(
                     "RECOVERED {} at {}: back within limits",

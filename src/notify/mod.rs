@@ -6,6 +6,7 @@ pub mod advisory;
 pub mod console;
 pub mod dispatch;
 pub mod email;
+pub mod memory;
 pub mod policy;
 pub mod render;
 pub mod slack;

@@ -306,6 +306,7 @@ fn kind_key(kind: AdvisoryKind) -> &'static str {
         AdvisoryKind::Resolved => "resolved",
         AdvisoryKind::ReadyToExpand => "ready",
         AdvisoryKind::Acknowledged => "ack",
+        AdvisoryKind::Undeliverable => "lost",
     }
 }
 
@@ -334,6 +335,7 @@ fn advisory(
         approver: input.rollout.approver.clone(),
         incident,
         prometheus_url: input.prometheus_url.to_string(),
+        notice: None,
     }
 }
 

@@ -75,11 +75,12 @@ fn finish((mut incident, verdict): (Incident, String)) -> Result<Incident> {
 }
 
 pub(super) fn upsert(tx: &Connection, i: &Incident) -> Result<()> {
-    tx.prepare_cached(
+    let written = tx.prepare_cached(
         "INSERT INTO incident (id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET verdict = ?4, slot = ?5, slot_since = ?6, level = ?7,
-             calm_since = ?10, resolved_at = ?11",
+             calm_since = ?10, resolved_at = ?11
+         WHERE incident.rollout = excluded.rollout",
     )?
     .execute(params![
         i.id,
@@ -95,6 +96,20 @@ pub(super) fn upsert(tx: &Connection, i: &Incident) -> Result<()> {
         i.resolved_at.map(to_millis),
         i.thread,
     ])?;
+    if written == 0 {
+        // Never write over another rollout's incident; say so instead.
+        return Err(StoreError::Corrupt(format!(
+            "incident {} of {} already belongs to another rollout",
+            i.id, i.rollout
+        )));
+    }
+    // An id handed out from memory (store failing at the time) is recorded
+    // only now: keep the counter past it so it is never handed out again.
+    tx.prepare_cached(
+        "INSERT INTO counter (name, value) VALUES ('incident', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = MAX(value, ?1)",
+    )?
+    .execute([i.id])?;
     Ok(())
 }
 
@@ -103,12 +118,27 @@ impl Store {
     /// under the connection lock), so rollouts opening incidents at the same
     /// instant never share an id; an id reserved by an evaluation that then
     /// fails to commit is simply skipped.
-    pub fn next_incident_id(&self) -> Result<i64> {
+    ///
+    /// `floor`: ids up to it were handed out from memory while the store
+    /// could not reserve any (see [`Store::peek_incident_id`]); the next id
+    /// comes after them even before they are committed.
+    pub fn next_incident_id(&self, floor: i64) -> Result<i64> {
         Ok(self.conn().query_row(
             "INSERT INTO counter (name, value)
-                 VALUES ('incident', (SELECT COALESCE(MAX(id), 0) + 1 FROM incident))
-             ON CONFLICT (name) DO UPDATE SET value = value + 1
+                 VALUES ('incident', MAX((SELECT COALESCE(MAX(id), 0) FROM incident), ?1) + 1)
+             ON CONFLICT (name) DO UPDATE SET value = MAX(value, ?1) + 1
              RETURNING value",
+            [floor],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The highest incident id reserved or used, read only: what a failing
+    /// store still allows, to hand out ids from memory above it.
+    pub fn peek_incident_id(&self) -> Result<i64> {
+        Ok(self.conn().query_row(
+            "SELECT MAX(COALESCE((SELECT value FROM counter WHERE name = 'incident'), 0),
+                        COALESCE((SELECT MAX(id) FROM incident), 0))",
             [],
             |r| r.get(0),
         )?)

@@ -11,13 +11,15 @@
 
 mod incidents;
 mod journal;
+mod lock;
 mod outbox;
 mod rollouts;
 mod schema;
 
 pub use incidents::Incident;
 pub use journal::JournalQuery;
-pub use outbox::{OutboxItem, OutboxStats};
+pub use lock::StateLock;
+pub use outbox::{Due, OutboxItem, OutboxStats, Salvage, Unreadable};
 pub use rollouts::{EvaluationCommit, RolloutMemory};
 
 use std::path::{Path, PathBuf};
@@ -42,9 +44,22 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("state store holds a bad record: {0}")]
     Corrupt(String),
+    #[error("state store {p} is damaged ({detail}). Sena will not run on it. Stop every sena that uses it, move the file aside with its -wal and -shm files (`mv {p} {p}.damaged`, likewise `{p}-wal` and `{p}-shm`) and start again: Sena then starts with an empty store, so every rollout starts again at its first stage, and open incidents, breach start times, queued notifications and the decision journal stay only in the moved file (readable with sqlite3)", p = path.display())]
+    Damaged { path: PathBuf, detail: String },
+    #[error("another sena (pid {pid}) is running on {}; one state directory takes one daemon (read-only verbs such as `sena eval`, `journal` and `roster` still work)", dir.display())]
+    Locked { dir: PathBuf, pid: String },
+    #[error("cannot lock the state directory {}: {source}", dir.display())]
+    Lock {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// HELP of `sena_store_errors_total{op}`, shared by every writer that counts.
+pub const STORE_ERRORS_HELP: &str =
+    "State store operations that failed (disk full, I/O error), by operation.";
 
 /// One SQLite connection behind a mutex: `Connection` is `!Sync`, writes are
 /// short, and a single writer is what SQLite wants anyway.
@@ -64,10 +79,57 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        schema::prepare(&conn).map_err(|source| StoreError::Open { path, source })?;
+        schema::prepare(&conn).map_err(|source| match source.sqlite_error_code() {
+            // Not a database, or its first pages torn: the same advice as
+            // a failed integrity check.
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                StoreError::Damaged {
+                    path,
+                    detail: source.to_string(),
+                }
+            }
+            _ => StoreError::Open { path, source },
+        })?;
         Ok(Store {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// `PRAGMA quick_check`: a daemon refuses to start on a damaged file
+    /// rather than run blind on what it can still read.
+    pub fn check_integrity(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("sena.db");
+        let damaged = |detail: String| StoreError::Damaged {
+            path: path.clone(),
+            detail,
+        };
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("PRAGMA quick_check(5)")
+            .map_err(|e| damaged(e.to_string()))?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| damaged(e.to_string()))?;
+        if rows.len() == 1 && rows[0] == "ok" {
+            return Ok(());
+        }
+        Err(damaged(format!("quick_check: {}", rows.join("; "))))
+    }
+
+    /// Fault injection for tests: every write fails (`SQLITE_READONLY`)
+    /// while on, as on a full disk; reads keep working.
+    #[cfg(test)]
+    pub(crate) fn fail_writes(&self, on: bool) {
+        self.conn()
+            .pragma_update(None, "query_only", on)
+            .expect("set query_only");
+    }
+
+    /// Raw SQL for tests that damage rows by hand.
+    #[cfg(test)]
+    pub(crate) fn execute_for_tests(&self, sql: &str) {
+        self.conn().execute_batch(sql).expect("test SQL");
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

@@ -18,6 +18,70 @@ pub struct OutboxItem {
     pub attempts: u32,
 }
 
+/// A queued row that cannot be turned back into a delivery (written by an
+/// older Sena, or damaged). It must not block the rows behind it: the
+/// dispatcher quarantines it and says so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unreadable {
+    pub id: i64,
+    pub channel: String,
+    /// Why it cannot be read.
+    pub reason: String,
+    /// Whatever could still be read of it, for the message that says it was
+    /// lost: rollout, kind, verdict, traffic.
+    pub salvage: Salvage,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Salvage {
+    pub rollout: Option<String>,
+    pub kind: Option<String>,
+    pub verdict: Option<String>,
+    pub traffic: Option<String>,
+}
+
+impl Salvage {
+    /// Reads what it can: from the parsed JSON when it parses, else by
+    /// looking for `"field":"text"` in what is left of a damaged row.
+    fn from_json(json: &str) -> Salvage {
+        let parsed = serde_json::from_str::<serde_json::Value>(json).ok();
+        let field = |name: &str| {
+            let text = match &parsed {
+                Some(v) => v
+                    .get("advisory")
+                    .and_then(|a| a.get(name))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                None => scan_string_field(json, name),
+            };
+            text.map(|s| s.chars().take(200).collect::<String>())
+        };
+        Salvage {
+            rollout: field("rollout"),
+            kind: field("kind"),
+            verdict: field("verdict"),
+            traffic: field("traffic"),
+        }
+    }
+}
+
+/// The first `"name":"value"` in damaged JSON text (no escapes in value).
+fn scan_string_field(json: &str, name: &str) -> Option<String> {
+    let key = format!("\"{name}\":\"");
+    let start = json.find(&key)? + key.len();
+    let rest = &json[start..];
+    let end = rest.find(['"', '\\'])?;
+    Some(rest[..end].to_string())
+}
+
+/// One read of a channel's due rows: the readable ones in order, and the
+/// ones to quarantine.
+#[derive(Debug, Default)]
+pub struct Due {
+    pub items: Vec<OutboxItem>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutboxStats {
     /// Waiting to be sent (not given up on).
@@ -50,8 +114,10 @@ impl Store {
         })
     }
 
-    /// Items of one channel due at `now`, oldest first.
-    pub fn due(&self, channel: &str, now: Timestamp, limit: usize) -> Result<Vec<OutboxItem>> {
+    /// Items of one channel due at `now`, oldest first. A row that cannot be
+    /// read is returned apart (see [`Unreadable`]), never as an error for the
+    /// whole batch: one bad row must not stop the queue.
+    pub fn due(&self, channel: &str, now: Timestamp, limit: usize) -> Result<Due> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id, channel, delivery, created_at, attempts FROM outbox
@@ -67,20 +133,33 @@ impl Store {
                 r.get::<_, i64>(4)?,
             ))
         })?;
-        let mut items = Vec::new();
+        let mut due = Due::default();
         for row in rows {
             let (id, channel, json, created, attempts) = row?;
-            let delivery: Delivery = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("outbox item {id}: {e}")))?;
-            items.push(OutboxItem {
-                id,
-                channel,
-                delivery,
-                created_at: from_millis(created)?,
-                attempts: attempts as u32,
-            });
+            let parsed = serde_json::from_str::<Delivery>(&json)
+                .map_err(|e| format!("the queued message is not readable JSON: {e}"))
+                .and_then(|d| {
+                    from_millis(created)
+                        .map(|t| (d, t))
+                        .map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok((delivery, created_at)) => due.items.push(OutboxItem {
+                    id,
+                    channel,
+                    delivery,
+                    created_at,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                }),
+                Err(reason) => due.unreadable.push(Unreadable {
+                    id,
+                    channel,
+                    reason,
+                    salvage: Salvage::from_json(&json),
+                }),
+            }
         }
-        Ok(items)
+        Ok(due)
     }
 
     /// When the next item of a channel becomes due, if any is waiting.

@@ -30,6 +30,8 @@ pub struct EvaluationCommit<'a> {
     pub memory: Option<&'a RolloutMemory>,
     pub incident: Option<&'a Incident>,
     pub outbox: &'a [(&'static str, Delivery)],
+    /// A stage Sena started from memory while the store failed, to record.
+    pub stage: Option<StagePosition>,
 }
 
 impl Store {
@@ -117,6 +119,12 @@ impl Store {
     pub fn commit_evaluation(&self, c: &EvaluationCommit<'_>) -> Result<()> {
         let conn = self.conn();
         super::in_transaction(&conn, |tx| {
+            if let Some(stage) = c.stage {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, 'sena')",
+                )?
+                .execute(params![c.rollout, stage.index as i64, to_millis(stage.started_at)])?;
+            }
             if let Some(record) = &c.journal {
                 tx.prepare_cached("INSERT INTO journal (at, rollout, record) VALUES (?1, ?2, ?3)")?
                     .execute(params![to_millis(c.at), c.rollout, record])?;

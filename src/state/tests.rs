@@ -29,6 +29,7 @@ fn delivery(key: &str) -> Delivery {
             approver: "lubit".into(),
             incident: None,
             prometheus_url: "http://prom".into(),
+            notice: None,
         },
         recipients: vec![],
         dedup_key: key.into(),
@@ -61,6 +62,7 @@ fn stage_breaches_and_memory_survive_reopening() {
                 memory: Some(&memory),
                 incident: None,
                 outbox: &[("console", delivery("k1"))],
+                stage: None,
             })
             .unwrap();
     }
@@ -87,21 +89,23 @@ fn outbox_retries_later_and_forgets_only_confirmed_sends() {
     store
         .enqueue(&[("slack", delivery("k1")), ("slack", delivery("k1"))], t0)
         .unwrap();
-    let due = store.due("slack", t0, 10).unwrap();
+    let due = store.due("slack", t0, 10).unwrap().items;
     assert_eq!(due.len(), 1, "the same dedup key is queued once");
     store
         .mark_retry(due[0].id, t0 + jiff::SignedDuration::from_secs(7), "429")
         .unwrap();
     assert!(store
         .due("slack", t0 + jiff::SignedDuration::from_secs(6), 10)
+        .map(|d| d.items)
         .unwrap()
         .is_empty());
     let again = store
         .due("slack", t0 + jiff::SignedDuration::from_secs(7), 10)
+        .map(|d| d.items)
         .unwrap();
     assert_eq!(again[0].attempts, 1);
     assert!(
-        store.due("email", t0, 10).unwrap().is_empty(),
+        store.due("email", t0, 10).unwrap().items.is_empty(),
         "channels do not see each other's items"
     );
     store.mark_sent(again[0].id).unwrap();
@@ -114,11 +118,11 @@ fn permanent_failures_stay_visible() {
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
     store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
-    let id = store.due("email", t0, 1).unwrap()[0].id;
+    let id = store.due("email", t0, 1).unwrap().items[0].id;
     store.mark_failed(id, "550 mailbox unavailable").unwrap();
     let stats = store.outbox_stats().unwrap();
     assert_eq!((stats.depth, stats.failed), (0, 1));
-    assert!(store.due("email", t0, 1).unwrap().is_empty());
+    assert!(store.due("email", t0, 1).unwrap().items.is_empty());
 }
 
 #[test]
@@ -127,7 +131,7 @@ fn acknowledging_keeps_the_first_acknowledger() {
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
     let incident = Incident {
-        id: store.next_incident_id().unwrap(),
+        id: store.next_incident_id(0).unwrap(),
         rollout: "a".into(),
         opened_at: t0,
         verdict: Verdict::Rollback,
@@ -149,12 +153,13 @@ fn acknowledging_keeps_the_first_acknowledger() {
             memory: None,
             incident: Some(&incident),
             outbox: &[],
+            stage: None,
         })
         .unwrap();
     assert_eq!(store.open_incident("a").unwrap().unwrap().id, 1);
     // Ids are reserved, never handed out twice, and stay above stored ones.
-    assert_eq!(store.next_incident_id().unwrap(), 2);
-    assert_eq!(store.next_incident_id().unwrap(), 3);
+    assert_eq!(store.next_incident_id(0).unwrap(), 2);
+    assert_eq!(store.next_incident_id(0).unwrap(), 3);
     let acked = store.ack_incident(1, "sena", t0).unwrap().unwrap();
     assert_eq!(acked.acked_by.as_deref(), Some("sena"));
     let again = store.ack_incident(1, "copilot", t0).unwrap().unwrap();
@@ -183,6 +188,7 @@ fn journal_is_bounded_by_age_and_count() {
                 memory: None,
                 incident: None,
                 outbox: &[],
+                stage: None,
             })
             .unwrap();
     }

@@ -124,6 +124,7 @@ pub fn rollback_advisory() -> Advisory {
             acknowledged_by: None,
         }),
         prometheus_url: "http://prometheus:9090".into(),
+        notice: None,
     }
 }
 

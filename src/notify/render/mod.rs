@@ -230,8 +230,17 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
     )
 }
 
-/// What kind of message this is, when the headline alone does not say.
+/// What kind of message this is, when the headline alone does not say,
+/// followed by Sena's own trouble when the message carries a notice.
 pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
+    match (kind_only(a), &a.notice) {
+        (Some(kind), Some(notice)) => Some(format!("{kind}. ⚠ {notice}")),
+        (None, Some(notice)) => Some(format!("⚠ {notice}")),
+        (kind, None) => kind,
+    }
+}
+
+fn kind_only(a: &Advisory) -> Option<String> {
     let since_open = a
         .incident
         .as_ref()
@@ -253,8 +262,9 @@ pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
             Some(d) => format!("Resolved: back within limits after {d}"),
             None => "Resolved: back within limits".to_string(),
         }),
-        // The headline already says who may expand to what.
-        AdvisoryKind::ReadyToExpand => None,
+        // The headline already says who may expand to what; for a lost
+        // message the notice says what was lost.
+        AdvisoryKind::ReadyToExpand | AdvisoryKind::Undeliverable => None,
         AdvisoryKind::Acknowledged => {
             let by = a
                 .incident

@@ -11,6 +11,9 @@ use crate::notify::{Advisory, AdvisoryKind};
 const MAX_SUBJECT_CHARS: usize = 140;
 
 pub fn email_subject(a: &Advisory) -> String {
+    if a.kind == AdvisoryKind::Undeliverable {
+        return one_line(&format!("[sena] {}", a.headline()));
+    }
     let head = format!("[sena] {} {} {}", verdict_word(a), a.rollout, a.traffic);
     let mut subject = match (a.kind, &a.ready_to_expand, a.verdict) {
         (AdvisoryKind::Resolved, _, _) => head,

@@ -1,0 +1,149 @@
+//! Evaluating with a failing state store (disk full, I/O errors). Sena keeps
+//! judging and paging: what an evaluation decided but could not commit is
+//! kept here, in memory, and the next evaluation starts from it, so an
+//! incident is opened and paged once (from memory, saying the store is
+//! failing), escalates on time, and reaches the store whole with the first
+//! commit that works again.
+
+use jiff::Timestamp;
+
+use super::engine::Shared;
+use crate::decide::StagePosition;
+use crate::health::Component;
+use crate::notify::memory::MemoryItem;
+use crate::notify::Delivery;
+use crate::state::{Incident, RolloutMemory, StoreError};
+
+/// A rollout's state that lives only in memory until the store accepts it.
+#[derive(Clone, Debug)]
+pub struct Unsaved {
+    pub stage: StagePosition,
+    /// The stage is Sena's own default (never stored), so it must be written.
+    pub stage_unsaved: bool,
+    pub memory: RolloutMemory,
+    /// The incident as last decided, open or just resolved.
+    pub incident: Option<Incident>,
+}
+
+impl Shared {
+    pub(super) fn unsaved_state(&self, rollout: &str) -> Option<Unsaved> {
+        self.unsaved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(rollout)
+            .cloned()
+    }
+
+    pub(super) fn keep_unsaved(&self, rollout: &str, state: Unsaved) {
+        self.unsaved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rollout.to_string(), state);
+    }
+
+    /// A commit of `rollout` went through: its memory-only state is stored.
+    pub(super) fn committed(&self, rollout: &str) {
+        let mut unsaved = self.unsaved.lock().unwrap_or_else(|p| p.into_inner());
+        unsaved.remove(rollout);
+        // Only the evaluation commit, the biggest write, says the store is
+        // well again: a nearly full disk may still take a small update.
+        self.health.recover(Component::Store);
+    }
+
+    /// The stored stage (recording stage 0 from `now` the first time), or,
+    /// when the store cannot, stage 0 from `now` kept in memory. The flag
+    /// says the stage is not stored.
+    pub(super) fn stage_or_default(&self, rollout: &str, now: Timestamp) -> (StagePosition, bool) {
+        match self.store.stage_or_start(rollout, now) {
+            Ok(stage) => (stage, false),
+            Err(e) => {
+                self.store_failed("read_stage", &e);
+                match self.store.stage(rollout) {
+                    Ok(Some(stage)) => (stage, false),
+                    _ => (
+                        StagePosition {
+                            index: 0,
+                            started_at: now,
+                        },
+                        true,
+                    ),
+                }
+            }
+        }
+    }
+
+    /// What was last said and the open incident, from the store; nothing
+    /// when it cannot be read (the evaluation then pages as if new, which is
+    /// loud but never silent).
+    pub(super) fn stored_memory_and_incident(
+        &self,
+        rollout: &str,
+    ) -> (Option<RolloutMemory>, Option<Incident>) {
+        let memory = self.store.memory(rollout).unwrap_or_else(|e| {
+            self.store_failed("read_memory", &e);
+            None
+        });
+        let incident = self.store.open_incident(rollout).unwrap_or_else(|e| {
+            self.store_failed("read_incident", &e);
+            None
+        });
+        (memory, incident)
+    }
+
+    /// An id for an incident about to open: reserved in the store, or, when
+    /// the store cannot write, handed out from memory above every id the
+    /// store knows and every id this process handed out before.
+    pub(super) fn reserve_incident_id(&self) -> i64 {
+        // One reservation at a time: a reservation that succeeds while
+        // another falls back to memory must not hand out the same id.
+        let mut floor = self
+            .incident_id_floor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match self.store.next_incident_id(*floor) {
+            // Remembered too: on a full disk the counter's commit can fail
+            // after RETURNING already answered, so the store may not know
+            // this id was handed out.
+            Ok(id) => {
+                *floor = (*floor).max(id);
+                id
+            }
+            Err(e) => {
+                self.store_failed("reserve_incident_id", &e);
+                let known = self.store.peek_incident_id().unwrap_or(0);
+                *floor = (*floor).max(known).saturating_add(1);
+                *floor
+            }
+        }
+    }
+
+    /// Hands an evaluation's deliveries to the dispatcher in memory, each
+    /// saying that the store is failing, because the store did not take them.
+    pub(super) fn page_from_memory(
+        &self,
+        outbox: Vec<(&'static str, Delivery)>,
+        e: &StoreError,
+        now: Timestamp,
+    ) {
+        if outbox.is_empty() {
+            return;
+        }
+        let why = crate::notify::error_chain(e);
+        let notice = format!(
+            "Sena's state store is failing ({why}): this message was sent from memory and is not recorded; until the store recovers a restart of Sena may repeat it."
+        );
+        for (channel, mut delivery) in outbox {
+            tracing::warn!(channel, key = %delivery.dedup_key, rollout = %delivery.advisory.rollout, "state store failing: sending from memory");
+            delivery.advisory.notice = Some(notice.clone());
+            self.delivery_memory.push(
+                channel,
+                MemoryItem {
+                    delivery,
+                    attempts: 0,
+                    next_attempt_at: now,
+                },
+            );
+        }
+        self.outbox_wake.notify_waiters();
+    }
+}
