@@ -131,8 +131,8 @@ impl Dispatcher {
                 );
                 let wait = retry_after.unwrap_or_else(|| backoff(item.attempts));
                 tracing::warn!(channel, key, attempt = item.attempts + 1, retry_in = ?wait, error = %message, "notification failed; will retry");
-                let next =
-                    self.clock.now() + jiff::SignedDuration::try_from(wait).unwrap_or_default();
+                // `wait` may come from a server's Retry-After: saturate, never panic.
+                let next = crate::saturating::after(self.clock.now(), wait);
                 self.store.mark_retry(item.id, next, &message)
             }
             Err(NotifyError::Permanent(message)) => {

@@ -159,7 +159,7 @@ fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
     Some(match c.status {
         CheckStatus::Pending => format!(
             "breaching for {lasted}, fails after {}",
-            crate::config::value::format_elapsed(c.for_seconds as i64)
+            crate::config::value::format_elapsed(crate::saturating::seconds(c.for_seconds))
         ),
         _ => format!("breaching for {lasted}"),
     })
@@ -217,8 +217,10 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
         names.join(", ")
     };
     let opened = a.incident.as_ref().map_or(a.at, |i| i.opened_at);
-    let due = opened.as_second() + next.after_seconds as i64;
-    let remaining = due - a.at.as_second();
+    let due = opened
+        .as_second()
+        .saturating_add(crate::saturating::seconds(next.after_seconds));
+    let remaining = due.saturating_sub(a.at.as_second());
     let when = if remaining > 0 {
         format!("in {}", crate::config::value::format_elapsed(remaining))
     } else {
