@@ -143,6 +143,17 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-secret-control-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:8:20: `password_file`: tests/fixtures/rules/secrets/tab-password holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:9:3: set `basic_auth` or `bearer_token_file`, not both: each sets the Authorization header",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:9:22: `bearer_token_file`: tests/fixtures/rules/secrets/two-lines-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:11:15: `token_file`: tests/fixtures/rules/secrets/escape-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:13:1: warning: `email` is set but there is no `roster:` naming people's addresses, so no mail will be sent",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:18:20: `password_file`: tests/fixtures/rules/secrets/crlf-crlf-password holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        ],
+    ),
+    (
         "sena-secrets-bad.yaml",
         &[
         "tests/fixtures/rules/sena-secrets-bad.yaml:4:5: `X Scope` is not a valid HTTP header name",
