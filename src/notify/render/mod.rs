@@ -11,6 +11,7 @@ mod blocks;
 mod html;
 mod subject;
 mod text;
+mod untrusted;
 
 pub use blocks::{slack_fallback, slack_message};
 pub use html::html;
@@ -78,7 +79,7 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
                 .labels
                 .iter()
                 .filter(|(k, _)| k.as_str() != "__name__")
-                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .map(|(k, v)| format!("{}=\"{}\"", untrusted::name(k), untrusted::name(v)))
                 .collect();
             let labels = labels.join(", ");
             format!("{labels} {}", format_like(s.value, &check.threshold))
@@ -105,7 +106,7 @@ pub(crate) fn measurement(c: &CheckResult) -> String {
     match c.status {
         CheckStatus::Error => {
             let why = c.error.as_deref().unwrap_or("unknown error");
-            format!("query failed: {why}")
+            format!("query failed: {}", untrusted::line(why))
         }
         CheckStatus::NoData => format!("no data (limit {})", c.threshold.text),
         _ => match c.value {
@@ -257,17 +258,25 @@ pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
         }),
         // The headline already says who may expand to what.
         AdvisoryKind::ReadyToExpand => None,
-        AdvisoryKind::Acknowledged => {
-            let by = a
-                .incident
-                .as_ref()
-                .and_then(|i| i.acknowledged_by.as_deref());
-            Some(format!(
-                "Acknowledged by {}: escalation stopped",
-                by.unwrap_or("someone")
-            ))
-        }
+        AdvisoryKind::Acknowledged => Some(format!(
+            "Acknowledged by {}: escalation stopped",
+            acknowledged_by(a).unwrap_or_else(|| "someone".into())
+        )),
     }
+}
+
+/// Who acknowledged, as anyone could type it into the API or `sena ack`:
+/// one line, bounded. Every format escapes it further.
+pub(crate) fn acknowledged_by(a: &Advisory) -> Option<String> {
+    a.incident
+        .as_ref()
+        .and_then(|i| i.acknowledged_by.as_deref())
+        .map(untrusted::name)
+}
+
+/// The reason, bounded: it quotes Prometheus's errors and label values.
+pub(crate) fn reason(a: &Advisory) -> String {
+    untrusted::prose(&a.reason)
 }
 
 /// The status as a word people scan for: capitals where action is needed.
