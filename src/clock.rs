@@ -2,7 +2,7 @@
 //! system, so tests can cross `for` windows, bake times, escalation timers and
 //! DST transitions without sleeping.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::sync::{Arc, Mutex};
 
 pub trait Clock: Send + Sync + 'static {
@@ -32,9 +32,7 @@ impl ManualClock {
     }
     pub fn advance(&self, d: std::time::Duration) {
         let mut t = self.0.lock().unwrap();
-        *t = t
-            .checked_add(SignedDuration::try_from(d).expect("duration in range"))
-            .expect("timestamp in range");
+        *t = crate::saturating::after(*t, d);
     }
 }
 

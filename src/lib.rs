@@ -15,5 +15,6 @@ pub mod metrics;
 pub mod notify;
 pub mod report;
 pub mod roster;
+pub mod saturating;
 pub mod server;
 pub mod state;

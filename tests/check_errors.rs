@@ -1,6 +1,7 @@
 //! `sena check` on broken files: every fixture in `tests/fixtures/rules/*-bad.yaml`
 //! with the exact `FILE:LINE:COLUMN: message` lines it must produce, in the
-//! style of vmalert's `config/testdata/rules*-bad.rules`. Good fixtures and
+//! style of vmalert's `config/testdata/rules*-bad.rules`; every
+//! `*-warn.yaml` with the exact warnings it loads with. Good fixtures and
 //! the shipped examples must load.
 //!
 //! A fixture named `sena-*-bad.yaml` is a whole `sena.yaml`; any other is a
@@ -45,6 +46,13 @@ const BAD: &[(&str, &[&str])] = &[
         "empty-bad.yaml",
         &[
         "tests/fixtures/rules/empty-bad.yaml:1:1: the rules file is empty; it needs a `checks:` list",
+        ],
+    ),
+    (
+        "for-bad.yaml",
+        &[
+        "tests/fixtures/rules/for-bad.yaml:7:10: `for: 2562047788015215h` is over 30d; a breach would have to outlast any rollout before the check failed, so it never would",
+        "tests/fixtures/rules/for-bad.yaml:11:10: `for: 31d` is over 30d; a breach would have to outlast any rollout before the check failed, so it never would",
         ],
     ),
     (
@@ -110,6 +118,14 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-interval-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-interval-bad.yaml:5:13: `interval: 1ns` is under 1s; each interval sends one query per check to Prometheus, so write at least `1s` (the default is `30s`)",
+        "tests/fixtures/rules/sena-interval-bad.yaml:9:15: `interval: 500ms` is under 1s; each interval sends one query per check to Prometheus, so write at least `1s` (the default is `30s`)",
+        "tests/fixtures/rules/sena-interval-bad.yaml:14:15: `interval: 2d` is over 24h; a rollout checked less than daily is not being watched",
+        ],
+    ),
+    (
         "sena-roster-bad.yaml",
         &[
         "tests/fixtures/rules/sena-roster-bad.yaml:5:3: Web API mode needs `channel:` too, like `channel: \"#deploys\"`",
@@ -124,6 +140,17 @@ const BAD: &[(&str, &[&str])] = &[
         "tests/fixtures/rules/sena-rules-files-bad.yaml:12:11: duplicate rollout name `checkout-api`; first defined on line 4",
         "tests/fixtures/rules/sena-rules-files-bad.yaml:15:12: `rules` is empty; list at least one rules file",
         "tests/fixtures/rules/more.yaml:6:11: duplicate check name `error_rate`; first defined at tests/fixtures/rules/good.yaml:4",
+        ],
+    ),
+    (
+        "sena-secret-control-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:8:20: `password_file`: tests/fixtures/rules/secrets/tab-password holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:9:3: set `basic_auth` or `bearer_token_file`, not both: each sets the Authorization header",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:9:22: `bearer_token_file`: tests/fixtures/rules/secrets/two-lines-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:11:15: `token_file`: tests/fixtures/rules/secrets/escape-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:13:1: warning: `email` is set but there is no `roster:` naming people's addresses, so no mail will be sent",
+        "tests/fixtures/rules/sena-secret-control-bad.yaml:18:20: `password_file`: tests/fixtures/rules/secrets/crlf-crlf-password holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
         ],
     ),
     (
@@ -179,6 +206,16 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "threshold-nonfinite-bad.yaml",
+        &[
+        "tests/fixtures/rules/threshold-nonfinite-bad.yaml:6:12: `.nan` is not a finite number, so no value can be compared with it; write a limit like `0.95`, `0.1%` or `2s`",
+        "tests/fixtures/rules/threshold-nonfinite-bad.yaml:9:12: `.inf` is not a finite number, so no value can be compared with it; write a limit like `0.95`, `0.1%` or `2s`",
+        "tests/fixtures/rules/threshold-nonfinite-bad.yaml:12:12: `1e400` is too large to be a limit: it reads as infinity; write a finite number",
+        "tests/fixtures/rules/threshold-nonfinite-bad.yaml:15:12: `1e-400` is too small to be a limit: it reads as 0, so the check would compare against 0; write `0` if that is what you mean",
+        "tests/fixtures/rules/threshold-nonfinite-bad.yaml:18:12: `-inf%` is not a finite number, so no value can be compared with it; write a limit like `0.95`, `0.1%` or `2s`",
+        ],
+    ),
+    (
         "type-bad.yaml",
         &[
         "tests/fixtures/rules/type-bad.yaml:4:7: `query` must be text, found a list",
@@ -197,18 +234,37 @@ const BAD: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Loads a fixture as `sena check` would and returns its diagnostic lines.
-fn diagnostics_of(fixture: &str) -> Vec<String> {
+/// (fixture, every warning it produces, in order): files that load, but
+/// with something `sena check` must point out.
+const WARN: &[(&str, &[&str])] = &[(
+    "threshold-warn.yaml",
+    &[
+        "tests/fixtures/rules/threshold-warn.yaml:6:12: warning: `above: -5%` can never fail: a ratio written as a percentage is never under 0%, so every value is over -5% and the check always says continue; check the sign and the unit",
+        "tests/fixtures/rules/threshold-warn.yaml:9:12: warning: `below: -1` can never pass: the check is healthy only while the value is under -1, and rates, ratios, counts and latencies are never negative (if this query can be, ignore this warning), so it always breaches; check the sign, the unit and whether you meant `above`",
+        "tests/fixtures/rules/threshold-warn.yaml:12:12: warning: `above: 150%` can never pass: the check is healthy only while the value is over 150%, and a ratio written as a percentage is never over 100%, so it always breaches; check the sign, the unit and whether you meant `below`",
+        "tests/fixtures/rules/threshold-warn.yaml:15:12: warning: `above: 100%` can never pass: the check is healthy only while the value is over 100%, and a ratio written as a percentage is never over 100%, so it always breaches; check the sign, the unit and whether you meant `below`",
+        "tests/fixtures/rules/threshold-warn.yaml:18:12: warning: `below: 150%` can never fail: a ratio written as a percentage is never over 100%, so every value is under 150% and the check always says continue; check the sign and the unit",
+        "tests/fixtures/rules/threshold-warn.yaml:21:12: warning: `below: 0s` can never pass: the check is healthy only while the value is under 0s, and a duration is never under 0s, so it always breaches; check the sign, the unit and whether you meant `above`",
+    ],
+)];
+
+/// Loads a fixture as `sena check` would: a whole `sena.yaml`, or a rules
+/// file through a one-rollout config beside it.
+fn load_fixture(fixture: &str) -> Result<config::Loaded, Diagnostics> {
     let path = Path::new(DIR).join(fixture);
-    let result = if fixture.starts_with("sena-") {
+    if fixture.starts_with("sena-") {
         config::load(&path)
     } else {
         let sena_yaml = format!(
             "prometheus: {{ url: http://127.0.0.1:9090 }}\nrollouts:\n  - name: web\n    approver: lubit\n    stages: [{{ traffic: 100% }}]\n    rules: [{fixture}]\n"
         );
         config::load_str(&sena_yaml, &Path::new(DIR).join("sena.yaml"))
-    };
-    let diagnostics: Diagnostics = match result {
+    }
+}
+
+/// The diagnostic lines of a fixture that must not load.
+fn diagnostics_of(fixture: &str) -> Vec<String> {
+    let diagnostics: Diagnostics = match load_fixture(fixture) {
         Ok(loaded) => panic!("{fixture} loaded, with warnings {:?}", loaded.warnings),
         Err(d) => d,
     };
@@ -244,6 +300,42 @@ fn every_bad_fixture_is_in_the_table() {
     listed.sort();
     assert_eq!(on_disk, listed);
     assert!(listed.len() >= 12);
+}
+
+#[test]
+fn every_warn_fixture_loads_with_its_exact_warnings() {
+    let mut failures = Vec::new();
+    for (fixture, expected) in WARN {
+        match load_fixture(fixture) {
+            Ok(loaded) => {
+                let actual: Vec<String> =
+                    loaded.warnings.0.iter().map(ToString::to_string).collect();
+                if actual != *expected {
+                    failures.push(format!(
+                        "{fixture}:\n  expected:\n    {}\n  actual:\n    {}",
+                        expected.join("\n    "),
+                        actual.join("\n    ")
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{fixture} does not load:\n{e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A new `*-warn.yaml` must be added to its table too.
+#[test]
+fn every_warn_fixture_is_in_the_table() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with("-warn.yaml"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = WARN.iter().map(|(f, _)| f.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn read_config(
     let evaluation = section(d, &f, "evaluation", &["interval"]);
     let interval = evaluation
         .as_ref()
-        .map_or(secs(30), |e| e.period(d, "interval", secs(30)));
+        .map_or(secs(30), |e| super::limits::interval(d, e, secs(30)));
     let state = state(d, &f, dir);
     let server = server(d, &f);
     let notify = section(d, &f, "notify", &["repeat", "resolve_after"]);

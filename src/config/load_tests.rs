@@ -211,3 +211,23 @@ fn a_missing_config_file_is_one_error() {
         .to_string()
         .starts_with("tests/fixtures/config/no-such.yaml:1:1: cannot read config:"));
 }
+
+/// One final `\r\n` (a secret saved on Windows) is the editor's, not the
+/// secret's; anything more is refused (see `sena-secret-control-bad.yaml`).
+#[test]
+fn a_secret_file_may_end_in_one_line_break() {
+    let text = "prometheus:\n  url: http://127.0.0.1:9090\n  basic_auth: { username: sena, password_file: secrets/crlf-password }\nrollouts:\n  - { name: web, approver: lubit, stages: [{ traffic: 100% }], rules: [good.yaml] }\n";
+    let loaded = load_with_env(text, Path::new("tests/fixtures/rules/x.yaml"), &no_env)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = loaded.config.prometheus.basic_auth.expect("basic auth");
+    assert_eq!(auth.password.expose(), "ok-password");
+    // The error names the file and never quotes it.
+    let text = text.replace("crlf-password", "two-lines-token");
+    let errors = load_with_env(&text, Path::new("tests/fixtures/rules/x.yaml"), &no_env)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        errors,
+        "tests/fixtures/rules/x.yaml:3:48: `password_file`: tests/fixtures/rules/secrets/two-lines-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line"
+    );
+}

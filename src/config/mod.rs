@@ -4,6 +4,7 @@
 
 mod channels;
 pub mod diagnostic;
+pub mod limits;
 pub mod load;
 pub mod model;
 mod raw;

@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Location, MessageFormatter, Spanned};
+use serde_saphyr::{DuplicateKeyPolicy, Location, MessageFormatter, NonFiniteFloatPolicy, Spanned};
 
 use super::Diagnostic;
 
@@ -127,7 +127,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
 /// syntax error (or a duplicate key), reported at its own location with
 /// serde-saphyr's plain message, without the rendered source snippet.
 pub(crate) fn parse(src: &str, file: &Path) -> Result<Node, Diagnostic> {
-    let options = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::Error };
+    // Non-finite numbers (`.nan`, `1e400`) pass through so the reader of the
+    // key can reject them at their line with a reason, instead of the whole
+    // file failing as if it were a syntax error.
+    let options = serde_saphyr::options! {
+        duplicate_keys: DuplicateKeyPolicy::Error,
+        non_finite_float_policy: NonFiniteFloatPolicy::PassThrough,
+    };
     serde_saphyr::from_str_with_options::<Node>(src, options).map_err(|e| {
         let (line, column) = e.location().map_or((1, 1), |l| line_col(&l));
         Diagnostic::error(file, line, column, plain_message(&e))
@@ -152,6 +158,15 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
             }
         })
         .collect()
+}
+
+/// A scalar exactly as written in `src` (`1e-400`, `.nan`): a YAML number
+/// arrives already converted, and the conversion can lose what was meant.
+pub(crate) fn source_text<'s>(src: &'s str, at: &Location) -> Option<&'s str> {
+    let span = at.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    src.get(start..start.checked_add(len)?)
 }
 
 /// 1-based line and column; an unknown location (0:0) becomes 1:1 so every

@@ -322,7 +322,11 @@ pub(crate) fn check_http_url(url: &str) -> Result<(), String> {
 }
 
 /// Reads a secret from the file named by `key`, relative to the config's
-/// directory; the trailing newline editors add is not part of it.
+/// directory; the one trailing newline editors add is not part of it. A
+/// secret with any other control character (a second line, a tab, a stray
+/// `\r`) would only fail at run time, as an HTTP header or SMTP login that
+/// makes no sense ("unexpected answer from Prometheus"), so it is refused
+/// here, naming the file and never its content.
 pub(crate) fn secret_file(
     d: &mut FileDiags,
     f: &Fields,
@@ -339,7 +343,23 @@ pub(crate) fn secret_file(
             );
             None
         }
-        Ok(s) => Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
+        Ok(s) => {
+            let secret = s
+                .strip_suffix("\r\n")
+                .or_else(|| s.strip_suffix('\n'))
+                .unwrap_or(&s);
+            if secret.chars().any(char::is_control) {
+                d.error(
+                    &name.referenced,
+                    format!(
+                        "`{key}`: {} holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            Some(Secret::new(secret))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             d.error(
                 &name.referenced,

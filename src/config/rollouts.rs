@@ -136,7 +136,7 @@ fn rollout(
             }
             _ => true,
         });
-    let interval = f.period(d, "interval", default_interval);
+    let interval = super::limits::interval(d, &f, default_interval);
     let stages = stages(d, &f);
     let checks = checks(d, rules, &f, dir, name.as_ref().map(|n| n.value.as_str()));
     let rollout = (|| {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
-use super::raw::{line_col, parse, Node};
+use super::limits;
+use super::raw::{line_col, parse, source_text, Node, Value};
 use super::reader::{check_http_url, text, Fields, FileDiags};
 use super::value::parse_threshold_value;
 use super::{Bound, Check, Diagnostic, NoData, OnFail, Threshold};
@@ -100,8 +101,8 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
     if let Some(query) = &query {
         check_placeholders(d, src, query);
     }
-    let threshold = threshold(d, &f, name.as_ref());
-    let for_duration = f.duration(d, "for", Duration::ZERO);
+    let threshold = threshold(d, src, &f, name.as_ref());
+    let for_duration = limits::for_duration(d, &f);
     let on_fail = f.choice(d, "on_fail", ON_FAIL, OnFail::Hold);
     let no_data = f.choice(d, "no_data", NO_DATA, NoData::Hold);
     let description = f.text(d, "description").map(|s| s.value.trim().to_string());
@@ -132,7 +133,12 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
 
 /// Exactly one of `below` / `above`. Both set: reported at the one written
 /// second, as that is usually the one added by mistake.
-fn threshold(d: &mut FileDiags, f: &Fields, name: Option<&Spanned<String>>) -> Option<Threshold> {
+fn threshold(
+    d: &mut FileDiags,
+    src: &str,
+    f: &Fields,
+    name: Option<&Spanned<String>>,
+) -> Option<Threshold> {
     let (bound, node) = match (f.get("below"), f.get("above")) {
         (Some(below), Some(above)) => {
             let second = if line_col(&above.referenced) > line_col(&below.referenced) {
@@ -167,9 +173,18 @@ fn threshold(d: &mut FileDiags, f: &Fields, name: Option<&Spanned<String>>) -> O
         );
         return None;
     }
-    let written = text(d, key, node)?;
+    let mut written = text(d, key, node)?;
+    // A YAML number is converted before Sena sees it (`1e-400` to 0, `.nan`
+    // to NaN); judge the limit the author wrote.
+    if let (Value::Number(_), Some(source)) = (&node.value, source_text(src, &node.referenced)) {
+        written.value = source.trim().to_string();
+    }
     match parse_threshold_value(&written.value) {
-        Ok((value, unit)) => Some(Threshold { bound, value, unit }),
+        Ok((value, unit)) => {
+            let threshold = Threshold { bound, value, unit };
+            limits::threshold_warnings(d, &threshold, &written);
+            Some(threshold)
+        }
         Err(e) => {
             d.error(&written.referenced, e);
             None

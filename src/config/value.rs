@@ -4,17 +4,24 @@ use super::model::Unit;
 use std::time::Duration;
 
 /// Parses a threshold value. Percentages become fractions (`0.1%` → 0.001),
-/// durations become seconds (`2s` → 2.0, `250ms` → 0.25).
+/// durations become seconds (`2s` → 2.0, `250ms` → 0.25). A limit must be a
+/// finite number that reads as written: NaN and infinity compare as neither
+/// healthy nor breaching, and `1e-400` would silently become 0.
 pub fn parse_threshold_value(text: &str) -> Result<(f64, Unit), String> {
     let t = text.trim();
+    if is_special_float(t.strip_suffix('%').unwrap_or(t).trim()) {
+        return Err(format!(
+            "`{t}` is not a finite number, so no value can be compared with it; write a limit like `0.95`, `0.1%` or `2s`"
+        ));
+    }
     if let Some(number) = t.strip_suffix('%') {
         let v: f64 = number.trim().parse().map_err(|_| {
             format!("`{t}` is not a percentage; write a number before `%`, like `0.1%`")
         })?;
-        return finite(v / 100.0, t).map(|v| (v, Unit::Percent));
+        return representable(v / 100.0, number, t).map(|v| (v, Unit::Percent));
     }
     if let Ok(v) = t.parse::<f64>() {
-        return finite(v, t).map(|v| (v, Unit::Plain));
+        return representable(v, t, t).map(|v| (v, Unit::Plain));
     }
     match humantime::parse_duration(t) {
         Ok(d) => Ok((d.as_secs_f64(), Unit::Seconds)),
@@ -24,12 +31,30 @@ pub fn parse_threshold_value(text: &str) -> Result<(f64, Unit), String> {
     }
 }
 
-fn finite(v: f64, t: &str) -> Result<f64, String> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(format!("`{t}` is not a finite number"))
+/// NaN and infinity as YAML and Rust spell them (`.nan`, `-.inf`, `inf`).
+fn is_special_float(t: &str) -> bool {
+    let unsigned = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    matches!(
+        unsigned.as_str(),
+        "nan" | ".nan" | "inf" | ".inf" | "infinity"
+    )
+}
+
+/// `v`, parsed from `number` (written as `t`), if it is the number written:
+/// not overflowed to infinity, not underflowed to zero.
+fn representable(v: f64, number: &str, t: &str) -> Result<f64, String> {
+    if !v.is_finite() {
+        return Err(format!(
+            "`{t}` is too large to be a limit: it reads as infinity; write a finite number"
+        ));
     }
+    let mantissa = number.split(['e', 'E']).next().unwrap_or("");
+    if v == 0.0 && mantissa.chars().any(|c| ('1'..='9').contains(&c)) {
+        return Err(format!(
+            "`{t}` is too small to be a limit: it reads as 0, so the check would compare against 0; write `0` if that is what you mean"
+        ));
+    }
+    Ok(v)
 }
 
 /// Parses a traffic share `5%` (or a bare `5`).
@@ -153,6 +178,22 @@ mod tests {
         assert!(parse_threshold_value("fast").is_err());
         assert!(parse_threshold_value("x%").is_err());
         assert!(parse_threshold_value("inf").is_err());
+    }
+
+    #[test]
+    fn limits_that_cannot_be_compared_are_errors() {
+        for t in [
+            ".nan", "NaN", ".inf", "-.inf", "+inf", "Infinity", ".nan%", "1e400", "-1e400",
+            "1e400%",
+        ] {
+            assert!(parse_threshold_value(t).is_err(), "{t}");
+        }
+        let tiny = parse_threshold_value("1e-400").unwrap_err();
+        assert!(tiny.contains("reads as 0"), "{tiny}");
+        assert!(parse_threshold_value("1e-322%").is_err());
+        assert_eq!(parse_threshold_value("0").unwrap(), (0.0, Unit::Plain));
+        assert_eq!(parse_threshold_value("0e10").unwrap(), (0.0, Unit::Plain));
+        assert_eq!(parse_threshold_value("-0.0%").unwrap().0, 0.0);
     }
 
     #[test]

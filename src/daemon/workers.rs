@@ -15,6 +15,7 @@ use crate::config::{Config, Rollout};
 use crate::datasource::{Datasource, PrometheusDatasource};
 use crate::notify::dispatch::Dispatcher;
 use crate::notify::Notifier;
+use crate::saturating;
 
 pub struct Workers {
     stop: watch::Sender<bool>,
@@ -126,7 +127,9 @@ fn notifiers(config: &Config) -> Result<Vec<Arc<dyn Notifier>>, DaemonError> {
 fn start_offset(name: &str, interval: Duration) -> Duration {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     name.hash(&mut h);
-    let nanos = interval.as_nanos().max(1) as u64;
+    let nanos = u64::try_from(interval.as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1);
     Duration::from_nanos(h.finish() % nanos)
 }
 
@@ -155,10 +158,13 @@ async fn rollout_loop(
     // Both are spread by name: a thousand rollouts starting together must
     // not send their queries in the same instant.
     let started = Instant::now();
-    let first_at = started + start_offset(name, rollout.interval.min(FIRST_EVALUATION_SPREAD));
-    let mut next_at = started + start_offset(name, rollout.interval);
+    let first_at = saturating::instant_after(
+        started,
+        start_offset(name, rollout.interval.min(FIRST_EVALUATION_SPREAD)),
+    );
+    let mut next_at = saturating::instant_after(started, start_offset(name, rollout.interval));
     if next_at <= first_at {
-        next_at += rollout.interval;
+        next_at = saturating::instant_after(next_at, rollout.interval);
     }
     tokio::select! {
         _ = tokio::time::sleep_until(first_at) => {}
@@ -267,11 +273,12 @@ async fn housekeeping(
         since_prune = since_prune.saturating_add(Duration::from_secs(5));
         if since_prune >= Duration::from_secs(600) {
             since_prune = Duration::ZERO;
-            let retention =
-                jiff::SignedDuration::try_from(config.state.journal_retention).unwrap_or_default();
+            // A retention longer than the calendar keeps everything; it must
+            // neither panic nor (as `unwrap_or_default` did) prune everything.
+            let keep_since = crate::saturating::before(now, config.state.journal_retention);
             match shared
                 .store
-                .prune_journal(now - retention, config.state.journal_max_records)
+                .prune_journal(keep_since, config.state.journal_max_records)
             {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned the decision journal"),
                 Ok(_) => {}

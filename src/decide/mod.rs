@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{OnFail, Rollout};
 use crate::eval::{CheckResult, CheckStatus};
+use crate::saturating;
 
 /// Where a rollout is: which stage, and since when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +118,7 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
             verdict: Verdict::Continue,
             reason: format!(
                 "all {n} checks passing; {traffic} has baked {} of {}",
-                format_elapsed(baked.as_secs() as i64),
+                format_elapsed(saturating::whole_seconds(baked)),
                 format_duration(bake)
             ),
             ready_to_expand: None,
@@ -126,7 +127,7 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
 }
 
 fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
-    Duration::try_from(now.duration_since(since)).unwrap_or(Duration::ZERO)
+    saturating::elapsed(since, now)
 }
 
 /// `error_rate 0.42% (limit < 0.1%) breaching for 2m 10s`, worst labels included.
@@ -150,7 +151,7 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
                 s.push_str(&format!(" at {}", broken.join(", ")));
             }
             if let Some(start) = c.breach_started_at {
-                let age = format_elapsed(elapsed(start, now).as_secs() as i64);
+                let age = format_elapsed(saturating::whole_seconds(elapsed(start, now)));
                 if c.status == CheckStatus::Pending {
                     s.push_str(&format!(
                         " breaching for {age} of {}",

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::judge::{breach_start_from_range, judge, observe, Observation};
 use super::result::CheckResult;
 use crate::config::Rollout;
 use crate::datasource::Datasource;
+use crate::saturating;
 
 /// Check name → when its current breach began. Owned by the daemon and
 /// persisted in the state store so a restart keeps it.
@@ -56,10 +57,11 @@ pub async fn evaluate_rollout_stateless(
         if observed.observation == Observation::Breaching && !check.for_duration.is_zero() {
             // Look back further than `for` so "breaching for" reads as the
             // daemon's would; the verdict itself needs only the `for` window.
-            let lookback =
-                (check.for_duration * 3).max(check.for_duration + Duration::from_secs(60));
-            let window = SignedDuration::try_from(lookback).unwrap_or(SignedDuration::MAX);
-            let start = at.checked_sub(window).unwrap_or(Timestamp::MIN);
+            // Saturating: `for` comes from YAML, and a huge one must read as
+            // "look back as far as possible", not panic.
+            let lookback = saturating::times(check.for_duration, 3)
+                .max(check.for_duration.saturating_add(Duration::from_secs(60)));
+            let start = saturating::before(at, lookback);
             let step = (lookback.as_secs_f64() / 120.0)
                 .min(rollout.interval.as_secs_f64())
                 .max(1.0);

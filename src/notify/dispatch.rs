@@ -197,8 +197,8 @@ impl Dispatcher {
                 let wait = retry_after.unwrap_or_else(|| backoff(attempts));
                 tracing::warn!(channel, key, attempt = attempts + 1, retry_in = ?wait, error = %message, "notification failed; will retry");
                 Outcome::Retry {
-                    next_attempt_at: self.clock.now()
-                        + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
+                    // `wait` may come from a server's Retry-After: saturate, never panic.
+                    next_attempt_at: crate::saturating::after(self.clock.now(), wait),
                     error: message,
                 }
             }

@@ -126,6 +126,34 @@ fn top_level_key(text: &str, key: &str) -> Option<(u64, u64)> {
         .map(|(indent, index)| (index as u64 + 1, indent as u64 + 1))
 }
 
+/// Slack notifies a person only for `<@ID>` with their member ID (`U…`, or
+/// `W…` on Enterprise Grid); a display name, `@name` or `<!channel>` would
+/// be sent as text and nobody would be paged.
+fn check_slack_id(id: &str) -> Result<(), String> {
+    const HOW: &str = "use the U… ID from the person's Slack profile (⋮ → Copy member ID)";
+    if id.is_empty() {
+        return Err(format!("`slack` is empty; {HOW}, or remove the key"));
+    }
+    let valid = |id: &str| {
+        id.len() >= 2
+            && id.starts_with(['U', 'W'])
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    if valid(id) {
+        return Ok(());
+    }
+    let shown = id.escape_debug();
+    if valid(&id.to_ascii_uppercase()) {
+        return Err(format!(
+            "`{shown}` is not a Slack member ID: member IDs are upper case, did you mean `{}`?",
+            id.to_ascii_uppercase()
+        ));
+    }
+    Err(format!("`{shown}` is not a Slack member ID; {HOW}"))
+}
+
 fn yaml_diagnostic(file: &Path, error: &serde_saphyr::Error) -> Diagnostic {
     let (line, column) = error
         .location()
@@ -202,6 +230,11 @@ impl Checker<'_> {
                 if !email.value.contains('@') {
                     let message = format!("`{}` is not an email address", email.value);
                     self.error(email, message);
+                }
+            }
+            if let Some(id) = &person.slack {
+                if let Err(message) = check_slack_id(id.value.trim()) {
+                    self.error(id, message);
                 }
             }
             let slack = present(person.slack).filter(|s| !s.is_empty());

@@ -124,6 +124,16 @@ const TABLE: &[(&str, bool, &[&str])] = &[
         ],
     ),
     (
+        "slack-id-bad.yaml",
+        false,
+        &[
+            "slack-id-bad.yaml:6:21: `@lubit` is not a Slack member ID; use the U… ID from the person's Slack profile (⋮ → Copy member ID)",
+            "slack-id-bad.yaml:7:21: `slack` is empty; use the U… ID from the person's Slack profile (⋮ → Copy member ID), or remove the key",
+            "slack-id-bad.yaml:8:22: `<!channel>` is not a Slack member ID; use the U… ID from the person's Slack profile (⋮ → Copy member ID)",
+            "slack-id-bad.yaml:9:21: `u0copilot` is not a Slack member ID: member IDs are upper case, did you mean `U0COPILOT`?",
+        ],
+    ),
+    (
         "duplicate-key-bad.yaml",
         false,
         &["duplicate-key-bad.yaml:4:3: duplicate key `sena`; each key may appear once"],

@@ -15,6 +15,8 @@ use crate::eval::CheckStatus;
 use crate::notify::{Advisory, AdvisoryKind};
 use crate::roster::Person;
 
+use super::untrusted::{mrkdwn, mrkdwn_code};
+
 /// Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks):
 /// Slack rejects the whole message when one is exceeded.
 const HEADER_MAX: usize = 150;
@@ -31,10 +33,10 @@ pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent
 
     let mut intro = Vec::new();
     if let Some(kind) = super::kind_text(a) {
-        intro.push(format!("*{}*", escape(&kind)));
+        intro.push(format!("*{}*", mrkdwn(&kind)));
     }
     if !a.reason.is_empty() {
-        intro.push(escape(&a.reason));
+        intro.push(mrkdwn(&super::reason(a)));
     }
     let mut facts = SlackSectionBlock::new().with_fields(fields(a, recipients));
     if !intro.is_empty() {
@@ -60,8 +62,8 @@ pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent
         .map(|c| {
             format!(
                 ":white_check_mark: {} {}",
-                escape(&c.name),
-                escape(&super::measurement(c))
+                mrkdwn(&c.name),
+                mrkdwn(&super::measurement(c))
             )
         })
         .collect();
@@ -87,13 +89,13 @@ pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent
 /// Block Kit. It carries the mentions too, so the push notification names
 /// who must act.
 pub fn slack_fallback(a: &Advisory, recipients: &[Person]) -> String {
-    let mut line = escape(&a.headline());
+    let mut line = mrkdwn(&a.headline());
     if a.verdict != Verdict::Continue && a.kind != AdvisoryKind::Resolved {
         if let Some(worst) = super::deciding_check(a) {
             line.push_str(&format!(
                 ": {} {}",
-                escape(&worst.name),
-                escape(&super::measurement(worst))
+                mrkdwn(&worst.name),
+                mrkdwn(&super::measurement(worst))
             ));
         }
     }
@@ -106,10 +108,10 @@ pub fn slack_fallback(a: &Advisory, recipients: &[Person]) -> String {
 
 fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
     let mut fields: Vec<(String, String)> = vec![
-        ("Rollout".into(), escape(&a.rollout)),
+        ("Rollout".into(), mrkdwn(&a.rollout)),
         (
             "Stage".into(),
-            format!("{} · {} traffic", a.stage_index, escape(&a.traffic)),
+            format!("{} · {} traffic", a.stage_index, mrkdwn(&a.traffic)),
         ),
         ("Verdict".into(), a.verdict.as_str().to_string()),
     ];
@@ -129,11 +131,11 @@ fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
     if let Some(incident) = &a.incident {
         if let Some(next) = &incident.next {
             if incident.acknowledged_by.is_none() {
-                fields.push(("Next".into(), escape(&super::next_text(a, next))));
+                fields.push(("Next".into(), mrkdwn(&super::next_text(a, next))));
             }
         }
-        if let Some(by) = &incident.acknowledged_by {
-            fields.push(("Acknowledged".into(), format!("by {}", escape(by))));
+        if let Some(by) = super::acknowledged_by(a) {
+            fields.push(("Acknowledged".into(), format!("by {}", mrkdwn(&by))));
         }
     }
     if let Some(e) = &a.ready_to_expand {
@@ -141,8 +143,8 @@ fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
             "Approval".into(),
             format!(
                 "{} to expand to {}",
-                escape(&e.approver),
-                escape(&e.next_traffic)
+                mrkdwn(&e.approver),
+                mrkdwn(&e.next_traffic)
             ),
         ));
     }
@@ -162,21 +164,21 @@ fn check_text(a: &Advisory, check: &crate::eval::CheckResult) -> String {
     };
     let mut text = format!(
         "{icon} *{}* {} · `{}`",
-        escape(&check.name),
+        mrkdwn(&check.name),
         super::status_label(check.status),
-        code(&facts.measurement)
+        mrkdwn_code(&facts.measurement)
     );
     if let Some(breach) = &facts.breach {
         text.push_str(&format!(" · {breach}"));
     }
     for series in &facts.broken_series {
-        text.push_str(&format!("\n• `{}`", code(series)));
+        text.push_str(&format!("\n• `{}`", mrkdwn_code(series)));
     }
     if facts.more_series > 0 {
         text.push_str(&format!("\n• … and {} more series", facts.more_series));
     }
     if let Some(description) = &check.description {
-        text.push_str(&format!("\n_{}_", escape(description.trim())));
+        text.push_str(&format!("\n_{}_", mrkdwn(description.trim())));
     }
     let mut links = vec![format!(
         "<{}|:chart_with_upwards_trend: Graph>",
@@ -197,7 +199,7 @@ fn footer(a: &Advisory) -> String {
         let slot = incident
             .slot
             .as_deref()
-            .map(|s| format!(" ({})", escape(s)))
+            .map(|s| format!(" ({})", mrkdwn(s)))
             .unwrap_or_default();
         parts.push(format!(
             "incident #{}{slot} opened {}",
@@ -232,7 +234,7 @@ fn mention(p: &Person) -> String {
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
     {
         Some(id) => format!("<@{id}>"),
-        None => format!("*{}*", escape(&p.name)),
+        None => format!("*{}*", mrkdwn(&p.name)),
     }
 }
 
@@ -243,18 +245,6 @@ fn emoji(a: &Advisory) -> &'static str {
         (_, Verdict::Hold) => "⚠️",
         (_, Verdict::Continue) => "🟢",
     }
-}
-
-/// Slack's mrkdwn needs only `&`, `<` and `>` escaped; anything else is text.
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Inside a code span a backtick would end it early.
-fn code(s: &str) -> String {
-    escape(&s.replace('`', "'"))
 }
 
 /// A URL inside `<url|label>`: `|` and `>` would end it early, `<` open another.

@@ -10,6 +10,8 @@ use crate::eval::{CheckResult, CheckStatus};
 use crate::notify::{Advisory, AdvisoryKind};
 use crate::roster::Person;
 
+use super::untrusted::html as esc;
+
 pub fn html(a: &Advisory, recipients: &[Person]) -> String {
     let mut out = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head>\n\
@@ -35,7 +37,7 @@ pub fn html(a: &Advisory, recipients: &[Person]) -> String {
     row(&mut out, "Stage", &esc(&super::stage_text(a)));
     row(&mut out, "Verdict", &esc(a.verdict.as_str()));
     if !a.reason.is_empty() {
-        row(&mut out, "Why", &esc(&a.reason));
+        row(&mut out, "Why", &esc(&super::reason(a)));
     }
     let paged = super::paged_people(a, recipients);
     if !paged.is_empty() {
@@ -46,8 +48,8 @@ pub fn html(a: &Advisory, recipients: &[Person]) -> String {
         if let (Some(next), None) = (&incident.next, &incident.acknowledged_by) {
             row(&mut out, "Next", &esc(&super::next_text(a, next)));
         }
-        let ack = match &incident.acknowledged_by {
-            Some(by) => esc(by),
+        let ack = match super::acknowledged_by(a) {
+            Some(by) => esc(&by),
             None => "not yet".to_string(),
         };
         row(&mut out, "Acknowledged", &ack);
@@ -142,22 +144,6 @@ fn colour(a: &Advisory) -> &'static str {
         (_, Verdict::Hold) => "#e65100",
         (_, Verdict::Rollback) => "#c62828",
     }
-}
-
-/// Escapes text for element content and double-quoted attributes alike.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

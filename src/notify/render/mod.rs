@@ -11,6 +11,7 @@ mod blocks;
 mod html;
 mod subject;
 mod text;
+mod untrusted;
 
 pub use blocks::{slack_fallback, slack_message};
 pub use html::html;
@@ -78,7 +79,7 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
                 .labels
                 .iter()
                 .filter(|(k, _)| k.as_str() != "__name__")
-                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .map(|(k, v)| format!("{}=\"{}\"", untrusted::name(k), untrusted::name(v)))
                 .collect();
             let labels = labels.join(", ");
             format!("{labels} {}", format_like(s.value, &check.threshold))
@@ -105,7 +106,7 @@ pub(crate) fn measurement(c: &CheckResult) -> String {
     match c.status {
         CheckStatus::Error => {
             let why = c.error.as_deref().unwrap_or("unknown error");
-            format!("query failed: {why}")
+            format!("query failed: {}", untrusted::line(why))
         }
         CheckStatus::NoData => format!("no data (limit {})", c.threshold.text),
         _ => match c.value {
@@ -159,7 +160,7 @@ fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
     Some(match c.status {
         CheckStatus::Pending => format!(
             "breaching for {lasted}, fails after {}",
-            crate::config::value::format_elapsed(c.for_seconds as i64)
+            crate::config::value::format_elapsed(crate::saturating::seconds(c.for_seconds))
         ),
         _ => format!("breaching for {lasted}"),
     })
@@ -217,8 +218,10 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
         names.join(", ")
     };
     let opened = a.incident.as_ref().map_or(a.at, |i| i.opened_at);
-    let due = opened.as_second() + next.after_seconds as i64;
-    let remaining = due - a.at.as_second();
+    let due = opened
+        .as_second()
+        .saturating_add(crate::saturating::seconds(next.after_seconds));
+    let remaining = due.saturating_sub(a.at.as_second());
     let when = if remaining > 0 {
         format!("in {}", crate::config::value::format_elapsed(remaining))
     } else {
@@ -233,7 +236,9 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
 /// What kind of message this is, when the headline alone does not say,
 /// followed by Sena's own trouble when the message carries a notice.
 pub(crate) fn kind_text(a: &Advisory) -> Option<String> {
-    match (kind_only(a), &a.notice) {
+    // The notice quotes store errors and salvaged text: bounded like prose.
+    let notice = a.notice.as_deref().map(untrusted::prose);
+    match (kind_only(a), notice) {
         (Some(kind), Some(notice)) => Some(format!("{kind}. ⚠ {notice}")),
         (None, Some(notice)) => Some(format!("⚠ {notice}")),
         (kind, None) => kind,
@@ -265,17 +270,25 @@ fn kind_only(a: &Advisory) -> Option<String> {
         // The headline already says who may expand to what; for a lost
         // message the notice says what was lost.
         AdvisoryKind::ReadyToExpand | AdvisoryKind::Undeliverable => None,
-        AdvisoryKind::Acknowledged => {
-            let by = a
-                .incident
-                .as_ref()
-                .and_then(|i| i.acknowledged_by.as_deref());
-            Some(format!(
-                "Acknowledged by {}: escalation stopped",
-                by.unwrap_or("someone")
-            ))
-        }
+        AdvisoryKind::Acknowledged => Some(format!(
+            "Acknowledged by {}: escalation stopped",
+            acknowledged_by(a).unwrap_or_else(|| "someone".into())
+        )),
     }
+}
+
+/// Who acknowledged, as anyone could type it into the API or `sena ack`:
+/// one line, bounded. Every format escapes it further.
+pub(crate) fn acknowledged_by(a: &Advisory) -> Option<String> {
+    a.incident
+        .as_ref()
+        .and_then(|i| i.acknowledged_by.as_deref())
+        .map(untrusted::name)
+}
+
+/// The reason, bounded: it quotes Prometheus's errors and label values.
+pub(crate) fn reason(a: &Advisory) -> String {
+    untrusted::prose(&a.reason)
 }
 
 /// The status as a word people scan for: capitals where action is needed.

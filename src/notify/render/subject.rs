@@ -30,11 +30,8 @@ pub fn email_subject(a: &Advisory) -> String {
             subject.push_str(&format!(" (escalated to level {level})"));
         }
         AdvisoryKind::Acknowledged => {
-            let by = a
-                .incident
-                .as_ref()
-                .and_then(|i| i.acknowledged_by.as_deref());
-            subject.push_str(&format!(" (acknowledged by {})", by.unwrap_or("someone")));
+            let by = super::acknowledged_by(a).unwrap_or_else(|| "someone".into());
+            subject.push_str(&format!(" (acknowledged by {by})"));
         }
         _ => {}
     }
@@ -56,7 +53,7 @@ fn verdict_word(a: &Advisory) -> &'static str {
 /// The deciding check in a few words, plus how many others are in trouble.
 fn problem_summary(a: &Advisory) -> String {
     let Some(worst) = super::deciding_check(a) else {
-        return a.reason.clone();
+        return super::reason(a);
     };
     let what = match worst.status {
         CheckStatus::NoData => format!("no data for {}", worst.name),
@@ -74,18 +71,11 @@ fn problem_summary(a: &Advisory) -> String {
     }
 }
 
-/// Subjects are one line; a newline from a rule's error text must not fold
-/// the header, and a very long one is cut at a character boundary.
+/// Subjects are one line; a CR/LF from free text (a reason, who
+/// acknowledged) must not fold the header or add one, and a very long one
+/// is cut at a character boundary.
 fn one_line(s: &str) -> String {
-    let flat: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() <= MAX_SUBJECT_CHARS {
-        return flat;
-    }
-    let cut: String = flat.chars().take(MAX_SUBJECT_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    super::untrusted::bounded(s, MAX_SUBJECT_CHARS, false)
 }
 
 #[cfg(test)]

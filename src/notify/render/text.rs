@@ -19,7 +19,7 @@ pub fn text(a: &Advisory, recipients: &[Person]) -> String {
         a.verdict.as_str()
     );
     if !a.reason.is_empty() {
-        let _ = writeln!(out, "  why: {}", a.reason);
+        let _ = writeln!(out, "  why: {}", super::reason(a));
     }
     if let Some(kind) = super::kind_text(a) {
         let _ = writeln!(out, "  {kind}");
@@ -84,7 +84,7 @@ pub fn text(a: &Advisory, recipients: &[Person]) -> String {
             .as_deref()
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        let ack = match &incident.acknowledged_by {
+        let ack = match super::acknowledged_by(a) {
             Some(by) => format!("acknowledged by {by}"),
             None => "not acknowledged".to_string(),
         };
