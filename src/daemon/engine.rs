@@ -17,9 +17,8 @@ use crate::eval::{evaluate_rollout, BreachMemory, CheckStatus};
 use crate::health::Component;
 use crate::metrics::Metrics;
 use crate::notify::policy::{self, PolicyInput};
-use crate::notify::{AdvisoryKind, Delivery, IncidentView};
 use crate::report::{JournalRecord, RolloutReport, StatusReport};
-use crate::state::{EvaluationCommit, Incident, Store, StoreError, STORE_ERRORS_HELP};
+use crate::state::{EvaluationCommit, Store, StoreError, STORE_ERRORS_HELP};
 
 pub use super::unsaved::Unsaved;
 
@@ -55,6 +54,27 @@ pub struct Shared {
 }
 
 impl Shared {
+    pub fn new(
+        config: Config,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+    ) -> Shared {
+        Shared {
+            config: RwLock::new(Arc::new(config)),
+            store,
+            metrics,
+            clock,
+            latest: RwLock::new(Default::default()),
+            prometheus_seen: AtomicBool::new(false),
+            outbox_wake: Arc::new(Notify::new()),
+            health: Arc::new(crate::health::Health::new()),
+            delivery_memory: Arc::new(crate::notify::memory::DeliveryMemory::new()),
+            unsaved: Default::default(),
+            incident_id_floor: Default::default(),
+        }
+    }
+
     pub fn config(&self) -> Arc<Config> {
         self.config
             .read()
@@ -109,6 +129,9 @@ const VERDICT_HELP: &str = "Current verdict per rollout: 0 continue, 1 hold, 2 r
 const LAST_OK_HELP: &str = "Unix time of the last evaluation whose queries all answered.";
 const PAGES_HELP: &str = "People paged, by escalation level.";
 
+/// Recomputations of one state change lost to concurrent ones before giving up.
+pub(super) const MAX_ATTEMPTS: u32 = 5;
+
 /// Evaluates one rollout once, records the result, queues what must be said.
 pub async fn evaluate(
     shared: &Shared,
@@ -135,64 +158,16 @@ pub async fn evaluate(
         stage.index = rollout.stages.len() - 1;
     }
 
+    // One door: the state is read with its version before the queries; the
+    // transition is computed after them and committed whole only if nobody
+    // changed the rollout meanwhile (an ack while Prometheus answered), else
+    // re-read and recomputed. The queries are not repeated, only the policy.
+    let mut state = match &unsaved {
+        Some(u) => u.state(),
+        None => shared.stored_state(&rollout.name),
+    };
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
     let decision = decide(rollout, stage, &checks, now);
-
-    let (memory, incident) = match &unsaved {
-        Some(u) => (
-            Some(u.memory.clone()),
-            u.incident.clone().filter(|i| i.resolved_at.is_none()),
-        ),
-        None => shared.stored_memory_and_incident(&rollout.name),
-    };
-    let next_incident_id = if incident.is_none() && decision.verdict != Verdict::Continue {
-        shared.reserve_incident_id()
-    } else {
-        0
-    };
-    let out = policy::apply(&PolicyInput {
-        rollout,
-        stage_index: stage.index,
-        decision: &decision,
-        checks: &checks,
-        now,
-        memory: memory.as_ref(),
-        incident: incident.as_ref(),
-        roster: config.roster.as_ref(),
-        notify: &config.notify,
-        next_incident_id,
-        prometheus_url: &config.prometheus.external_url,
-    });
-
-    let channels = Shared::channels(config);
-    let mut outbox = Vec::new();
-    for o in &out.outgoing {
-        if let Some(view) = &o.advisory.incident {
-            shared.metrics.add(
-                "sena_pages_total",
-                PAGES_HELP,
-                &[("level", &view.level.to_string())],
-                view.paged.len() as f64,
-            );
-        }
-        for channel in &channels {
-            // Mail needs an address; without one the send would fail
-            // permanently and fall back to a second Slack copy.
-            if *channel == "email" && !o.recipients.iter().any(|p| p.email.is_some()) {
-                tracing::debug!(rollout = %rollout.name, "no recipient has an email address; not mailing");
-                continue;
-            }
-            outbox.push((
-                *channel,
-                Delivery {
-                    advisory: o.advisory.clone(),
-                    recipients: o.recipients.clone(),
-                    dedup_key: format!("{}:{channel}", o.dedup_key),
-                    thread: None,
-                },
-            ));
-        }
-    }
 
     let report = RolloutReport::new(rollout, stage, &decision, &checks, now);
     let journal = match serde_json::to_string(&JournalRecord::new(&report)) {
@@ -202,26 +177,63 @@ pub async fn evaluate(
             None
         }
     };
+
     // State carried in memory must reach the store whole with the first
     // commit that works, changed or not.
     let from_memory = unsaved.is_some();
-    let breaches_changed = from_memory || new_breaches != *breaches;
-    let memory_changed = from_memory || memory.as_ref() != Some(&out.memory);
-    let incident_to_write = match (&out.incident, &unsaved) {
-        (Some(i), _) if from_memory || out.incident.as_ref() != incident.as_ref() => Some(i),
-        (None, Some(u)) => u.incident.as_ref(),
-        _ => None,
+    let mut reserved_id = None;
+    let mut attempt = 0;
+    let (out, outbox, committed) = loop {
+        attempt += 1;
+        let next_incident_id = if state.incident.is_none() && decision.verdict != Verdict::Continue
+        {
+            *reserved_id.get_or_insert_with(|| shared.reserve_incident_id())
+        } else {
+            0
+        };
+        let out = policy::apply(&PolicyInput {
+            rollout,
+            stage_index: stage.index,
+            decision: &decision,
+            checks: &checks,
+            now,
+            memory: state.memory.as_ref(),
+            incident: state.incident.as_ref(),
+            roster: config.roster.as_ref(),
+            notify: &config.notify,
+            next_incident_id,
+            prometheus_url: &config.prometheus.external_url,
+        });
+        let outbox = super::transition::outbox_rows(config, &out.outgoing);
+        let breaches_changed = from_memory || new_breaches != *breaches;
+        let memory_changed = from_memory || state.memory.as_ref() != Some(&out.memory);
+        let incident_to_write = match (&out.incident, &unsaved) {
+            (Some(i), _) if from_memory || out.incident != state.incident => Some(i),
+            (None, Some(u)) => u.incident.as_ref(),
+            _ => None,
+        };
+        let result = store.commit_evaluation(&EvaluationCommit {
+            rollout: &rollout.name,
+            expected_version: state.version,
+            at: now,
+            journal: journal.clone(),
+            breaches: breaches_changed.then_some(&new_breaches),
+            memory: memory_changed.then_some(&out.memory),
+            incident: incident_to_write,
+            outbox: &outbox,
+            stage: stage_unsaved.then_some(stage),
+        });
+        match result {
+            Err(StoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
+                tracing::debug!(rollout = %rollout.name, attempt, "rollout changed during the evaluation; recomputing");
+                match store.rollout_state(&rollout.name) {
+                    Ok(fresh) => state = fresh,
+                    Err(e) => break (out, outbox, Err(e)),
+                }
+            }
+            result => break (out, outbox, result),
+        }
     };
-    let committed = store.commit_evaluation(&EvaluationCommit {
-        rollout: &rollout.name,
-        at: now,
-        journal,
-        breaches: breaches_changed.then_some(&new_breaches),
-        memory: memory_changed.then_some(&out.memory),
-        incident: incident_to_write,
-        outbox: &outbox,
-        stage: stage_unsaved.then_some(stage),
-    });
     match committed {
         Ok(()) => shared.committed(&rollout.name),
         Err(e) => {
@@ -239,9 +251,20 @@ pub async fn evaluate(
                         .incident
                         .clone()
                         .or_else(|| unsaved.as_ref().and_then(|u| u.incident.clone())),
+                    version: state.version,
                 },
             );
             shared.page_from_memory(outbox.clone(), &e, now);
+        }
+    }
+    for o in &out.outgoing {
+        if let Some(view) = &o.advisory.incident {
+            shared.metrics.add(
+                "sena_pages_total",
+                PAGES_HELP,
+                &[("level", &view.level.to_string())],
+                view.paged.len() as f64,
+            );
         }
     }
     *breaches = new_breaches;
@@ -298,92 +321,4 @@ pub async fn evaluate(
             },
         );
     Ok(report)
-}
-
-/// Acknowledges an incident: stops its escalation and tells the people
-/// already paged who took it.
-pub fn acknowledge(
-    shared: &Shared,
-    id: i64,
-    by: &str,
-) -> Result<Option<Incident>, crate::state::StoreError> {
-    let now = shared.clock.now();
-    let Some(before) = shared.store.incident(id)? else {
-        return Ok(None);
-    };
-    let Some(inc) = shared.store.ack_incident(id, by, now)? else {
-        return Ok(None);
-    };
-    if before.acked_by.is_some() || inc.resolved_at.is_some() {
-        return Ok(Some(inc));
-    }
-    let config = shared.config();
-    let latest = {
-        let latest = shared.latest.read().unwrap_or_else(|p| p.into_inner());
-        latest.get(&inc.rollout).map(|l| {
-            (
-                l.report.stage.clone(),
-                l.report.reason.clone(),
-                l.checks.clone(),
-            )
-        })
-    };
-    let (Some(rollout), Some((stage, reason, mut checks))) = (config.rollout(&inc.rollout), latest)
-    else {
-        return Ok(Some(inc));
-    };
-    checks.sort_by_key(|c| c.status.severity_rank());
-    let paged: Vec<crate::roster::Person> = config
-        .roster
-        .as_ref()
-        .and_then(|r| r.on_call(inc.slot_since))
-        .map(|o| {
-            o.levels
-                .iter()
-                .take(inc.level + 1)
-                .flat_map(|l| l.people.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let advisory = crate::notify::Advisory {
-        kind: AdvisoryKind::Acknowledged,
-        at: now,
-        rollout: inc.rollout.clone(),
-        stage_index: stage.index,
-        traffic: stage.traffic,
-        verdict: inc.verdict,
-        reason,
-        ready_to_expand: None,
-        checks,
-        approver: rollout.approver.clone(),
-        incident: Some(IncidentView {
-            id,
-            opened_at: inc.opened_at,
-            slot: inc.slot.clone(),
-            level: inc.level,
-            paged: paged.clone(),
-            next: None,
-            acknowledged_by: Some(by.to_string()),
-        }),
-        prometheus_url: config.prometheus.external_url.clone(),
-        notice: None,
-    };
-    let items: Vec<(&str, Delivery)> = Shared::channels(&config)
-        .into_iter()
-        .map(|c| {
-            (
-                c,
-                Delivery {
-                    advisory: advisory.clone(),
-                    recipients: paged.clone(),
-                    dedup_key: format!("{}:{id}:ack:{c}", inc.rollout),
-                    thread: None,
-                },
-            )
-        })
-        .collect();
-    shared.store.enqueue(&items, now)?;
-    shared.outbox_wake.notify_waiters();
-    tracing::info!(incident = id, by, rollout = %inc.rollout, "incident acknowledged");
-    Ok(Some(inc))
 }

@@ -4,14 +4,14 @@
 //! after in-flight evaluations finish.
 
 pub mod engine;
+pub mod transition;
 mod unsaved;
 mod workers;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 pub use engine::Shared;
 
@@ -56,19 +56,7 @@ pub async fn run(
     let store = Arc::new(store);
     let metrics = Arc::new(Metrics::new());
     let listen = config.server.listen;
-    let shared = Arc::new(Shared {
-        config: RwLock::new(Arc::new(config)),
-        store,
-        metrics: metrics.clone(),
-        clock,
-        latest: RwLock::new(Default::default()),
-        prometheus_seen: AtomicBool::new(false),
-        outbox_wake: Arc::new(Notify::new()),
-        health: Arc::new(crate::health::Health::new()),
-        delivery_memory: Arc::new(crate::notify::memory::DeliveryMemory::new()),
-        unsaved: Default::default(),
-        incident_id_floor: Default::default(),
-    });
+    let shared = Arc::new(Shared::new(config, store, metrics.clone(), clock));
     metrics.set(
         "sena_config_last_reload_successful",
         RELOAD_OK_HELP,
@@ -216,3 +204,7 @@ async fn forward_signals(commands: mpsc::Sender<Command>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "transition_tests.rs"]
+mod transition_tests;

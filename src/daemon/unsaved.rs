@@ -12,7 +12,7 @@ use crate::decide::StagePosition;
 use crate::health::Component;
 use crate::notify::memory::MemoryItem;
 use crate::notify::Delivery;
-use crate::state::{Incident, RolloutMemory, StoreError};
+use crate::state::{Incident, RolloutMemory, RolloutState, StoreError};
 
 /// A rollout's state that lives only in memory until the store accepts it.
 #[derive(Clone, Debug)]
@@ -23,6 +23,19 @@ pub struct Unsaved {
     pub memory: RolloutMemory,
     /// The incident as last decided, open or just resolved.
     pub incident: Option<Incident>,
+    /// The stored version the kept state was computed from.
+    pub version: i64,
+}
+
+impl Unsaved {
+    /// The state the next transition starts from.
+    pub fn state(&self) -> RolloutState {
+        RolloutState {
+            memory: Some(self.memory.clone()),
+            incident: self.incident.clone().filter(|i| i.resolved_at.is_none()),
+            version: self.version,
+        }
+    }
 }
 
 impl Shared {
@@ -72,22 +85,14 @@ impl Shared {
         }
     }
 
-    /// What was last said and the open incident, from the store; nothing
-    /// when it cannot be read (the evaluation then pages as if new, which is
-    /// loud but never silent).
-    pub(super) fn stored_memory_and_incident(
-        &self,
-        rollout: &str,
-    ) -> (Option<RolloutMemory>, Option<Incident>) {
-        let memory = self.store.memory(rollout).unwrap_or_else(|e| {
-            self.store_failed("read_memory", &e);
-            None
-        });
-        let incident = self.store.open_incident(rollout).unwrap_or_else(|e| {
-            self.store_failed("read_incident", &e);
-            None
-        });
-        (memory, incident)
+    /// What was last said, the open incident and their version, from the
+    /// store; nothing when it cannot be read (the evaluation then pages as
+    /// if new, which is loud but never silent).
+    pub(super) fn stored_state(&self, rollout: &str) -> RolloutState {
+        self.store.rollout_state(rollout).unwrap_or_else(|e| {
+            self.store_failed("read_state", &e);
+            RolloutState::default()
+        })
     }
 
     /// An id for an incident about to open: reserved in the store, or, when

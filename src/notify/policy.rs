@@ -189,6 +189,42 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     }
 }
 
+/// Someone took the incident: escalation stops and everyone paged so far
+/// hears who. The same door as an evaluation: the engine commits this output
+/// with the rollout's version, so an evaluation computed before the ack can
+/// no longer page the next level after it. Acknowledging an incident that is
+/// not open, or already acknowledged, changes nothing and says nothing.
+pub fn acknowledge(input: &PolicyInput<'_>, by: &str) -> PolicyOutput {
+    let memory = input.memory.cloned().unwrap_or(RolloutMemory {
+        verdict: input.decision.verdict,
+        since: input.now,
+        last_notified_at: None,
+        ready_notified_stage: None,
+    });
+    let mut incident = input.incident.cloned();
+    let mut outgoing = Vec::new();
+    if let Some(inc) = incident
+        .as_mut()
+        .filter(|i| i.acked_by.is_none() && i.resolved_at.is_none())
+    {
+        inc.acked_by = Some(by.to_string());
+        inc.acked_at = Some(input.now);
+        let so_far = 0..=inc.level;
+        outgoing.push(page(
+            input,
+            inc,
+            AdvisoryKind::Acknowledged,
+            on_call_of(input, inc).as_ref(),
+            so_far,
+        ));
+    }
+    PolicyOutput {
+        memory,
+        incident,
+        outgoing,
+    }
+}
+
 /// The chain of the incident's slot now (it may have been reloaded).
 fn on_call_of(input: &PolicyInput<'_>, inc: &Incident) -> Option<OnCall> {
     let current = input.roster.and_then(|r| r.on_call(input.now))?;

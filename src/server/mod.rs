@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::daemon::{engine, Command, Shared};
+use crate::daemon::{transition, Command, Shared};
 
 #[derive(Clone)]
 struct App {
@@ -106,7 +106,8 @@ async fn ack(
         .or(q.by)
         .unwrap_or_else(|| "someone".into());
     let shared = app.shared.clone();
-    let result = tokio::task::spawn_blocking(move || engine::acknowledge(&shared, id, &by)).await;
+    let result =
+        tokio::task::spawn_blocking(move || transition::acknowledge(&shared, id, &by)).await;
     match result {
         Ok(Ok(Some(incident))) => Json(serde_json::json!({ "incident": incident })).into_response(),
         Ok(Ok(None)) => (StatusCode::NOT_FOUND, format!("no incident {id}\n")).into_response(),

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{to_millis, Result, Store, StoreError};
+use super::{from_millis, to_millis, Result, Store, StoreError};
 use crate::decide::Verdict;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,38 +39,57 @@ macro_rules! columns {
     };
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(Incident, String)> {
-    let ms = |i: usize| -> rusqlite::Result<Timestamp> {
-        let v: i64 = r.get(i)?;
-        Ok(Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH))
-    };
-    let opt_ms = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
-        let v: Option<i64> = r.get(i)?;
-        Ok(v.map(|v| Timestamp::from_millisecond(v).unwrap_or(Timestamp::UNIX_EPOCH)))
-    };
-    let verdict: String = r.get(3)?;
-    Ok((
-        Incident {
-            id: r.get(0)?,
-            rollout: r.get(1)?,
-            opened_at: ms(2)?,
-            verdict: Verdict::Hold,
-            slot: r.get(4)?,
-            slot_since: ms(5)?,
-            level: r.get::<_, i64>(6)? as usize,
-            acked_by: r.get(7)?,
-            acked_at: opt_ms(8)?,
-            calm_since: opt_ms(9)?,
-            resolved_at: opt_ms(10)?,
-            thread: r.get(11)?,
-        },
-        verdict,
-    ))
+/// An incident row as stored; [`finish`] checks what SQLite cannot.
+pub(super) struct RawIncident {
+    incident: Incident,
+    verdict: String,
+    /// opened_at, slot_since
+    times: [i64; 2],
+    /// acked_at, calm_since, resolved_at
+    optional_times: [Option<i64>; 3],
 }
 
-fn finish((mut incident, verdict): (Incident, String)) -> Result<Incident> {
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawIncident> {
+    Ok(RawIncident {
+        incident: Incident {
+            id: r.get(0)?,
+            rollout: r.get(1)?,
+            opened_at: Timestamp::UNIX_EPOCH,
+            verdict: Verdict::Hold,
+            slot: r.get(4)?,
+            slot_since: Timestamp::UNIX_EPOCH,
+            level: usize::try_from(r.get::<_, i64>(6)?).unwrap_or(usize::MAX),
+            acked_by: r.get(7)?,
+            acked_at: None,
+            calm_since: None,
+            resolved_at: None,
+            thread: r.get(11)?,
+        },
+        verdict: r.get(3)?,
+        times: [r.get(2)?, r.get(5)?],
+        optional_times: [r.get(8)?, r.get(9)?, r.get(10)?],
+    })
+}
+
+/// A bad timestamp or verdict is `Corrupt`, as everywhere else in the
+/// store, never quietly 1970 or `hold`.
+fn finish(raw: RawIncident) -> Result<Incident> {
+    let RawIncident {
+        mut incident,
+        verdict,
+        times: [opened_at, slot_since],
+        optional_times: [acked_at, calm_since, resolved_at],
+    } = raw;
+    let id = incident.id;
+    let at =
+        |ms: i64| from_millis(ms).map_err(|e| StoreError::Corrupt(format!("incident {id}: {e}")));
     incident.verdict = Verdict::parse(&verdict)
-        .ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?;
+        .ok_or_else(|| StoreError::Corrupt(format!("incident {id}: verdict `{verdict}`")))?;
+    incident.opened_at = at(opened_at)?;
+    incident.slot_since = at(slot_since)?;
+    incident.acked_at = acked_at.map(at).transpose()?;
+    incident.calm_since = calm_since.map(at).transpose()?;
+    incident.resolved_at = resolved_at.map(at).transpose()?;
     Ok(incident)
 }
 
@@ -79,7 +98,7 @@ pub(super) fn upsert(tx: &Connection, i: &Incident) -> Result<()> {
         "INSERT INTO incident (id, rollout, opened_at, verdict, slot, slot_since, level, acked_by, acked_at, calm_since, resolved_at, thread)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (id) DO UPDATE SET verdict = ?4, slot = ?5, slot_since = ?6, level = ?7,
-             calm_since = ?10, resolved_at = ?11
+             acked_by = ?8, acked_at = ?9, calm_since = ?10, resolved_at = ?11
          WHERE incident.rollout = excluded.rollout",
     )?
     .execute(params![
@@ -111,6 +130,19 @@ pub(super) fn upsert(tx: &Connection, i: &Incident) -> Result<()> {
     )?
     .execute([i.id])?;
     Ok(())
+}
+
+/// The rollout's open incident, if any.
+pub(super) fn open_in(conn: &Connection, rollout: &str) -> Result<Option<Incident>> {
+    let row = conn
+        .prepare_cached(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM incident WHERE rollout = ?1 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"
+        ))?
+        .query_row([rollout], from_row)
+        .optional()?;
+    row.map(finish).transpose()
 }
 
 impl Store {
@@ -145,16 +177,7 @@ impl Store {
     }
 
     pub fn open_incident(&self, rollout: &str) -> Result<Option<Incident>> {
-        let row = self
-            .conn()
-            .prepare_cached(concat!(
-                "SELECT ",
-                columns!(),
-                " FROM incident WHERE rollout = ?1 AND resolved_at IS NULL ORDER BY id DESC LIMIT 1"
-            ))?
-            .query_row([rollout], from_row)
-            .optional()?;
-        row.map(finish).transpose()
+        open_in(&self.conn(), rollout)
     }
 
     pub fn incident(&self, id: i64) -> Result<Option<Incident>> {
@@ -180,16 +203,6 @@ impl Store {
         ))?;
         let rows = stmt.query_map([limit as i64], from_row)?;
         rows.map(|r| finish(r?)).collect()
-    }
-
-    /// Acknowledges an open incident. Returns the incident as it now stands,
-    /// or `None` if there is no such incident. Acknowledging twice keeps the first.
-    pub fn ack_incident(&self, id: i64, by: &str, at: Timestamp) -> Result<Option<Incident>> {
-        self.conn().execute(
-            "UPDATE incident SET acked_by = ?2, acked_at = ?3 WHERE id = ?1 AND acked_by IS NULL",
-            params![id, by, to_millis(at)],
-        )?;
-        self.incident(id)
     }
 
     /// Remembers the Slack thread of an incident's first message.

@@ -20,7 +20,7 @@ pub use incidents::Incident;
 pub use journal::JournalQuery;
 pub use lock::StateLock;
 pub use outbox::{Due, OutboxItem, OutboxStats, Salvage, Unreadable};
-pub use rollouts::{EvaluationCommit, RolloutMemory};
+pub use rollouts::{EvaluationCommit, RolloutMemory, RolloutState};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -44,6 +44,9 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("state store holds a bad record: {0}")]
     Corrupt(String),
+    /// Another state change of the rollout committed first; recompute.
+    #[error("rollout {rollout} changed meanwhile")]
+    Conflict { rollout: String },
     #[error("state store {p} is damaged ({detail}). Sena will not run on it. Stop every sena that uses it, move the file aside with its -wal and -shm files (`mv {p} {p}.damaged`, likewise `{p}-wal` and `{p}-shm`) and start again: Sena then starts with an empty store, so every rollout starts again at its first stage, and open incidents, breach start times, queued notifications and the decision journal stay only in the moved file (readable with sqlite3)", p = path.display())]
     Damaged { path: PathBuf, detail: String },
     #[error("another sena (pid {pid}) is running on {}; one state directory takes one daemon (read-only verbs such as `sena eval`, `journal` and `roster` still work)", dir.display())]

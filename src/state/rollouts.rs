@@ -19,9 +19,22 @@ pub struct RolloutMemory {
     pub ready_notified_stage: Option<usize>,
 }
 
-/// Everything one evaluation changes, written atomically.
+/// A rollout's state as one transition reads it: what was said, the open
+/// incident, and the version both belong to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RolloutState {
+    pub memory: Option<RolloutMemory>,
+    pub incident: Option<Incident>,
+    /// 0 before the first commit.
+    pub version: i64,
+}
+
+/// Everything one state change writes, atomically, provided the rollout is
+/// still at `expected_version` (else [`StoreError::Conflict`]).
 pub struct EvaluationCommit<'a> {
     pub rollout: &'a str,
+    /// The version the change was computed from.
+    pub expected_version: i64,
     pub at: Timestamp,
     /// One JSON record for the decision journal.
     pub journal: Option<String>,
@@ -91,34 +104,51 @@ impl Store {
         Ok(memory)
     }
 
-    pub fn memory(&self, rollout: &str) -> Result<Option<RolloutMemory>> {
-        let row: Option<(String, i64, Option<i64>, Option<i64>)> = self
-            .conn()
-            .prepare_cached(
-                "SELECT verdict, since, last_notified_at, ready_notified_stage
-                 FROM rollout_memory WHERE rollout = ?1",
-            )?
-            .query_row([rollout], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        row.map(|(verdict, since, last, ready)| {
-            Ok(RolloutMemory {
-                verdict: Verdict::parse(&verdict)
-                    .ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?,
-                since: from_millis(since)?,
-                last_notified_at: last.map(from_millis).transpose()?,
-                ready_notified_stage: ready.map(|r| r as usize),
+    /// Memory, open incident and version, read in one transaction so they
+    /// belong together.
+    pub fn rollout_state(&self, rollout: &str) -> Result<RolloutState> {
+        let conn = self.conn();
+        super::in_transaction(&conn, |tx| {
+            let version: Option<i64> = tx
+                .prepare_cached("SELECT version FROM rollout_version WHERE rollout = ?1")?
+                .query_row([rollout], |r| r.get(0))
+                .optional()?;
+            Ok(RolloutState {
+                memory: memory_in(tx, rollout)?,
+                incident: super::incidents::open_in(tx, rollout)?,
+                version: version.unwrap_or(0),
             })
         })
-        .transpose()
     }
 
-    /// Records one evaluation: journal, breach memory, verdict memory,
-    /// incident and queued notifications, all or nothing.
+    pub fn memory(&self, rollout: &str) -> Result<Option<RolloutMemory>> {
+        memory_in(&self.conn(), rollout)
+    }
+
+    /// Records one state change: version, journal, breach memory, verdict
+    /// memory, incident and queued notifications, all or nothing; nothing
+    /// when the rollout moved past `expected_version` meanwhile.
     pub fn commit_evaluation(&self, c: &EvaluationCommit<'_>) -> Result<()> {
         let conn = self.conn();
         super::in_transaction(&conn, |tx| {
+            let bumped = if c.expected_version == 0 {
+                tx.prepare_cached(
+                    "INSERT INTO rollout_version (rollout, version) VALUES (?1, 1)
+                     ON CONFLICT (rollout) DO NOTHING",
+                )?
+                .execute([c.rollout])?
+            } else {
+                tx.prepare_cached(
+                    "UPDATE rollout_version SET version = version + 1
+                     WHERE rollout = ?1 AND version = ?2",
+                )?
+                .execute(params![c.rollout, c.expected_version])?
+            };
+            if bumped != 1 {
+                return Err(StoreError::Conflict {
+                    rollout: c.rollout.to_string(),
+                });
+            }
             if let Some(stage) = c.stage {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, 'sena')",
@@ -163,4 +193,26 @@ impl Store {
             Ok(())
         })
     }
+}
+
+fn memory_in(conn: &rusqlite::Connection, rollout: &str) -> Result<Option<RolloutMemory>> {
+    let row: Option<(String, i64, Option<i64>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT verdict, since, last_notified_at, ready_notified_stage
+                 FROM rollout_memory WHERE rollout = ?1",
+        )?
+        .query_row([rollout], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    row.map(|(verdict, since, last, ready)| {
+        Ok(RolloutMemory {
+            verdict: Verdict::parse(&verdict)
+                .ok_or_else(|| StoreError::Corrupt(format!("verdict `{verdict}`")))?,
+            since: from_millis(since)?,
+            last_notified_at: last.map(from_millis).transpose()?,
+            ready_notified_stage: ready.map(|r| r as usize),
+        })
+    })
+    .transpose()
 }

@@ -54,6 +54,14 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             thread        TEXT
         );
         CREATE INDEX IF NOT EXISTS incident_open ON incident (rollout, resolved_at);
+        -- Bumped by every committed state change of a rollout (evaluation,
+        -- acknowledgement): a change computed from an older version is
+        -- refused and recomputed, so a concurrent ack and evaluation cannot
+        -- both win.
+        CREATE TABLE IF NOT EXISTS rollout_version (
+            rollout  TEXT PRIMARY KEY,
+            version  INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS counter (
             name   TEXT PRIMARY KEY,
             value  INTEGER NOT NULL

@@ -56,6 +56,7 @@ fn stage_breaches_and_memory_survive_reopening() {
         store
             .commit_evaluation(&EvaluationCommit {
                 rollout: "a",
+                expected_version: 0,
                 at: t0,
                 journal: Some("{\"x\":1}".into()),
                 breaches: Some(&breaches),
@@ -126,7 +127,7 @@ fn permanent_failures_stay_visible() {
 }
 
 #[test]
-fn acknowledging_keeps_the_first_acknowledger() {
+fn a_change_computed_from_an_old_version_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
@@ -144,27 +145,47 @@ fn acknowledging_keeps_the_first_acknowledger() {
         resolved_at: None,
         thread: None,
     };
-    store
-        .commit_evaluation(&EvaluationCommit {
+    let commit = |expected_version: i64, incident: &Incident| {
+        store.commit_evaluation(&EvaluationCommit {
             rollout: "a",
+            expected_version,
             at: t0,
             journal: None,
             breaches: None,
             memory: None,
-            incident: Some(&incident),
-            outbox: &[],
+            incident: Some(incident),
+            outbox: &[("slack", delivery(&format!("k{expected_version}")))],
             stage: None,
         })
-        .unwrap();
-    assert_eq!(store.open_incident("a").unwrap().unwrap().id, 1);
+    };
+    commit(0, &incident).unwrap();
+    let state = store.rollout_state("a").unwrap();
+    assert_eq!(
+        (state.version, state.incident.as_ref().map(|i| i.id)),
+        (1, Some(1))
+    );
     // Ids are reserved, never handed out twice, and stay above stored ones.
     assert_eq!(store.next_incident_id(0).unwrap(), 2);
     assert_eq!(store.next_incident_id(0).unwrap(), 3);
-    let acked = store.ack_incident(1, "sena", t0).unwrap().unwrap();
-    assert_eq!(acked.acked_by.as_deref(), Some("sena"));
-    let again = store.ack_incident(1, "copilot", t0).unwrap().unwrap();
-    assert_eq!(again.acked_by.as_deref(), Some("sena"));
-    assert!(store.ack_incident(99, "x", t0).unwrap().is_none());
+    assert_eq!(store.next_incident_id(9).unwrap(), 10, "above the floor");
+
+    // An ack computed from version 1 commits and bumps the version...
+    let mut acked = incident.clone();
+    acked.acked_by = Some("sena".into());
+    acked.acked_at = Some(t0);
+    commit(1, &acked).unwrap();
+    // ...so a change computed from version 1 too (an evaluation that read
+    // the incident before the ack) is refused whole: no incident write, no
+    // outbox row.
+    let mut escalated = incident.clone();
+    escalated.level = 1;
+    let err = commit(1, &escalated).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+    let state = store.rollout_state("a").unwrap();
+    assert_eq!(state.version, 2);
+    let open = state.incident.unwrap();
+    assert_eq!((open.acked_by.as_deref(), open.level), (Some("sena"), 0));
+    assert_eq!(store.outbox_stats().unwrap().depth, 2, "k0 and k1 only");
     store.set_incident_thread(1, "1700000000.000100").unwrap();
     assert_eq!(
         store.incident(1).unwrap().unwrap().thread.as_deref(),
@@ -182,6 +203,10 @@ fn journal_is_bounded_by_age_and_count() {
         store
             .commit_evaluation(&EvaluationCommit {
                 rollout: if i % 2 == 0 { "a" } else { "b" },
+                expected_version: store
+                    .rollout_state(if i % 2 == 0 { "a" } else { "b" })
+                    .unwrap()
+                    .version,
                 at,
                 journal: Some(format!("{{\"i\":{i}}}")),
                 breaches: None,
@@ -236,4 +261,20 @@ fn a_failed_transaction_leaves_nothing_behind_and_the_store_usable() {
         .enqueue(&[("console", delivery("k1"))], ts("2025-10-22T14:00:00Z"))
         .unwrap();
     assert_eq!(store.outbox_stats().unwrap().depth, 1);
+}
+
+#[test]
+fn a_damaged_incident_timestamp_is_corrupt_not_1970() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.execute_for_tests(
+        "INSERT INTO incident (id, rollout, opened_at, verdict, slot_since, level)
+         VALUES (7, 'a', 9223372036854775807, 'rollback', 0, 0)",
+    );
+    let err = store.incident(7).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt(m) if m.contains("incident 7")),
+        "{err}"
+    );
+    assert!(store.rollout_state("a").is_err());
 }
