@@ -98,6 +98,22 @@ impl Metrics {
         }
     }
 
+    /// Drops every series, of every family, that has label `key` = `value`
+    /// (a rollout removed by a reload).
+    pub fn forget_label(&self, key: &str, value: &str) {
+        let pair = render_labels(&[(key, value)]);
+        let pair = &pair[1..pair.len() - 1]; // `key="value"`
+        let has = |labels: &str| {
+            [("{", ","), ("{", "}"), (",", ","), (",", "}")]
+                .iter()
+                .any(|(before, after)| labels.contains(&format!("{before}{pair}{after}")))
+        };
+        let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
+        for family in families.values_mut() {
+            family.series.retain(|labels, _| !has(labels));
+        }
+    }
+
     pub fn observe(
         &self,
         name: &'static str,
@@ -215,6 +231,18 @@ mod tests {
         assert_eq!(
             m.value("sena_evaluations_total", &[("rollout", "a")]),
             Some(2.0)
+        );
+        m.inc(
+            "sena_evaluations_total",
+            "Evaluations.",
+            &[("rollout", "ab")],
+        );
+        m.forget_label("rollout", "a");
+        let text = m.render();
+        assert!(!text.contains("rollout=\"a\""), "{text}");
+        assert!(
+            text.contains("sena_evaluations_total{rollout=\"ab\"} 1"),
+            "{text}"
         );
     }
 }

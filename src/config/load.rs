@@ -111,7 +111,7 @@ fn read_config(
         .map_or(secs(30), |e| super::limits::interval(d, e, secs(30)));
     let state = state(d, &f, dir);
     let server = server(d, &f);
-    let notify = section(d, &f, "notify", &["repeat", "resolve_after"]);
+    let notify = section(d, &f, "notify", &["repeat", "resolve_after", "blind_after"]);
     let notify = NotifyConfig {
         repeat: notify
             .as_ref()
@@ -119,6 +119,9 @@ fn read_config(
         resolve_after: notify
             .as_ref()
             .map_or(secs(300), |n| n.duration(d, "resolve_after", secs(300))),
+        blind_after: notify
+            .as_ref()
+            .map_or(secs(120), |n| n.duration(d, "blind_after", secs(120))),
     };
     let mut warnings = Vec::new();
     let roster = f

@@ -90,6 +90,11 @@ pub struct NotifyConfig {
     /// resolves; a breach inside it reopens the same incident without a new
     /// page (the anti-flap rule).
     pub resolve_after: Duration,
+    /// A hold whose only causes are blind checks (no data, query errors)
+    /// pages nobody until it has lasted this long: a canary whose series
+    /// are not scraped yet, or one Prometheus restart, is not worth waking
+    /// someone. The verdict is `hold` at once all the same.
+    pub blind_after: Duration,
 }
 
 #[derive(Clone, Debug)]

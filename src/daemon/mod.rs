@@ -148,17 +148,25 @@ async fn reload(
             return rejected(shared, e.to_string());
         }
     };
+    workers.stop().await;
+    // Rollouts that left the configuration: their open incidents close with
+    // a message saying so (the old workers are stopped, so none can reopen
+    // them), and their series leave /metrics: a stale gauge would alert.
     for gone in old
         .rollouts
         .iter()
         .filter(|r| new.rollout(&r.name).is_none())
     {
-        // A removed rollout has no verdict any more; a stale gauge would alert.
+        if let Err(e) = transition::retire(shared, &new, gone) {
+            tracing::error!(rollout = %gone.name, error = %e, "cannot close the incident of a removed rollout");
+        }
+        shared.metrics.forget_label("rollout", &gone.name);
         shared
-            .metrics
-            .forget("sena_verdict", &[("rollout", &gone.name)]);
+            .unsaved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&gone.name);
     }
-    workers.stop().await;
     *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
     {
         let config = shared.config();

@@ -24,6 +24,9 @@ pub enum AdvisoryKind {
     ReadyToExpand,
     /// Someone acknowledged; escalation stopped.
     Acknowledged,
+    /// The rollout was removed from the configuration: its open incident
+    /// closes without a verdict, and nobody watches it any more.
+    Removed,
     /// Sena itself lost a queued notification (an unreadable outbox row)
     /// and says so instead of dropping it silently.
     Undeliverable,
@@ -84,6 +87,10 @@ impl Advisory {
                     self.rollout
                 )
             }
+            (AdvisoryKind::Removed, _) => format!(
+                "CLOSED {}: removed from Sena's configuration, no longer watched",
+                self.rollout
+            ),
             (AdvisoryKind::Resolved, _) => {
                 format!(
                     "RECOVERED {} at {}: back within limits",

@@ -17,13 +17,16 @@
 //!   without a new page.
 //! - While not `continue`, a reminder every `repeat`.
 //! - The approver hears "ready to expand" once per stage.
+//! - A hold caused only by blind checks (no data, query errors) opens an
+//!   incident only once it has lasted `blind_after`; a failing check pages
+//!   at once.
 
 use jiff::Timestamp;
 
 use super::advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
 use crate::config::{NotifyConfig, Rollout};
 use crate::decide::{Decision, Verdict};
-use crate::eval::CheckResult;
+use crate::eval::{CheckResult, CheckStatus};
 use crate::roster::{OnCall, Person, Roster};
 use crate::state::{Incident, RolloutMemory};
 
@@ -79,6 +82,10 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     let on_call = input.roster.and_then(|r| r.on_call(now));
     let incident = match (input.incident.cloned(), verdict) {
         (None, Verdict::Continue) => None,
+        // Blind, and not for long yet: hold without paging anyone.
+        (None, Verdict::Hold) if only_blind(input.checks) && !blind_long_enough(input, &memory) => {
+            None
+        }
         (None, bad) => {
             let inc = Incident {
                 id: input.next_incident_id,
@@ -225,6 +232,50 @@ pub fn acknowledge(input: &PolicyInput<'_>, by: &str) -> PolicyOutput {
     }
 }
 
+/// A hold caused only by checks Sena cannot see (no data, query errors),
+/// none failing on a value.
+fn only_blind(checks: &[CheckResult]) -> bool {
+    !checks.iter().any(|c| c.status == CheckStatus::Failing)
+        && checks
+            .iter()
+            .any(|c| matches!(c.status, CheckStatus::NoData | CheckStatus::Error))
+}
+
+/// Whether the current hold has lasted `notify.blind_after`.
+fn blind_long_enough(input: &PolicyInput<'_>, memory: &RolloutMemory) -> bool {
+    crate::saturating::elapsed(memory.since, input.now) >= input.notify.blind_after
+}
+
+/// The rollout left the configuration: its open incident closes, and
+/// everyone paged so far (and the approver) hears that nobody watches it any
+/// more, rather than being left with an incident that never resolves.
+pub fn retire(input: &PolicyInput<'_>) -> PolicyOutput {
+    let memory = input.memory.cloned().unwrap_or(RolloutMemory {
+        verdict: input.decision.verdict,
+        since: input.now,
+        last_notified_at: None,
+        ready_notified_stage: None,
+    });
+    let mut incident = input.incident.cloned();
+    let mut outgoing = Vec::new();
+    if let Some(inc) = incident.as_mut().filter(|i| i.resolved_at.is_none()) {
+        inc.resolved_at = Some(input.now);
+        let so_far = 0..=inc.level;
+        outgoing.push(page(
+            input,
+            inc,
+            AdvisoryKind::Removed,
+            on_call_of(input, inc).as_ref(),
+            so_far,
+        ));
+    }
+    PolicyOutput {
+        memory,
+        incident,
+        outgoing,
+    }
+}
+
 /// The chain of the incident's slot now (it may have been reloaded).
 fn on_call_of(input: &PolicyInput<'_>, inc: &Incident) -> Option<OnCall> {
     let current = input.roster.and_then(|r| r.on_call(input.now))?;
@@ -288,7 +339,7 @@ fn page(
     // end; escalations and reminders go to the chain, not again to them.
     let approver_too = match kind {
         AdvisoryKind::Opened => inc.verdict == Verdict::Rollback,
-        AdvisoryKind::Resolved => true,
+        AdvisoryKind::Resolved | AdvisoryKind::Removed => true,
         _ => false,
     };
     if approver_too {
@@ -312,7 +363,9 @@ fn page(
         slot: inc.slot.clone(),
         level: *levels.end(),
         paged,
-        next: if inc.acked_by.is_some() || kind == AdvisoryKind::Resolved {
+        next: if inc.acked_by.is_some()
+            || matches!(kind, AdvisoryKind::Resolved | AdvisoryKind::Removed)
+        {
             None
         } else {
             next
@@ -340,6 +393,7 @@ fn kind_key(kind: AdvisoryKind) -> &'static str {
         AdvisoryKind::Reminder => "reminder",
         AdvisoryKind::Escalated => "escalated",
         AdvisoryKind::Resolved => "resolved",
+        AdvisoryKind::Removed => "removed",
         AdvisoryKind::ReadyToExpand => "ready",
         AdvisoryKind::Acknowledged => "ack",
         AdvisoryKind::Undeliverable => "lost",

@@ -64,6 +64,7 @@ fn notify() -> NotifyConfig {
     NotifyConfig {
         repeat: Duration::from_secs(3600),
         resolve_after: Duration::from_secs(300),
+        blind_after: Duration::ZERO,
     }
 }
 
@@ -87,6 +88,8 @@ struct Driver {
     notify: NotifyConfig,
     memory: Option<RolloutMemory>,
     incident: Option<Incident>,
+    /// The checks behind the next decisions.
+    checks: Vec<CheckResult>,
 }
 
 impl Driver {
@@ -97,6 +100,7 @@ impl Driver {
             notify: notify(),
             memory: None,
             incident: None,
+            checks: Vec::new(),
         }
     }
 
@@ -105,7 +109,7 @@ impl Driver {
             rollout: &self.rollout,
             stage_index: 0,
             decision: &d,
-            checks: &[],
+            checks: &self.checks,
             now,
             memory: self.memory.as_ref(),
             incident: self.incident.as_ref(),
@@ -286,4 +290,59 @@ fn without_a_roster_an_incident_still_opens_and_speaks() {
     assert_eq!(out.outgoing.len(), 1);
     assert!(out.outgoing[0].recipients.is_empty());
     assert!(out.incident.is_some());
+}
+
+fn with_blind_after(minutes: u64, status: CheckStatus) -> Driver {
+    let mut d = Driver::new();
+    d.notify.blind_after = Duration::from_secs(minutes * 60);
+    d.checks = vec![crate::notify::render::fixtures::satisfaction(0.99, status)];
+    d
+}
+
+#[test]
+fn a_blind_hold_pages_only_once_it_has_lasted_blind_after() {
+    for blind in [CheckStatus::NoData, CheckStatus::Error] {
+        let mut d = with_blind_after(2, blind);
+        assert!(d.step(seoul("10:00"), decision(Verdict::Hold)).is_empty());
+        assert!(d.step(seoul("10:01"), decision(Verdict::Hold)).is_empty());
+        assert!(d.incident.is_none(), "no incident inside the grace");
+        let out = d.step(seoul("10:02"), decision(Verdict::Hold));
+        assert_eq!(out.len(), 1, "{blind:?}: paged once the grace is over");
+        assert_eq!(out[0].advisory.kind, AdvisoryKind::Opened);
+        assert_eq!(names(&out[0]), ["sena"]);
+    }
+}
+
+#[test]
+fn a_blind_hold_that_clears_inside_the_grace_says_nothing() {
+    let mut d = with_blind_after(2, CheckStatus::NoData);
+    assert!(d.step(seoul("10:00"), decision(Verdict::Hold)).is_empty());
+    d.checks = vec![crate::notify::render::fixtures::satisfaction(
+        0.99,
+        CheckStatus::Passing,
+    )];
+    assert!(d
+        .step(seoul("10:01"), decision(Verdict::Continue))
+        .is_empty());
+    d.checks = vec![crate::notify::render::fixtures::satisfaction(
+        0.99,
+        CheckStatus::NoData,
+    )];
+    // A new blind spell starts its own grace.
+    assert!(d.step(seoul("10:02"), decision(Verdict::Hold)).is_empty());
+    assert!(d.step(seoul("10:03"), decision(Verdict::Hold)).is_empty());
+    assert_eq!(d.step(seoul("10:04"), decision(Verdict::Hold)).len(), 1);
+}
+
+#[test]
+fn a_failing_check_pages_at_once_whatever_blind_after() {
+    let mut d = with_blind_after(60, CheckStatus::Failing);
+    let out = d.step(seoul("10:00"), decision(Verdict::Hold));
+    assert_eq!(out.len(), 1);
+    let mut d = with_blind_after(60, CheckStatus::NoData);
+    assert_eq!(
+        d.step(seoul("10:00"), decision(Verdict::Rollback)).len(),
+        1,
+        "a rollback is never held back"
+    );
 }

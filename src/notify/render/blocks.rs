@@ -90,7 +90,9 @@ pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent
 /// who must act.
 pub fn slack_fallback(a: &Advisory, recipients: &[Person]) -> String {
     let mut line = mrkdwn(&a.headline());
-    if a.verdict != Verdict::Continue && a.kind != AdvisoryKind::Resolved {
+    if a.verdict != Verdict::Continue
+        && !matches!(a.kind, AdvisoryKind::Resolved | AdvisoryKind::Removed)
+    {
         if let Some(worst) = super::deciding_check(a) {
             line.push_str(&format!(
                 ": {} {}",
@@ -123,7 +125,9 @@ fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
     if !mentions.is_empty() {
         // Nobody is being paged once it is over or when asking for approval.
         let label = match a.kind {
-            AdvisoryKind::Resolved | AdvisoryKind::ReadyToExpand => "Notified",
+            AdvisoryKind::Resolved | AdvisoryKind::Removed | AdvisoryKind::ReadyToExpand => {
+                "Notified"
+            }
             _ => "Paged",
         };
         fields.push((label.into(), mentions));
@@ -241,6 +245,7 @@ fn mention(p: &Person) -> String {
 fn emoji(a: &Advisory) -> &'static str {
     match (a.kind, a.verdict) {
         (AdvisoryKind::Resolved, _) => "✅",
+        (AdvisoryKind::Removed, _) => "⏹️",
         (_, Verdict::Rollback) => "🚨",
         (_, Verdict::Hold) => "⚠️",
         (_, Verdict::Continue) => "🟢",

@@ -263,6 +263,10 @@ fn kind_only(a: &Advisory) -> Option<String> {
                 None => format!("Escalated to level {level}"),
             })
         }
+        AdvisoryKind::Removed => Some(
+            "Closed: the rollout was removed from the configuration; Sena no longer watches it"
+                .to_string(),
+        ),
         AdvisoryKind::Resolved => Some(match since_open {
             Some(d) => format!("Resolved: back within limits after {d}"),
             None => "Resolved: back within limits".to_string(),

@@ -16,7 +16,7 @@ pub fn email_subject(a: &Advisory) -> String {
     }
     let head = format!("[sena] {} {} {}", verdict_word(a), a.rollout, a.traffic);
     let mut subject = match (a.kind, &a.ready_to_expand, a.verdict) {
-        (AdvisoryKind::Resolved, _, _) => head,
+        (AdvisoryKind::Resolved | AdvisoryKind::Removed, _, _) => head,
         (_, Some(e), Verdict::Continue) => {
             format!("{head} → {}: needs {}", e.next_traffic, e.approver)
         }
@@ -39,8 +39,10 @@ pub fn email_subject(a: &Advisory) -> String {
 }
 
 fn verdict_word(a: &Advisory) -> &'static str {
-    if a.kind == AdvisoryKind::Resolved {
-        return "RESOLVED";
+    match a.kind {
+        AdvisoryKind::Resolved => return "RESOLVED",
+        AdvisoryKind::Removed => return "CLOSED",
+        _ => {}
     }
     match a.verdict {
         Verdict::Rollback => "ROLLBACK",
