@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod datasource;
 pub mod decide;
+pub mod duration_text;
 pub mod eval;
 pub mod float;
 pub mod health;

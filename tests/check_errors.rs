@@ -118,6 +118,17 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-inline-roster-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:5:3: unknown key `timout`, did you mean `timeout`?",
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:10:21: `lubit.example.com` is not an email address",
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:12:7: missing required key `escalation`",
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:15:7: unknown key `escalaton`, did you mean `escalation`?",
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:18:39: override ends (2025-10-22T12:00) before or when it starts (2025-10-22T12:00)",
+        "tests/fixtures/rules/sena-inline-roster-bad.yaml:18:76: `copilot` is not in `people` (known: lubit, sena)",
+        ],
+    ),
+    (
         "sena-interval-bad.yaml",
         &[
         "tests/fixtures/rules/sena-interval-bad.yaml:5:13: `interval: 1ns` is under 1s; each interval sends one query per check to Prometheus, so write at least `1s` (the default is `30s`)",

@@ -1,6 +1,6 @@
-//! Where advisories go and who receives them: `slack:`, `email:` and
-//! `roster:`. Secrets are read here, from files or the environment, and
-//! never echoed in a diagnostic.
+//! Where advisories go: `slack:` and `email:` (who receives them is the
+//! roster's, read in `roster/`). Secrets are read here, from files or the
+//! environment, and never echoed in a diagnostic.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -11,8 +11,7 @@ use serde_saphyr::Spanned;
 use super::load::{url, Env};
 use super::raw::{Node, Value};
 use super::reader::{check_http_url, secret_file, Fields, FileDiags};
-use super::{Diagnostic, EmailConfig, Secret, SlackConfig, SlackMode, SmtpTls};
-use crate::roster::{self, Roster};
+use super::{EmailConfig, Secret, SlackConfig, SlackMode, SmtpTls};
 
 const SLACK_KEYS: &[&str] = &["webhook_url", "token_file", "channel", "api_url"];
 const EMAIL_KEYS: &[&str] = &["smtp", "from"];
@@ -203,77 +202,4 @@ fn is_loopback(host: &str) -> bool {
     let host = host.trim().trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A roster file (relative to the config) or a mapping written inline.
-/// The inline text is cut out of the config and padded with blank lines and
-/// spaces so the roster's own diagnostics land on the config's real lines.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn roster(
-    d: &mut FileDiags,
-    others: &mut Vec<Diagnostic>,
-    warnings: &mut Vec<Diagnostic>,
-    node: &Node,
-    top: &Fields,
-    src: &str,
-    file: &Path,
-    dir: &Path,
-) -> Option<Roster> {
-    let loaded = match &node.value {
-        Value::Map(_) => {
-            let text = inline_text(top, node, src)?;
-            roster::load_str(&text, file)
-        }
-        value => {
-            let Some(rel) = value.scalar_text() else {
-                d.error(
-                    &node.referenced,
-                    format!(
-                        "`roster` must be a file name or a mapping, found {}",
-                        value.kind()
-                    ),
-                );
-                return None;
-            };
-            let path = dir.join(&rel);
-            if !path.exists() {
-                d.error(
-                    &node.referenced,
-                    format!(
-                        "roster file `{rel}` does not exist (looked for {})",
-                        path.display()
-                    ),
-                );
-                return None;
-            }
-            roster::load_file(&path)
-        }
-    };
-    match loaded {
-        Ok((roster, found)) => {
-            warnings.extend(found.0);
-            Some(roster)
-        }
-        Err(found) => {
-            others.extend(found.0);
-            None
-        }
-    }
-}
-
-fn inline_text(top: &Fields, node: &Node, src: &str) -> Option<String> {
-    let at = |n: &serde_saphyr::Location| usize::try_from(n.span().byte_offset()?).ok();
-    let start = at(&node.referenced)?;
-    let index = top
-        .entries()
-        .iter()
-        .position(|(k, _)| k.value == "roster")?;
-    let end = top
-        .entries()
-        .get(index + 1)
-        .and_then(|(k, _)| at(&k.referenced))
-        .unwrap_or(src.len());
-    let (line, column) = super::raw::line_col(&node.referenced);
-    let padding = "\n".repeat(line as usize - 1) + &" ".repeat(column as usize - 1);
-    Some(padding + src.get(start..end)?)
 }

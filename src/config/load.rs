@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::channels::{email, roster, slack};
+use super::channels::{email, slack};
 use super::raw::{parse, Node};
 use super::reader::{check_http_url, secret_file, text, Fields, FileDiags};
 use super::rollouts::{rollouts, RulesFiles};
@@ -77,16 +77,14 @@ pub(crate) fn load_with_env(text: &str, file: &Path, env: Env) -> Result<Loaded,
     let dir = file.parent().unwrap_or(Path::new(""));
     let mut d = FileDiags::new(file);
     let mut others = Vec::new();
-    let config = read_config(&mut d, &mut others, &root, text, file, dir, env);
+    let config = read_config(&mut d, &mut others, &root, file, dir, env);
     finish(config, d.list.into_iter().chain(others).collect(), file)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_config(
     d: &mut FileDiags,
     others: &mut Vec<Diagnostic>,
     root: &Node,
-    src: &str,
     file: &Path,
     dir: &Path,
     env: Env,
@@ -123,11 +121,9 @@ fn read_config(
             .as_ref()
             .map_or(secs(120), |n| n.duration(d, "blind_after", secs(120))),
     };
-    let mut warnings = Vec::new();
     let roster = f
         .get("roster")
-        .and_then(|n| roster(d, others, &mut warnings, n, &f, src, file, dir));
-    others.extend(warnings);
+        .and_then(|n| super::roster::read_entry(d, others, n, dir));
     let slack = f.get("slack").and_then(|n| slack(d, n, dir, env));
     let email = f
         .get("email")

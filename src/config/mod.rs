@@ -10,6 +10,7 @@ pub mod model;
 mod raw;
 mod reader;
 mod rollouts;
+pub mod roster;
 mod rules;
 pub mod value;
 

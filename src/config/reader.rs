@@ -91,11 +91,6 @@ impl<'n> Fields<'n> {
         self.entries.iter().find(|(k, _)| k.value == key)
     }
 
-    /// Keys in document order with their values, for the roster's inline text.
-    pub fn entries(&self) -> &'n [(Spanned<String>, Node)] {
-        self.entries
-    }
-
     pub fn required(&self, d: &mut FileDiags, key: &str) -> Option<&'n Node> {
         match self.entry(key) {
             None => {
@@ -221,6 +216,25 @@ pub(crate) fn text(d: &mut FileDiags, key: &str, node: &Node) -> Option<Spanned<
             d.error(&node.referenced, format!("`{key}` is empty"));
             None
         }
+        Some(s) => Some(Spanned {
+            value: s,
+            referenced: node.referenced,
+            defined: node.defined,
+        }),
+        None => {
+            d.error(
+                &node.referenced,
+                format!("`{key}` must be text, found {}", node.value.kind()),
+            );
+            None
+        }
+    }
+}
+
+/// The text of a scalar, empty allowed: for values whose emptiness deserves
+/// its own message (`slack: ''` says how to find a member ID).
+pub(crate) fn scalar(d: &mut FileDiags, key: &str, node: &Node) -> Option<Spanned<String>> {
+    match node.value.scalar_text() {
         Some(s) => Some(Spanned {
             value: s,
             referenced: node.referenced,

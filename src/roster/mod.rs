@@ -2,10 +2,15 @@
 //!
 //! A roster file names people, recurring *slots* of local wall-clock time
 //! (each with an escalation chain), and *overrides* (holidays, swaps) that
-//! replace people for a fixed local interval. `load_file`/`load_str` turn it
-//! into a `Roster` that cannot be invalid; `Roster::on_call(at)` answers who
-//! is paged for an incident opened at `at`. Everything here is a pure
-//! function of the file and the instant passed in — no clock is read.
+//! replace people for a fixed local interval. `Roster::new` builds one that
+//! cannot be invalid; `Roster::on_call(at)` answers who is paged for an
+//! incident opened at `at`. Everything here is a pure function of the roster
+//! and the instant passed in — no clock is read, no file is parsed.
+//!
+//! Reading the YAML (with every mistake at its `FILE:LINE:COLUMN`) is the
+//! config reader's job (`config::roster`): it checks what it reads at its
+//! position and then calls the constructors here. So the dependency runs
+//! one way, config → roster, and this module knows nothing of YAML.
 //!
 //! # Semantics
 //! - **Slot times are local wall-clock times** in the roster's `timezone`.
@@ -34,16 +39,16 @@
 //! - **Coverage gaps and overlaps** are judged on a typical week of wall
 //!   clock time, without DST or overrides (see `gaps`).
 
+mod build;
 mod gaps;
-mod parse;
-mod parse_slots;
-mod raw;
 mod report;
 mod slots;
 mod table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests_build;
+#[cfg(test)]
+mod tests_deps;
 #[cfg(test)]
 mod tests_dst;
 #[cfg(test)]
@@ -54,10 +59,10 @@ mod tests_week;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use build::RosterError;
 pub use gaps::{Gap, Overlap, WeekSpan};
-pub use parse::{load_file, load_inline, load_str, InlineRoster};
 pub use report::{write_at, write_week};
-pub use slots::Override;
+pub use slots::{parse_day, resolve_local, Days, LevelSpec, Override, Slot, WallTime, DAY_NAMES};
 pub use table::WeekRow;
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,8 +72,8 @@ pub struct Person {
     pub email: Option<String>,
 }
 
-/// A loaded roster. Built only by `load_file`/`load_str`, so every name in
-/// a chain or override is a known person and every slot is well-formed.
+/// A loaded roster. Built only by `Roster::new`, so every name in a chain
+/// or override is a known person and every slot is well-formed.
 #[derive(Clone, Debug)]
 pub struct Roster {
     pub timezone: jiff::tz::TimeZone,
@@ -158,7 +163,7 @@ impl Roster {
                     let person = self
                         .people
                         .get(name)
-                        .expect("names are checked against `people` at load");
+                        .expect("names are checked against `people` by `Roster::new`");
                     if !people.contains(person) {
                         people.push(person.clone());
                     }
@@ -176,4 +181,4 @@ impl Roster {
     }
 }
 
-pub use crate::config::value::format_duration;
+pub use crate::duration_text::format_duration;

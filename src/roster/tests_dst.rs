@@ -6,51 +6,38 @@
 //! - Fall back, Sun 2026-11-01: 02:00 EDT goes back to 01:00 EST (06:00Z);
 //!   local 01:00–01:59 happens twice (05:00Z–06:00Z EDT, 06:00Z–07:00Z EST).
 
-use super::tests_on_call::{at, roster, slot_at};
+use super::tests_build::{person, roster, slot, Swap};
+use super::tests_on_call::{at, slot_at};
 use super::*;
 
-fn new_york(slots: &str) -> Roster {
-    roster(&format!(
-        "timezone: America/New_York
-people:
-  ana: {{ slack: U0ANA }}
-  bo: {{ slack: U0BO }}
-slots:{slots}"
-    ))
+fn new_york_with(slots: Vec<Slot>, overrides: &[Swap]) -> Roster {
+    let people = [
+        person("ana", Some("U0ANA"), None),
+        person("bo", Some("U0BO"), None),
+    ];
+    roster("America/New_York", &people, slots, overrides)
+}
+
+fn new_york(slots: Vec<Slot>) -> Roster {
+    new_york_with(slots, &[])
 }
 
 /// Day 02:30 → 23:00 and night 23:00 → 02:30: the shift change sits inside
 /// the hour spring-forward skips.
 fn shift_change_at_0230() -> Roster {
-    new_york(
-        "
-  - name: day
-    from: \"02:30\"
-    to: \"23:00\"
-    escalation: [ { notify: [ana] } ]
-  - name: night
-    from: \"23:00\"
-    to: \"02:30\"
-    escalation: [ { notify: [bo] } ]
-",
-    )
+    new_york(vec![
+        slot("day", &[], "02:30", "23:00", &[(0, &["ana"])]),
+        slot("night", &[], "23:00", "02:30", &[(0, &["bo"])]),
+    ])
 }
 
 /// Day 01:30 → 23:00 and night 23:00 → 01:30: the shift change sits inside
 /// the hour fall-back repeats.
 fn shift_change_at_0130() -> Roster {
-    new_york(
-        "
-  - name: day
-    from: \"01:30\"
-    to: \"23:00\"
-    escalation: [ { notify: [ana] } ]
-  - name: night
-    from: \"23:00\"
-    to: \"01:30\"
-    escalation: [ { notify: [bo] } ]
-",
-    )
+    new_york(vec![
+        slot("day", &[], "01:30", "23:00", &[(0, &["ana"])]),
+        slot("night", &[], "23:00", "01:30", &[(0, &["bo"])]),
+    ])
 }
 
 #[test]
@@ -98,14 +85,7 @@ fn the_day_after_spring_forward_uses_the_new_offset() {
 
 #[test]
 fn a_slot_entirely_inside_the_skipped_hour_does_not_hold_that_day() {
-    let r = new_york(
-        "
-  - name: blink
-    from: \"02:10\"
-    to: \"02:50\"
-    escalation: [ { notify: [ana] } ]
-",
-    );
+    let r = new_york(vec![slot("blink", &[], "02:10", "02:50", &[(0, &["ana"])])]);
     for instant in [
         "2026-03-08T06:59:59Z",
         "2026-03-08T07:00:00Z",
@@ -154,14 +134,13 @@ fn fall_back_boundary_in_the_repeated_hour_is_its_first_occurrence() {
 
 #[test]
 fn a_slot_ending_in_the_repeated_hour_does_not_hold_again() {
-    let r = new_york(
-        "
-  - name: evening
-    from: \"20:00\"
-    to: \"01:30\"
-    escalation: [ { notify: [bo] } ]
-",
-    );
+    let r = new_york(vec![slot(
+        "evening",
+        &[],
+        "20:00",
+        "01:30",
+        &[(0, &["bo"])],
+    )]);
     // 01:15 EDT (05:15Z) is inside; 01:15 EST (06:15Z) is after the end.
     assert_eq!(
         slot_at(&r, "2026-11-01T05:15:00Z").as_deref(),
@@ -183,14 +162,7 @@ fn a_slot_ending_in_the_repeated_hour_does_not_hold_again() {
 
 #[test]
 fn a_slot_starting_in_the_repeated_hour_starts_at_its_first_occurrence() {
-    let r = new_york(
-        "
-  - name: early
-    from: \"01:30\"
-    to: \"06:00\"
-    escalation: [ { notify: [ana] } ]
-",
-    );
+    let r = new_york(vec![slot("early", &[], "01:30", "06:00", &[(0, &["ana"])])]);
     assert_eq!(slot_at(&r, "2026-11-01T05:29:59Z"), None);
     assert_eq!(
         slot_at(&r, "2026-11-01T05:30:00Z").as_deref(),
@@ -210,22 +182,24 @@ fn a_slot_starting_in_the_repeated_hour_starts_at_its_first_occurrence() {
 
 #[test]
 fn override_times_follow_the_same_dst_rule() {
-    let r = roster(
-        "timezone: America/New_York
-people:
-  ana: { slack: U0ANA }
-  bo: { slack: U0BO }
-slots:
-  - name: all
-    from: \"00:00\"
-    to: \"24:00\"
-    escalation: [ { notify: [ana] } ]
-overrides:
-  # 02:30 does not exist on 2026-03-08: the override starts at 03:00 EDT.
-  - { from: \"2026-03-08T02:30\", to: \"2026-03-08T04:00\", replace: { ana: bo } }
-  # 01:30 happens twice on 2026-11-01: the first one (EDT) is meant.
-  - { from: \"2026-11-01T01:30\", to: \"2026-11-01T03:00\", replace: { ana: bo } }
-",
+    let r = new_york_with(
+        vec![slot("all", &[], "00:00", "24:00", &[(0, &["ana"])])],
+        &[
+            // 02:30 does not exist on 2026-03-08: the override starts at 03:00 EDT.
+            Swap {
+                from: "2026-03-08T02:30",
+                to: "2026-03-08T04:00",
+                slot: None,
+                replace: &[("ana", "bo")],
+            },
+            // 01:30 happens twice on 2026-11-01: the first one (EDT) is meant.
+            Swap {
+                from: "2026-11-01T01:30",
+                to: "2026-11-01T03:00",
+                slot: None,
+                replace: &[("ana", "bo")],
+            },
+        ],
     );
     let level0 = |utc: &str| {
         let on_call = r.on_call(at(utc)).expect("always covered");

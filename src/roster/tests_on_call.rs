@@ -2,16 +2,8 @@
 //! slot edges, midnight wrap, `24:00`, overrides, overlaps. Every instant is
 //! written in UTC so the test says exactly which moment it means.
 
-use std::path::Path;
-
+use super::tests_build::{contract, person, roster, slot, Swap};
 use super::*;
-
-pub(super) fn roster(yaml: &str) -> Roster {
-    match load_str(yaml, Path::new("test.yaml")) {
-        Ok((roster, _warnings)) => roster,
-        Err(errors) => panic!("roster should load:\n{errors}"),
-    }
-}
 
 pub(super) fn at(utc: &str) -> jiff::Timestamp {
     utc.parse().expect("an RFC 3339 instant")
@@ -37,34 +29,30 @@ fn level0(roster: &Roster, utc: &str) -> Vec<String> {
     paged(roster, utc).expect("a slot holds").1[0].clone()
 }
 
-const PEOPLE: &str = "
-people:
-  sena: { slack: U0SENA }
-  copilot: { slack: U0COPILOT }
-  lubit: { email: lubit@example.com }
-";
-
-fn seoul(slots_and_overrides: &str) -> Roster {
-    roster(&format!(
-        "timezone: Asia/Seoul{PEOPLE}{slots_and_overrides}"
-    ))
+fn seoul(slots: Vec<Slot>, overrides: &[Swap]) -> Roster {
+    let people = [
+        person("sena", Some("U0SENA"), None),
+        person("copilot", Some("U0COPILOT"), None),
+        person("lubit", None, Some("lubit@example.com")),
+    ];
+    roster("Asia/Seoul", &people, slots, overrides)
 }
 
-const BUSINESS: &str = "
-slots:
-  - name: business-hours
-    days: [mon, tue, wed, thu, fri]
-    from: \"09:00\"
-    to: \"18:00\"
-    escalation:
-      - notify: [sena]
-      - after: 10m
-        notify: [copilot]
-";
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri"];
+
+fn business(days: &[&str]) -> Vec<Slot> {
+    vec![slot(
+        "business-hours",
+        days,
+        "09:00",
+        "18:00",
+        &[(0, &["sena"]), (10, &["copilot"])],
+    )]
+}
 
 #[test]
 fn business_hours_hold_from_inclusive_to_exclusive() {
-    let r = seoul(BUSINESS);
+    let r = seoul(business(WEEKDAYS), &[]);
     // Tue 2025-10-21, 09:00 KST = 00:00Z.
     assert_eq!(slot_at(&r, "2025-10-20T23:59:59Z"), None);
     assert_eq!(
@@ -82,7 +70,7 @@ fn business_hours_hold_from_inclusive_to_exclusive() {
 
 #[test]
 fn chain_carries_delays_and_contacts() {
-    let r = seoul(BUSINESS);
+    let r = seoul(business(WEEKDAYS), &[]);
     let on_call = r.on_call(at("2025-10-21T01:00:00Z")).expect("in slot");
     assert_eq!(on_call.levels.len(), 2);
     assert_eq!(on_call.levels[0].after, std::time::Duration::ZERO);
@@ -96,15 +84,14 @@ fn chain_carries_delays_and_contacts() {
 #[test]
 fn wrapping_slot_belongs_to_the_day_it_starts() {
     let r = seoul(
-        "
-slots:
-  - name: weekend-night
-    days: [fri]
-    from: \"18:00\"
-    to: \"09:00\"
-    escalation:
-      - notify: [lubit]
-",
+        vec![slot(
+            "weekend-night",
+            &["fri"],
+            "18:00",
+            "09:00",
+            &[(0, &["lubit"])],
+        )],
+        &[],
     );
     // Fri 2025-10-24 18:00 KST = 09:00Z starts it.
     assert_eq!(slot_at(&r, "2025-10-24T08:59:59Z"), None);
@@ -131,21 +118,11 @@ slots:
 #[test]
 fn until_24_00_runs_to_midnight() {
     let r = seoul(
-        "
-slots:
-  - name: late
-    days: [mon]
-    from: \"18:00\"
-    to: \"24:00\"
-    escalation:
-      - notify: [sena]
-  - name: always
-    days: [wed]
-    from: \"00:00\"
-    to: \"24:00\"
-    escalation:
-      - notify: [copilot]
-",
+        vec![
+            slot("late", &["mon"], "18:00", "24:00", &[(0, &["sena"])]),
+            slot("always", &["wed"], "00:00", "24:00", &[(0, &["copilot"])]),
+        ],
+        &[],
     );
     // Mon 2025-10-20 23:59:59 KST = 14:59:59Z; Tue 00:00 KST = 15:00Z.
     assert_eq!(slot_at(&r, "2025-10-20T14:59:59Z").as_deref(), Some("late"));
@@ -166,8 +143,7 @@ slots:
 #[test]
 fn override_replaces_only_inside_its_window() {
     // The contract's fixture: sena → copilot from Wed 12:00 to Thu 12:00 KST.
-    let text = include_str!("../../tests/fixtures/roster/roster.yaml");
-    let r = roster(text);
+    let r = contract();
     assert_eq!(level0(&r, "2025-10-22T02:59:59Z"), ["sena"]);
     assert_eq!(level0(&r, "2025-10-22T03:00:00Z"), ["copilot"]);
     // Thu 11:59:59 KST still replaced, 12:00 KST back to sena.
@@ -186,29 +162,30 @@ fn override_replaces_only_inside_its_window() {
         .is_empty());
 }
 
-const DAY_AND_NIGHT: &str = "
-slots:
-  - name: day
-    from: \"09:00\"
-    to: \"18:00\"
-    escalation:
-      - notify: [sena]
-  - name: night
-    from: \"18:00\"
-    to: \"09:00\"
-    escalation:
-      - notify: [sena]
-      - after: 15m
-        notify: [lubit]
-";
+fn day_and_night() -> Vec<Slot> {
+    vec![
+        slot("day", &[], "09:00", "18:00", &[(0, &["sena"])]),
+        slot(
+            "night",
+            &[],
+            "18:00",
+            "09:00",
+            &[(0, &["sena"]), (15, &["lubit"])],
+        ),
+    ]
+}
 
 #[test]
 fn override_with_a_slot_touches_only_that_slot() {
-    let r = seoul(&format!(
-        "{DAY_AND_NIGHT}overrides:
-  - {{ from: \"2025-10-22T00:00\", to: \"2025-10-23T00:00\", slot: day, replace: {{ sena: copilot }} }}
-"
-    ));
+    let r = seoul(
+        day_and_night(),
+        &[Swap {
+            from: "2025-10-22T00:00",
+            to: "2025-10-23T00:00",
+            slot: Some("day"),
+            replace: &[("sena", "copilot")],
+        }],
+    );
     // Wed 10:00 KST (day) replaced; Wed 20:00 KST (night) untouched.
     assert_eq!(level0(&r, "2025-10-22T01:00:00Z"), ["copilot"]);
     assert_eq!(level0(&r, "2025-10-22T11:00:00Z"), ["sena"]);
@@ -216,11 +193,15 @@ fn override_with_a_slot_touches_only_that_slot() {
 
 #[test]
 fn override_without_a_slot_touches_every_slot() {
-    let r = seoul(&format!(
-        "{DAY_AND_NIGHT}overrides:
-  - {{ from: \"2025-10-22T00:00\", to: \"2025-10-23T00:00\", replace: {{ sena: copilot }} }}
-"
-    ));
+    let r = seoul(
+        day_and_night(),
+        &[Swap {
+            from: "2025-10-22T00:00",
+            to: "2025-10-23T00:00",
+            slot: None,
+            replace: &[("sena", "copilot")],
+        }],
+    );
     assert_eq!(level0(&r, "2025-10-22T01:00:00Z"), ["copilot"]);
     assert_eq!(level0(&r, "2025-10-22T11:00:00Z"), ["copilot"]);
     // Thu 10:00 KST: the window is over.
@@ -229,12 +210,23 @@ fn override_without_a_slot_touches_every_slot() {
 
 #[test]
 fn overlapping_overrides_apply_in_file_order() {
-    let r = seoul(&format!(
-        "{DAY_AND_NIGHT}overrides:
-  - {{ from: \"2025-10-22T00:00\", to: \"2025-10-23T00:00\", replace: {{ sena: copilot }} }}
-  - {{ from: \"2025-10-22T12:00\", to: \"2025-10-22T13:00\", replace: {{ copilot: lubit }} }}
-"
-    ));
+    let r = seoul(
+        day_and_night(),
+        &[
+            Swap {
+                from: "2025-10-22T00:00",
+                to: "2025-10-23T00:00",
+                slot: None,
+                replace: &[("sena", "copilot")],
+            },
+            Swap {
+                from: "2025-10-22T12:00",
+                to: "2025-10-22T13:00",
+                slot: None,
+                replace: &[("copilot", "lubit")],
+            },
+        ],
+    );
     assert_eq!(level0(&r, "2025-10-22T02:00:00Z"), ["copilot"]);
     // 12:30 KST: copilot is covering for sena and is away too.
     assert_eq!(level0(&r, "2025-10-22T03:30:00Z"), ["lubit"]);
@@ -243,19 +235,11 @@ fn overlapping_overrides_apply_in_file_order() {
 #[test]
 fn first_slot_in_the_file_wins_an_overlap() {
     let r = seoul(
-        "
-slots:
-  - name: primary
-    from: \"08:00\"
-    to: \"20:00\"
-    escalation:
-      - notify: [sena]
-  - name: backup
-    from: \"00:00\"
-    to: \"24:00\"
-    escalation:
-      - notify: [lubit]
-",
+        vec![
+            slot("primary", &[], "08:00", "20:00", &[(0, &["sena"])]),
+            slot("backup", &[], "00:00", "24:00", &[(0, &["lubit"])]),
+        ],
+        &[],
     );
     // 12:00 KST both hold: primary; 22:00 KST only backup.
     assert_eq!(
@@ -271,11 +255,7 @@ slots:
 #[test]
 fn the_same_local_hours_hold_all_year_in_seoul() {
     // Seoul has no DST: 09:00 KST is 00:00Z on New York's transition days too.
-    let r = seoul(
-        BUSINESS
-            .replace("[mon, tue, wed, thu, fri]", "[sun, mon]")
-            .as_str(),
-    );
+    let r = seoul(business(&["sun", "mon"]), &[]);
     for day in ["2026-03-08", "2026-03-09", "2026-11-01", "2026-11-02"] {
         let yesterday_end = format!("{}T23:59:59Z", previous(day));
         assert_eq!(slot_at(&r, &yesterday_end), None, "{day}");

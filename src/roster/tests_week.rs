@@ -1,37 +1,38 @@
 //! Coverage gaps and overlaps of the typical week, and the exact text of
 //! `sena roster` (one instant, and `--week`).
 
-use super::tests_on_call::{at, roster};
+use super::tests_build::{contract, person, roster, slot};
+use super::tests_on_call::at;
 use super::*;
 
 const DAY: u32 = 24 * 60;
 
-fn seoul(slots: &str) -> Roster {
-    roster(&format!(
-        "timezone: Asia/Seoul
-people:
-  sena: {{ slack: U0SENA }}
-  lubit: {{ slack: U0LUBIT }}
-slots:{slots}"
-    ))
+fn seoul(slots: Vec<Slot>) -> Roster {
+    let people = [
+        person("sena", Some("U0SENA"), None),
+        person("lubit", Some("U0LUBIT"), None),
+    ];
+    roster("Asia/Seoul", &people, slots, &[])
 }
 
 #[test]
 fn gaps_are_merged_and_wrap_from_sunday_into_monday() {
-    let r = seoul(
-        "
-  - name: weekdays
-    days: [mon, tue, wed, thu, fri]
-    from: \"09:00\"
-    to: \"18:00\"
-    escalation: [ { notify: [sena] } ]
-  - name: weeknights
-    days: [mon, tue, wed, thu]
-    from: \"18:00\"
-    to: \"09:00\"
-    escalation: [ { notify: [lubit] } ]
-",
-    );
+    let r = seoul(vec![
+        slot(
+            "weekdays",
+            &["mon", "tue", "wed", "thu", "fri"],
+            "09:00",
+            "18:00",
+            &[(0, &["sena"])],
+        ),
+        slot(
+            "weeknights",
+            &["mon", "tue", "wed", "thu"],
+            "18:00",
+            "09:00",
+            &[(0, &["lubit"])],
+        ),
+    ]);
     // Only Fri 18:00 → Mon 09:00, as one gap.
     let gaps = r.coverage_gaps();
     assert_eq!(
@@ -50,43 +51,16 @@ fn gaps_are_merged_and_wrap_from_sunday_into_monday() {
 }
 
 #[test]
-fn gap_warning_lists_the_hours_at_the_slots_key() {
-    let text = "timezone: Asia/Seoul
-people:
-  sena: { slack: U0SENA }
-slots:
-  - name: weekdays
-    days: [mon, tue, wed, thu, fri]
-    from: \"00:00\"
-    to: \"24:00\"
-    escalation: [ { notify: [sena] } ]
-  - name: saturday
-    days: [sat]
-    from: \"09:00\"
-    to: \"24:00\"
-    escalation: [ { notify: [sena] } ]
-";
-    let (_, warnings) = load_str(text, std::path::Path::new("roster.yaml")).expect("loads");
-    let printed: Vec<String> = warnings.0.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        printed,
-        ["roster.yaml:4:1: warning: coverage gap: nobody is paged sat 00:00–09:00, sun 00:00–24:00 (Asia/Seoul)"]
-    );
-    assert!(!warnings.has_errors());
-}
-
-#[test]
 fn full_coverage_has_no_gaps_and_no_slots_is_one_big_gap() {
-    let r = seoul(
-        "
-  - name: always
-    from: \"00:00\"
-    to: \"24:00\"
-    escalation: [ { notify: [sena] } ]
-",
-    );
+    let r = seoul(vec![slot(
+        "always",
+        &[],
+        "00:00",
+        "24:00",
+        &[(0, &["sena"])],
+    )]);
     assert!(r.coverage_gaps().is_empty());
-    let none = seoul(" []\n");
+    let none = seoul(Vec::new());
     let gaps = none.coverage_gaps();
     assert_eq!(gaps.len(), 1);
     assert_eq!(gaps[0].to_string(), "at any hour of the week");
@@ -94,20 +68,16 @@ fn full_coverage_has_no_gaps_and_no_slots_is_one_big_gap() {
 
 #[test]
 fn overlaps_name_both_slots_and_the_shared_hours() {
-    let r = seoul(
-        "
-  - name: day
-    days: [mon]
-    from: \"08:00\"
-    to: \"20:00\"
-    escalation: [ { notify: [sena] } ]
-  - name: night
-    days: [sun, mon]
-    from: \"19:00\"
-    to: \"09:00\"
-    escalation: [ { notify: [lubit] } ]
-",
-    );
+    let r = seoul(vec![
+        slot("day", &["mon"], "08:00", "20:00", &[(0, &["sena"])]),
+        slot(
+            "night",
+            &["sun", "mon"],
+            "19:00",
+            "09:00",
+            &[(0, &["lubit"])],
+        ),
+    ]);
     let overlaps = r.overlaps();
     assert_eq!(overlaps.len(), 1);
     assert_eq!(
@@ -135,7 +105,7 @@ fn print_week(roster: &Roster, utc: &str) -> String {
 }
 
 fn fixture() -> Roster {
-    roster(include_str!("../../tests/fixtures/roster/roster.yaml"))
+    contract()
 }
 
 #[test]
@@ -197,20 +167,16 @@ fri 18:00–sun 24:00  (gap: nobody paged)
 #[test]
 fn week_table_shows_dst_days_as_they_happen() {
     let r = roster(
-        "timezone: America/New_York
-people:
-  ana: { slack: U0ANA }
-  bo: { slack: U0BO }
-slots:
-  - name: day
-    from: \"02:30\"
-    to: \"23:00\"
-    escalation: [ { notify: [ana] } ]
-  - name: night
-    from: \"23:00\"
-    to: \"02:30\"
-    escalation: [ { notify: [bo] } ]
-",
+        "America/New_York",
+        &[
+            person("ana", Some("U0ANA"), None),
+            person("bo", Some("U0BO"), None),
+        ],
+        vec![
+            slot("day", &[], "02:30", "23:00", &[(0, &["ana"])]),
+            slot("night", &[], "23:00", "02:30", &[(0, &["bo"])]),
+        ],
+        &[],
     );
     // Sun 2026-03-08 12:00 EDT. The night shift ends at 03:00, the first
     // instant after the skipped hour.

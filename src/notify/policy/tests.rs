@@ -36,7 +36,7 @@ slots:
 "#;
 
 fn roster() -> Roster {
-    crate::roster::load_str(ROSTER, Path::new("roster.yaml"))
+    crate::config::roster::load_str(ROSTER, Path::new("roster.yaml"))
         .unwrap()
         .0
 }

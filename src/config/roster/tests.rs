@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::*;
+use super::{load_file, load_str};
 use crate::config::Diagnostics;
+use crate::roster::Roster;
 
 const DIR: &str = "tests/fixtures/roster";
 
@@ -108,7 +109,10 @@ const TABLE: &[(&str, bool, &[&str])] = &[
     (
         "unknown-key-bad.yaml",
         false,
-        &["unknown-key-bad.yaml:7:5: unknown field `until`, expected one of name, days, from, to, escalation"],
+        &[
+            "unknown-key-bad.yaml:5:5: missing required key `to`",
+            "unknown-key-bad.yaml:7:5: unknown key `until` (valid: name, days, from, to, escalation)",
+        ],
     ),
     (
         "syntax-bad.yaml",
@@ -136,7 +140,19 @@ const TABLE: &[(&str, bool, &[&str])] = &[
     (
         "duplicate-key-bad.yaml",
         false,
-        &["duplicate-key-bad.yaml:4:3: duplicate key `sena`; each key may appear once"],
+        &["duplicate-key-bad.yaml:4:3: duplicate mapping key `sena` is not allowed here"],
+    ),
+    (
+        "many-bad.yaml",
+        false,
+        &[
+            "many-bad.yaml:3:11: unknown time zone `Asia/Seol`; write an IANA name such as `Asia/Seoul` or `America/New_York`",
+            "many-bad.yaml:5:26: unknown key `emial`, did you mean `email`?",
+            "many-bad.yaml:6:19: `lubit` is not a Slack member ID; use the U… ID from the person's Slack profile (⋮ → Copy member ID)",
+            "many-bad.yaml:9:11: `days` must be a list, found text",
+            "many-bad.yaml:10:11: `9:60` is not a time of day; write HH:MM from 00:00 to 23:59 (24:00 only for `to`)",
+            "many-bad.yaml:15:18: `lubbit` is not in `people` (known: lubit, sena)",
+        ],
     ),
     (
         "gap-warn.yaml",
@@ -225,31 +241,6 @@ fn good_fixture_means_what_it_says() {
 }
 
 #[test]
-fn inline_roster_reports_positions_in_the_enclosing_file() {
-    #[derive(serde::Deserialize)]
-    struct SenaYaml {
-        roster: InlineRoster,
-    }
-    let text = "roster:
-  timezone: Asia/Seoul
-  people:
-    sena: { slack: U0SENA }
-  slots:
-    - name: all-day
-      from: \"00:00\"
-      to: \"24:00\"
-      escalation:
-        - notify: [sena, sean]
-";
-    let parsed: SenaYaml = serde_saphyr::from_str(text).expect("valid YAML");
-    let errors = load_inline(parsed.roster, Path::new("sena.yaml")).expect_err("sean");
-    assert_eq!(
-        errors.to_string(),
-        "sena.yaml:10:26: `sean` is not in `people` (known: sena)"
-    );
-}
-
-#[test]
 fn a_missing_file_is_an_error_not_a_panic() {
     let errors = load_file(Path::new("/nonexistent/roster.yaml")).expect_err("missing");
     assert!(errors
@@ -257,23 +248,20 @@ fn a_missing_file_is_an_error_not_a_panic() {
         .starts_with("/nonexistent/roster.yaml:1:1: cannot read the roster file:"));
 }
 
+/// The roster module tests the contract's roster built in code; this keeps
+/// that copy and the fixture file the same roster.
 #[test]
-fn warnings_point_at_an_indented_slots_key() {
-    // How the config loader hands over a roster written inline in
-    // `sena.yaml`: the mapping's text, padded to keep its real positions.
-    let text = "\n  timezone: Asia/Seoul
-  people:
-    slots: { slack: U0SLOTS }
-  slots:
-    - name: weekdays
-      days: [mon, tue, wed, thu, fri]
-      from: \"00:00\"
-      to: \"24:00\"
-      escalation: [ { notify: [slots] } ]
-";
-    let (_, warnings) = load_str(text, Path::new("sena.yaml")).expect("loads");
-    assert_eq!(
-        warnings.to_string(),
-        "sena.yaml:5:3: warning: coverage gap: nobody is paged sat 00:00–24:00, sun 00:00–24:00 (Asia/Seoul)"
-    );
+fn the_fixture_file_is_the_roster_the_roster_tests_build() {
+    let (_, result) = load_fixture("roster.yaml");
+    let (from_file, _) = result.expect("loads");
+    let in_code = crate::roster::tests_build::contract();
+    let week = |roster: &Roster| {
+        let mut out = Vec::new();
+        crate::roster::write_week(roster, "2025-10-20T01:00:00Z".parse().unwrap(), &mut out)
+            .expect("writes");
+        String::from_utf8(out).expect("utf-8")
+    };
+    assert_eq!(week(&from_file), week(&in_code));
+    assert_eq!(from_file.people, in_code.people);
+    assert_eq!(from_file.timezone_name(), in_code.timezone_name());
 }
