@@ -166,3 +166,22 @@ fn a_removed_rollout_has_its_incident_closed_and_its_series_dropped() {
     );
     assert_eq!(slack.all_attempts().len(), 2, "{:?}", slack_texts(&slack));
 }
+
+/// `sena eval` without the daemon's store says which stage it judged and why.
+#[test]
+fn eval_says_which_stage_it_assumed_and_why() {
+    let cfg = ConfigBuilder::new()
+        .rollout(
+            "s-eval-stage",
+            &FAILING_RULES.replace("vector(1)", "vector(0)"),
+        )
+        .write();
+    let out = common::sena::sena_cmd(&["eval", "--config", cfg.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("s-eval-stage: cannot read its stage (no state store at")
+            && stderr.contains("judging its first stage (5%) as starting now"),
+        "{stderr}"
+    );
+}

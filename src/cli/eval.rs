@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::config::Config;
 use crate::datasource::PrometheusDatasource;
+use crate::decide::StagePosition;
 use crate::decide::{decide, Verdict};
 use crate::eval::evaluate_rollout_stateless;
 use crate::report::{RolloutReport, StatusReport};
@@ -30,30 +32,18 @@ pub fn run(
             return 1;
         }
     };
-    // Stages are read (never written) from the daemon's store when it exists.
-    let store = config
-        .state
-        .path
-        .join("sena.db")
-        .exists()
-        .then(|| Store::open(&config.state.path).ok())
-        .flatten();
     let now = jiff::Timestamp::now();
+    let stages = assumed_stages(&config, now);
+    for (_, note) in &stages {
+        if let Some(note) = note {
+            let _ = writeln!(err, "sena eval: {note}");
+        }
+    }
     let runtime = super::runtime();
     let reports: Vec<RolloutReport> = runtime.block_on(async {
-        let per_rollout = config.rollouts.iter().map(|r| {
+        let per_rollout = config.rollouts.iter().zip(&stages).map(|(r, (stage, _))| {
             let ds = &ds;
-            let stage = store
-                .as_ref()
-                .and_then(|s| s.stage(&r.name).ok().flatten())
-                .map(|mut s| {
-                    s.index = s.index.min(r.stages.len() - 1);
-                    s
-                })
-                .unwrap_or(crate::decide::StagePosition {
-                    index: 0,
-                    started_at: now,
-                });
+            let stage = *stage;
             async move {
                 let checks = evaluate_rollout_stateless(ds, r, now).await;
                 let decision = decide(r, stage, &checks, now);
@@ -120,4 +110,59 @@ impl crate::report::CheckReport {
     fn status_text(&self) -> &'static str {
         self.status.as_str()
     }
+}
+
+/// Each rollout's stage as the daemon stored it (read, never written), and a
+/// note when Sena had to assume one, saying which and why: a verdict judged
+/// at the wrong stage must not pass unremarked.
+fn assumed_stages(config: &Config, now: jiff::Timestamp) -> Vec<(StagePosition, Option<String>)> {
+    let db = config.state.path.join("sena.db");
+    let store = if db.exists() {
+        Store::open(&config.state.path).map_err(|e| e.to_string())
+    } else {
+        Err(format!("no state store at {}", db.display()))
+    };
+    let first = StagePosition {
+        index: 0,
+        started_at: now,
+    };
+    config
+        .rollouts
+        .iter()
+        .map(|r| {
+            let first_traffic = r.stages[0].traffic;
+            let stored = match &store {
+                Ok(store) => store.stage(&r.name).map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            };
+            match stored {
+                Ok(Some(s)) if s.index < r.stages.len() => (s, None),
+                Ok(Some(s)) => {
+                    let last = r.stages.len() - 1;
+                    let note = format!(
+                        "{}: the stored stage {} is past the {} configured; judging the last ({})",
+                        r.name,
+                        s.index,
+                        r.stages.len(),
+                        r.stages[last].traffic
+                    );
+                    (StagePosition { index: last, ..s }, Some(note))
+                }
+                Ok(None) => (
+                    first,
+                    Some(format!(
+                        "{}: no stage recorded yet; judging its first stage ({first_traffic}) as starting now",
+                        r.name
+                    )),
+                ),
+                Err(why) => (
+                    first,
+                    Some(format!(
+                        "{}: cannot read its stage ({why}); judging its first stage ({first_traffic}) as starting now",
+                        r.name
+                    )),
+                ),
+            }
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! The command line: one file per verb. Every verb returns its exit code.
 
+pub mod ack;
 pub mod check;
 pub mod eval;
 pub mod journal;
@@ -129,7 +130,7 @@ pub fn main() -> i32 {
             incident,
             by,
             config,
-        } => stage::ack(&config, incident, by, stdout, stderr),
+        } => ack::run(&config, incident, by, stdout, stderr),
     }
 }
 

@@ -288,7 +288,7 @@ fn checks(
     if ok && rules_clean && checks.is_empty() {
         d.error(
             &node.referenced,
-            "this rollout has no checks; with nothing to watch it would always say continue",
+            "this rollout has no checks; with nothing to watch it would only ever say hold",
         );
         return None;
     }

@@ -14,6 +14,9 @@ pub struct JournalQuery {
     pub limit: Option<usize>,
 }
 
+/// Journal rows deleted per statement when pruning.
+pub const PRUNE_BATCH: usize = 500;
+
 impl Store {
     /// Records in time order, as the JSON text they were stored as.
     pub fn journal(&self, q: &JournalQuery) -> Result<Vec<String>> {
@@ -30,13 +33,41 @@ impl Store {
     }
 
     /// Deletes records older than `before` and beyond the newest `keep`.
+    ///
+    /// Deletes in batches of [`PRUNE_BATCH`], taking the connection anew for
+    /// each: a first prune of a year of records must not hold every
+    /// evaluation's commit behind one long `DELETE`.
     pub fn prune_journal(&self, before: Timestamp, keep: usize) -> Result<usize> {
-        let conn = self.conn();
-        let mut n = conn.execute("DELETE FROM journal WHERE at < ?1", [to_millis(before)])?;
-        n += conn.execute(
-            "DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?1",
-            [keep as i64],
+        let mut deleted = self.delete_journal_batches(
+            "DELETE FROM journal WHERE id IN
+                 (SELECT id FROM journal WHERE at < ?1 ORDER BY id LIMIT ?2)",
+            to_millis(before),
         )?;
-        Ok(n)
+        let newest: Option<i64> =
+            self.conn()
+                .query_row("SELECT MAX(id) FROM journal", [], |r| r.get(0))?;
+        if let Some(newest) = newest {
+            let cutoff = newest.saturating_sub(i64::try_from(keep).unwrap_or(i64::MAX));
+            deleted += self.delete_journal_batches(
+                "DELETE FROM journal WHERE id IN
+                     (SELECT id FROM journal WHERE id <= ?1 ORDER BY id LIMIT ?2)",
+                cutoff,
+            )?;
+        }
+        Ok(deleted)
+    }
+
+    fn delete_journal_batches(&self, sql: &str, bound: i64) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .conn()
+                .prepare_cached(sql)?
+                .execute(rusqlite::params![bound, PRUNE_BATCH as i64])?;
+            total += n;
+            if n < PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
     }
 }

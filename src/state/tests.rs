@@ -278,3 +278,25 @@ fn a_damaged_incident_timestamp_is_corrupt_not_1970() {
     );
     assert!(store.rollout_state("a").is_err());
 }
+
+#[test]
+fn pruning_a_large_journal_goes_in_batches_to_the_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // 2,500 records a minute apart, more than several batches.
+    store.execute_for_tests(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+         INSERT INTO journal (at, rollout, record) SELECT i * 60000, 'a', '{}' FROM n",
+    );
+    let by_age = store
+        .prune_journal(
+            Timestamp::from_millisecond(1001 * 60000).unwrap(),
+            usize::MAX,
+        )
+        .unwrap();
+    assert_eq!(by_age, 1000, "records before minute 1001");
+    let by_count = store.prune_journal(Timestamp::UNIX_EPOCH, 10).unwrap();
+    assert_eq!(by_count, 1490);
+    let left = store.journal(&JournalQuery::default()).unwrap();
+    assert_eq!(left.len(), 10);
+}
