@@ -241,7 +241,7 @@ pub async fn evaluate(
                         .or_else(|| unsaved.as_ref().and_then(|u| u.incident.clone())),
                 },
             );
-            shared.page_from_memory(outbox.clone(), &e, now);
+            shared.page_from_memory(outbox.clone(), &e);
         }
     }
     *breaches = new_breaches;
