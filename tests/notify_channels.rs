@@ -18,7 +18,8 @@ use sena::eval::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
 use sena::notify::email::EmailNotifier;
 use sena::notify::slack::SlackNotifier;
 use sena::notify::{
-    Advisory, AdvisoryKind, Delivery, IncidentView, NextLevel, Notifier, NotifyError, Sent,
+    Advisory, AdvisoryKind, Delivery, IncidentView, NextLevel, Notifier, NotifyError,
+    RecipientProgress, Sent,
 };
 use sena::roster::Person;
 
@@ -360,6 +361,68 @@ fn smtp_4xx_is_transient_and_5xx_permanent() {
     smtp.reply_with(Some("550 5.7.1 Rejected for the test"));
     let message = expect_permanent(run(notifier.send(&delivery(rollback(), None))));
     assert!(message.contains("550"), "{message}");
+    assert!(smtp.messages().is_empty());
+}
+
+/// Recipients of each stored mail, in order of arrival.
+fn envelopes(smtp: &SmtpServer) -> Vec<Vec<String>> {
+    smtp.messages().into_iter().map(|m| m.to).collect()
+}
+
+#[test]
+fn one_refused_recipient_does_not_fail_the_mail_for_the_others() {
+    let smtp = SmtpServer::start();
+    smtp.reply_to_rcpt("lubit@example.com", Some("550 5.1.1 No such user"));
+    let notifier = email(smtp.port(), None, None);
+    let mut progress = RecipientProgress::default();
+    run(notifier.send_pending(&delivery(rollback(), None), &mut progress))
+        .expect("delivered to the one the server accepts");
+    assert_eq!(smtp.wait_for(1, WAIT)[0].to, ["sena@example.com"]);
+    assert_eq!(progress.reached, ["sena@example.com"]);
+    let refused = &progress.refused;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].address, "lubit@example.com");
+    assert!(refused[0].error.contains("550"), "{refused:?}");
+
+    // Nothing is left to send: a second call mails nobody.
+    run(notifier.send_pending(&delivery(rollback(), None), &mut progress)).unwrap();
+    assert_eq!(envelopes(&smtp), [["sena@example.com"]]);
+}
+
+#[test]
+fn a_deferred_recipient_is_retried_alone() {
+    let smtp = SmtpServer::start();
+    smtp.reply_to_rcpt("lubit@example.com", Some("450 4.2.1 Mailbox busy"));
+    let notifier = email(smtp.port(), None, None);
+    let d = delivery(rollback(), None);
+    let mut progress = RecipientProgress::default();
+    let (message, _) = expect_transient(run(notifier.send_pending(&d, &mut progress)));
+    assert!(message.contains("450"), "{message}");
+    assert_eq!(progress.reached, ["sena@example.com"]);
+    assert!(progress.refused.is_empty());
+
+    smtp.reply_to_rcpt("lubit@example.com", None);
+    run(notifier.send_pending(&d, &mut progress)).unwrap();
+    smtp.wait_for(2, WAIT);
+    assert_eq!(
+        envelopes(&smtp),
+        [["sena@example.com"], ["lubit@example.com"]],
+        "the retry goes to lubit only"
+    );
+}
+
+#[test]
+fn every_recipient_refused_is_permanent_and_names_them() {
+    let smtp = SmtpServer::start();
+    smtp.reply_to_rcpt("sena@example.com", Some("550 5.1.1 No such user"));
+    smtp.reply_to_rcpt("lubit@example.com", Some("553 5.1.3 Bad address"));
+    let message = expect_permanent(run(email(smtp.port(), None, None).send_pending(
+        &delivery(rollback(), None),
+        &mut RecipientProgress::default(),
+    )));
+    for part in ["sena@example.com", "550", "lubit@example.com", "553"] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
     assert!(smtp.messages().is_empty());
 }
 

@@ -254,7 +254,7 @@ pub async fn evaluate(
                     version: state.version,
                 },
             );
-            shared.page_from_memory(outbox.clone(), &e, now);
+            shared.page_from_memory(outbox.clone(), &e);
         }
     }
     for o in &out.outgoing {

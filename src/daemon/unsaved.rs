@@ -124,12 +124,7 @@ impl Shared {
 
     /// Hands an evaluation's deliveries to the dispatcher in memory, each
     /// saying that the store is failing, because the store did not take them.
-    pub(super) fn page_from_memory(
-        &self,
-        outbox: Vec<(&'static str, Delivery)>,
-        e: &StoreError,
-        now: Timestamp,
-    ) {
+    pub(super) fn page_from_memory(&self, outbox: Vec<(&'static str, Delivery)>, e: &StoreError) {
         if outbox.is_empty() {
             return;
         }
@@ -145,7 +140,7 @@ impl Shared {
                 MemoryItem {
                     delivery,
                     attempts: 0,
-                    next_attempt_at: now,
+                    progress: Default::default(),
                 },
             );
         }

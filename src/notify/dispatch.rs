@@ -1,36 +1,48 @@
 //! The dispatcher: drains the outbox, one task per channel so a dead channel
-//! never blocks another or the evaluation loop. Transient failures retry with
-//! exponential backoff and jitter (or the server's `Retry-After`); permanent
-//! ones are recorded, surfaced (log, metric) and handed to the other channel.
-//! A row that cannot be read is quarantined, never retried in place: no
-//! record may block its queue. When the store cannot record an outcome, the
-//! outcome is kept in memory (`memory`), so nothing sent is sent again.
+//! never blocks another or the evaluation loop.
+//!
+//! A channel's queue goes out oldest first (in-memory items, then stored
+//! rows by id). A transient failure stops the channel, not just the
+//! message: the whole channel backs off (`backoff`: exponential with
+//! jitter, or the server's `Retry-After`) and, when it answers again, the
+//! message that failed goes first, so people get a channel's messages in the
+//! order they were queued, after an outage too. A permanent failure is
+//! recorded, surfaced (log, metric) and handed to the other channel, and the
+//! queue goes on: it never blocks the channel. Neither does a row that
+//! cannot be read: it is quarantined (`aside`). When the store cannot record
+//! an outcome, the outcome is kept in memory (`memory`), so nothing sent is
+//! sent again. Email reports outcomes per recipient (`progress`): those
+//! reached are never mailed again, one refused address is logged and
+//! counted while the others get the message.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+mod aside;
+mod backoff;
+
+pub use backoff::backoff;
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use self::backoff::ChannelBackoff;
 use super::memory::{DeliveryMemory, MemoryItem, Outcome};
-use super::{Advisory, AdvisoryKind, Delivery, Notifier, NotifyError};
+use super::{Advisory, AdvisoryKind, Delivery, Notifier, NotifyError, RecipientProgress, Refusal};
 use crate::clock::Clock;
 use crate::decide::Verdict;
 use crate::health::{Component, Health};
 use crate::metrics::Metrics;
 use crate::state::{Store, Unreadable};
 
-/// Retry schedule: 1s, 2s, 4s … capped at 5 minutes, ±20% jitter so many
-/// queued items do not hammer a recovering server in lockstep.
-pub fn backoff(attempts: u32) -> Duration {
-    let base = Duration::from_secs(1)
-        .saturating_mul(1u32 << attempts.min(9))
-        .min(Duration::from_secs(300));
-    let jitter = (RandomState::new().build_hasher().finish() % 4001) as f64 / 10_000.0 - 0.2;
-    base.mul_f64(1.0 + jitter)
-}
+/// Rows read per pass; a full batch means more may wait behind it.
+const BATCH: usize = 16;
+/// With nothing queued, a pass every few seconds is the safety net behind
+/// `wake` (which every enqueue pokes).
+const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// Outcomes the store refused, and reads it failed, are retried this often.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 
 pub struct Dispatcher {
     pub store: Arc<Store>,
@@ -45,9 +57,28 @@ pub struct Dispatcher {
 }
 
 /// Where a delivery being sent came from, and so where its outcome goes.
+#[derive(Clone, Copy)]
 enum Source {
-    Stored { id: i64, attempts: u32 },
-    Memory { attempts: u32 },
+    Stored { id: i64 },
+    Memory,
+}
+
+/// What one send means for the rest of the channel's queue.
+enum Step {
+    /// Sent or given up on: the next message may go.
+    Next,
+    /// Failed for now: the channel backs off, this message stays first.
+    BackOff,
+}
+
+/// How a pass over a channel's queue ended.
+enum Pass {
+    /// Everything readable was settled; more rows may wait behind the batch.
+    More,
+    Idle,
+    BackingOff,
+    StoreFailed,
+    ShutDown,
 }
 
 impl Dispatcher {
@@ -77,79 +108,135 @@ impl Dispatcher {
             QUARANTINED_HELP,
             &[("channel", channel)],
         );
+        let mut backoff = ChannelBackoff::default();
         loop {
             if *shutdown.borrow() {
                 return;
             }
+            // Listening before the pass: a wake sent while it runs counts.
+            let woken = self.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             self.record_remembered(channel);
-            for item in self.memory.take_due(channel, self.clock.now()) {
-                let source = Source::Memory {
-                    attempts: item.attempts,
-                };
-                self.deliver(notifier.as_ref(), source, item.delivery).await;
-                if *shutdown.borrow() {
-                    return;
-                }
-            }
-            match self.store.due(channel, self.clock.now(), 16) {
-                Ok(due) => {
-                    for bad in due.unreadable {
-                        self.quarantine(bad);
-                    }
-                    for item in due.items {
-                        // Sent (or given up on) already; only the store
-                        // has not heard. Never send it twice.
-                        if self.memory.knows(item.id) {
-                            continue;
-                        }
-                        self.deliver(
-                            notifier.as_ref(),
-                            Source::Stored {
-                                id: item.id,
-                                attempts: item.attempts,
-                            },
-                            item.delivery,
-                        )
-                        .await;
-                        if *shutdown.borrow() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => self.store_failed("read_outbox", &e),
-            }
-            let wait = self.wait_for(channel);
+            let wait = match backoff.remaining() {
+                Some(left) => left,
+                None => match self.pass(notifier.as_ref(), &mut backoff, &shutdown).await {
+                    Pass::More => continue,
+                    Pass::Idle => IDLE_WAIT,
+                    Pass::BackingOff => backoff.remaining().unwrap_or_default(),
+                    Pass::StoreFailed => STORE_RETRY,
+                    Pass::ShutDown => return,
+                },
+            };
+            let wait = if self.memory.unrecorded(channel).is_empty() {
+                wait
+            } else {
+                wait.min(STORE_RETRY)
+            };
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = &mut woken => {}
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
             }
         }
     }
 
-    /// How long to sleep before the next pass over `channel`.
-    fn wait_for(&self, channel: &str) -> Duration {
-        let now = self.clock.now();
-        let stored = match self.store.next_due_at(channel) {
-            Ok(at) => at,
-            Err(_) => Some(now + jiff::SignedDuration::from_secs(1)),
+    /// Sends the channel's queue in order until it is empty or the channel
+    /// fails for now.
+    async fn pass(
+        &self,
+        notifier: &dyn Notifier,
+        backoff: &mut ChannelBackoff,
+        shutdown: &watch::Receiver<bool>,
+    ) -> Pass {
+        let channel = notifier.channel();
+        let mut held: VecDeque<MemoryItem> = self.memory.take_all(channel);
+        while let Some(mut item) = held.pop_front() {
+            let step = self
+                .deliver(
+                    notifier,
+                    Source::Memory,
+                    &mut item.delivery,
+                    &mut item.progress,
+                    item.attempts,
+                    backoff,
+                )
+                .await;
+            if let Step::BackOff = step {
+                item.attempts = item.attempts.saturating_add(1);
+                held.push_front(item);
+                self.memory.put_back(channel, held);
+                return Pass::BackingOff;
+            }
+            if *shutdown.borrow() {
+                self.memory.put_back(channel, held);
+                return Pass::ShutDown;
+            }
+        }
+
+        let due = match self.store.due(channel, BATCH) {
+            Ok(due) => due,
+            Err(e) => {
+                self.store_failed("read_outbox", &e);
+                return Pass::StoreFailed;
+            }
         };
-        // Outcomes waiting for the store are retried every second.
-        let unrecorded = (!self.memory.unrecorded(channel).is_empty())
-            .then(|| now + jiff::SignedDuration::from_secs(1));
-        [stored, self.memory.next_due_at(channel), unrecorded]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| {
-                Duration::try_from(at.duration_since(now))
-                    .unwrap_or(Duration::ZERO)
-                    .clamp(Duration::from_millis(50), Duration::from_secs(5))
-            })
-            .unwrap_or(Duration::from_secs(5))
+        let mut settled = due.unreadable.len();
+        for bad in due.unreadable {
+            self.quarantine(bad);
+        }
+        let batch = settled + due.items.len();
+        for mut item in due.items {
+            let (attempts, mut progress) = match self.memory.outcome(item.id) {
+                // Sent (or given up on) already; only the store has not
+                // heard. Never send it twice.
+                Some(Outcome::Sent | Outcome::Failed { .. }) => continue,
+                // Failed for now and not recorded: it keeps its place in
+                // line, and what that attempt achieved (who has it).
+                Some(Outcome::Retry { progress, .. }) => {
+                    (item.attempts.saturating_add(1), progress)
+                }
+                None => (item.attempts, std::mem::take(&mut item.progress)),
+            };
+            let source = Source::Stored { id: item.id };
+            let step = self
+                .deliver(
+                    notifier,
+                    source,
+                    &mut item.delivery,
+                    &mut progress,
+                    attempts,
+                    backoff,
+                )
+                .await;
+            if let Step::BackOff = step {
+                return Pass::BackingOff;
+            }
+            settled += 1;
+            if *shutdown.borrow() {
+                return Pass::ShutDown;
+            }
+        }
+        // A full batch that moved may hide more; rows only waiting for the
+        // store to record them do not count, or the loop would spin.
+        if batch == BATCH && settled > 0 {
+            Pass::More
+        } else {
+            Pass::Idle
+        }
     }
 
-    async fn deliver(&self, notifier: &dyn Notifier, source: Source, mut delivery: Delivery) {
+    /// One attempt; records its outcome (a stored row) and moves the
+    /// channel's backoff.
+    async fn deliver(
+        &self,
+        notifier: &dyn Notifier,
+        source: Source,
+        delivery: &mut Delivery,
+        progress: &mut RecipientProgress,
+        attempts: u32,
+        backoff: &mut ChannelBackoff,
+    ) -> Step {
         let channel = notifier.channel();
         let incident_id = delivery.advisory.incident.as_ref().map(|i| i.id);
         if let Some(id) = incident_id {
@@ -157,21 +244,22 @@ impl Dispatcher {
                 delivery.thread = inc.thread;
             }
         }
+        let refused_before = progress.refused.len();
         // A channel's own timeout should fire first; this is the backstop.
-        let outcome =
-            match tokio::time::timeout(Duration::from_secs(60), notifier.send(&delivery)).await {
-                Ok(r) => r,
-                Err(_) => Err(NotifyError::Transient {
-                    message: "send took longer than 60s".into(),
-                    retry_after: None,
-                }),
-            };
-        let key = delivery.dedup_key.as_str();
-        let attempts = match source {
-            Source::Memory { attempts } | Source::Stored { attempts, .. } => attempts,
+        // What the attempt achieved before it is kept in `progress`.
+        let send = notifier.send_pending(delivery, progress);
+        let outcome = match tokio::time::timeout(Duration::from_secs(60), send).await {
+            Ok(r) => r,
+            Err(_) => Err(NotifyError::Transient {
+                message: "send took longer than 60s".into(),
+                retry_after: None,
+            }),
         };
+        let key = delivery.dedup_key.as_str();
+        let refused_now = &progress.refused[refused_before.min(progress.refused.len())..];
         let outcome = match outcome {
             Ok(sent) => {
+                backoff.delivered();
                 self.metrics.inc(
                     "sena_notifications_sent_total",
                     SENT_HELP,
@@ -182,6 +270,7 @@ impl Dispatcher {
                         tracing::warn!(error = %e, "could not remember the Slack thread");
                     }
                 }
+                self.report_refusals(channel, key, refused_now);
                 tracing::info!(channel, key, rollout = %delivery.advisory.rollout, "notification delivered");
                 Outcome::Sent
             }
@@ -189,47 +278,60 @@ impl Dispatcher {
                 message,
                 retry_after,
             }) => {
+                self.report_refusals(channel, key, refused_now);
                 self.metrics.inc(
                     "sena_notifications_failed_total",
                     FAILED_HELP,
                     &[("channel", channel), ("kind", "transient")],
                 );
-                let wait = retry_after.unwrap_or_else(|| backoff(attempts));
-                tracing::warn!(channel, key, attempt = attempts + 1, retry_in = ?wait, error = %message, "notification failed; will retry");
+                let wait = backoff.failed(retry_after);
+                tracing::warn!(channel, key, attempt = attempts + 1, channel_failures = backoff.failures(), retry_in = ?wait, error = %message, "notification failed; the channel waits, then sends it first");
                 Outcome::Retry {
                     // `wait` may come from a server's Retry-After: saturate, never panic.
                     next_attempt_at: crate::saturating::after(self.clock.now(), wait),
                     error: message,
+                    progress: progress.clone(),
                 }
             }
             Err(NotifyError::Permanent(message)) => {
+                // Counted once for the delivery: nobody got it.
                 self.metrics.inc(
                     "sena_notifications_failed_total",
                     FAILED_HELP,
                     &[("channel", channel), ("kind", "permanent")],
                 );
                 tracing::error!(channel, key, error = %message, "notification failed permanently");
-                self.fall_back(channel, &delivery);
+                self.fall_back(channel, delivery);
                 Outcome::Failed { error: message }
             }
         };
-        match source {
-            Source::Stored { id, .. } => self.record(id, channel, outcome),
-            Source::Memory { .. } => {
-                if let Outcome::Retry {
-                    next_attempt_at, ..
-                } = outcome
-                {
-                    self.memory.push(
-                        channel,
-                        MemoryItem {
-                            delivery,
-                            attempts: attempts.saturating_add(1),
-                            next_attempt_at,
-                        },
-                    );
-                }
-            }
+        let step = match outcome {
+            Outcome::Retry { .. } => Step::BackOff,
+            Outcome::Sent | Outcome::Failed { .. } => Step::Next,
+        };
+        if let Source::Stored { id } = source {
+            self.record(id, channel, outcome);
+        }
+        step
+    }
+
+    /// Recipients refused for good while the message went, or is still
+    /// retried, to the others: each is logged and counted, once.
+    ///
+    /// No fallback for them: the engine queues every advisory on every
+    /// configured channel with the same recipients, so the Slack copy of
+    /// this very message already mentions everyone paged. Handing it to
+    /// Slack again for one address would post the advisory twice in the
+    /// channel. The whole-delivery fallback stays for when nobody got the
+    /// mail (`Permanent`), where it is the only copy that says so.
+    fn report_refusals(&self, channel: &str, key: &str, refused: &[Refusal]) {
+        for r in refused {
+            self.metrics.inc(
+                "sena_notifications_failed_total",
+                FAILED_HELP,
+                &[("channel", channel), ("kind", "permanent")],
+            );
+            tracing::error!(channel, key, recipient = %r.address, error = %r.error, "a recipient was refused for good; the others get the message");
         }
     }
 
@@ -241,7 +343,8 @@ impl Dispatcher {
             Outcome::Retry {
                 next_attempt_at,
                 error,
-            } => self.store.mark_retry(id, *next_attempt_at, error),
+                progress,
+            } => self.store.mark_retry(id, *next_attempt_at, error, progress),
             Outcome::Failed { error } => self.store.mark_failed(id, error),
         };
         match written {
@@ -272,137 +375,13 @@ impl Dispatcher {
         self.health
             .fail(Component::Store, crate::notify::error_chain(e));
     }
-
-    /// Sets an unreadable row aside so the rows behind it go out, and tells
-    /// people on every channel that a message was lost.
-    fn quarantine(&self, bad: Unreadable) {
-        let channel = bad.channel.as_str();
-        self.metrics.inc(
-            "sena_outbox_quarantined_total",
-            QUARANTINED_HELP,
-            &[("channel", channel)],
-        );
-        tracing::error!(channel, outbox_id = bad.id, reason = %bad.reason, "quarantined an unreadable outbox row; the rows after it go on");
-        let quarantined = self
-            .store
-            .mark_failed(bad.id, &format!("quarantined: {}", bad.reason));
-        if let Err(e) = quarantined {
-            self.store_failed("quarantine", &e);
-            self.memory.remember_outcome(
-                bad.id,
-                channel,
-                Outcome::Failed {
-                    error: format!("quarantined: {}", bad.reason),
-                },
-            );
-        }
-        let notice = lost_notice(&bad, self.clock.now());
-        let items: Vec<(&str, Delivery)> = self
-            .channels
-            .iter()
-            .map(|n| n.channel())
-            .map(|c| {
-                let mut d = notice.clone();
-                d.dedup_key = format!("outbox-{}:unreadable:{c}", bad.id);
-                (c, d)
-            })
-            .collect();
-        self.enqueue_or_remember(items);
-    }
-
-    /// Hands a permanently failed delivery to the other channels, once.
-    fn fall_back(&self, failed: &str, delivery: &Delivery) {
-        if delivery.dedup_key.contains(":fallback-from-") {
-            return;
-        }
-        let others: Vec<(&str, Delivery)> = self
-            .channels
-            .iter()
-            .map(|n| n.channel())
-            .filter(|c| *c != failed)
-            .map(|c| {
-                let mut d = delivery.clone();
-                d.dedup_key = format!("{}:fallback-from-{failed}", delivery.dedup_key);
-                (c, d)
-            })
-            .collect();
-        self.enqueue_or_remember(others);
-    }
-
-    /// Queues in the store, or in memory when the store refuses.
-    fn enqueue_or_remember(&self, items: Vec<(&str, Delivery)>) {
-        if items.is_empty() {
-            return;
-        }
-        let now = self.clock.now();
-        if let Err(e) = self.store.enqueue(&items, now) {
-            self.store_failed("enqueue", &e);
-            for (channel, delivery) in items {
-                self.memory.push(
-                    channel,
-                    MemoryItem {
-                        delivery,
-                        attempts: 0,
-                        next_attempt_at: now,
-                    },
-                );
-            }
-        }
-        self.wake.notify_waiters();
-    }
-}
-
-/// The message that replaces a lost one: what it was about, as far as can be
-/// read, and where to look.
-fn lost_notice(bad: &Unreadable, now: jiff::Timestamp) -> Delivery {
-    let s = &bad.salvage;
-    let look = match &s.rollout {
-        Some(r) => format!(
-            "`sena journal --rollout {r}` shows what Sena saw, and `sena eval` what it sees now"
-        ),
-        None => "`sena journal` shows what Sena saw, and `sena eval` what it sees now".to_string(),
-    };
-    let rollout = s
-        .rollout
-        .clone()
-        .unwrap_or_else(|| "an unknown rollout".into());
-    let what = match (&s.kind, &s.verdict) {
-        (Some(kind), Some(verdict)) => format!("a `{kind}` advisory ({verdict})"),
-        (Some(kind), None) => format!("a `{kind}` advisory"),
-        _ => "an advisory".to_string(),
-    };
-    let advisory = Advisory {
-        kind: AdvisoryKind::Undeliverable,
-        at: now,
-        rollout: rollout.clone(),
-        stage_index: 0,
-        traffic: s.traffic.clone().unwrap_or_default(),
-        // Sena cannot say what the lost message advised: blind means hold.
-        verdict: Verdict::Hold,
-        reason: format!("queued notification #{} could not be read", bad.id),
-        ready_to_expand: None,
-        checks: Vec::new(),
-        approver: String::new(),
-        incident: None,
-        prometheus_url: String::new(),
-        notice: Some(format!(
-            "Sena could not read queued notification #{} ({what} about {rollout}) and set it aside: {}. Its content is lost; {look}.",
-            bad.id, bad.reason
-        )),
-    };
-    Delivery {
-        advisory,
-        recipients: Vec::new(),
-        dedup_key: String::new(),
-        thread: None,
-    }
 }
 
 const SENT_HELP: &str = "Notifications confirmed by the channel.";
 const QUARANTINED_HELP: &str =
     "Outbox rows set aside because they could not be read; each is told to people as a lost notification.";
 const FAILED_HELP: &str =
-    "Failed notification attempts by channel and kind (transient = retried, permanent = given up).";
+    "Failed notification attempts by channel and kind (transient = retried, permanent = given up, for a delivery or one of its recipients).";
 
 #[cfg(test)]
 mod tests;

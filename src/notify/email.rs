@@ -4,18 +4,22 @@
 //! and configuration problems are `Permanent`, 4xx, refused connections and
 //! timeouts are `Transient`. What the mail contains, and how an incident's
 //! mails thread together, is in `message`.
+//!
+//! Outcomes are per recipient (`recipients`), because one bad address must
+//! not cost everyone else the page.
 
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, Message, Tokio1Executor};
 
 use crate::config::{EmailConfig, Secret, SmtpTls};
-use crate::notify::{BoxFuture, Delivery, Notifier, NotifyError, Sent};
+use crate::notify::{BoxFuture, Delivery, Notifier, NotifyError, RecipientProgress, Sent};
 
 pub mod message;
+mod recipients;
 
 pub use message::{thread_ids, ThreadIds};
 
@@ -105,23 +109,6 @@ impl EmailNotifier {
         message::build(d, &self.from, &self.domain)
     }
 
-    async fn send_once(&self, d: &Delivery) -> Result<Sent, NotifyError> {
-        let message = self.message(d)?;
-        // lettre's timeout bounds each read and write; this bounds the whole
-        // exchange, so a server that trickles bytes cannot hold a send.
-        let Some(transport) = &self.transport else {
-            unreachable!("the transport is only taken in drop");
-        };
-        match tokio::time::timeout(self.timeout, transport.send(message)).await {
-            Ok(Ok(_response)) => Ok(Sent::default()),
-            Ok(Err(e)) => Err(self.scrub(classify(&e))),
-            Err(_) => Err(NotifyError::Transient {
-                message: format!("email: SMTP send timed out after {:?}", self.timeout),
-                retry_after: None,
-            }),
-        }
-    }
-
     fn scrub(&self, e: NotifyError) -> NotifyError {
         let Some(password) = self.password.as_ref().filter(|p| !p.expose().is_empty()) else {
             return e;
@@ -155,8 +142,21 @@ impl Notifier for EmailNotifier {
         "email"
     }
 
+    /// Everyone in the delivery; recipients refused while others got it
+    /// are not reported here (the dispatcher uses `send_pending`).
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>> {
-        Box::pin(self.send_once(delivery))
+        Box::pin(async move {
+            let mut progress = RecipientProgress::default();
+            self.send_to_pending(delivery, &mut progress).await
+        })
+    }
+
+    fn send_pending<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        progress: &'a mut RecipientProgress,
+    ) -> BoxFuture<'a, Result<Sent, NotifyError>> {
+        Box::pin(self.send_to_pending(delivery, progress))
     }
 }
 

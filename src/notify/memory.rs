@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::Delivery;
+use super::{Delivery, RecipientProgress};
 
 /// A send's outcome waiting to be written to its outbox row.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,18 +19,22 @@ pub enum Outcome {
     Retry {
         next_attempt_at: Timestamp,
         error: String,
+        /// Who already has it: a retry before the store hears must skip them.
+        progress: RecipientProgress,
     },
     Failed {
         error: String,
     },
 }
 
-/// A delivery queued in memory because the store refused it.
+/// A delivery queued in memory because the store refused it. It waits
+/// for its channel like a stored row does (the channel backs off, not the
+/// item), so it carries no time of its own.
 #[derive(Clone, Debug)]
 pub struct MemoryItem {
     pub delivery: Delivery,
     pub attempts: u32,
-    pub next_attempt_at: Timestamp,
+    pub progress: RecipientProgress,
 }
 
 /// Bound on deliveries held in memory per channel: a store that stays full
@@ -64,6 +68,15 @@ impl DeliveryMemory {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(&id)
+    }
+
+    /// The outcome of row `id` the store has not heard yet, if any.
+    pub fn outcome(&self, id: i64) -> Option<Outcome> {
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|(_, o)| o.clone())
     }
 
     /// Outcomes of `channel` still to be written, oldest row first.
@@ -117,22 +130,26 @@ impl DeliveryMemory {
         dropped
     }
 
-    /// Takes the in-memory deliveries of `channel` due at `now`, in order.
-    pub fn take_due(&self, channel: &str, now: Timestamp) -> Vec<MemoryItem> {
+    /// Takes every in-memory delivery of `channel`, oldest first.
+    pub fn take_all(&self, channel: &str) -> VecDeque<MemoryItem> {
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(queue) = queued.get_mut(channel) else {
-            return Vec::new();
-        };
-        let (due, waiting): (VecDeque<_>, VecDeque<_>) =
-            queue.drain(..).partition(|i| i.next_attempt_at <= now);
-        *queue = waiting;
-        due.into()
+        queued
+            .get_mut(channel)
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
-    /// When the next in-memory delivery of `channel` is due, if any waits.
-    pub fn next_due_at(&self, channel: &str) -> Option<Timestamp> {
-        let queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-        queued.get(channel)?.iter().map(|i| i.next_attempt_at).min()
+    /// Puts back, ahead of anything queued since, deliveries taken by
+    /// [`take_all`](Self::take_all) and not settled: their channel stopped
+    /// answering, and they keep their place in line.
+    pub fn put_back(&self, channel: &str, items: VecDeque<MemoryItem>) {
+        if items.is_empty() {
+            return;
+        }
+        let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+        let queue = queued.entry(channel.to_string()).or_default();
+        let newer = std::mem::replace(queue, items);
+        queue.extend(newer);
     }
 
     pub fn queued_count(&self) -> usize {

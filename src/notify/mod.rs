@@ -8,10 +8,12 @@ pub mod dispatch;
 pub mod email;
 pub mod memory;
 pub mod policy;
+pub mod progress;
 pub mod render;
 pub mod slack;
 
 pub use advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
+pub use progress::{RecipientProgress, Refusal};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,6 +60,20 @@ pub trait Notifier: Send + Sync {
     /// Channel name for metrics and the outbox: `console`, `slack`, `email`.
     fn channel(&self) -> &'static str;
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>>;
+
+    /// One attempt for the recipients `progress` has not settled yet,
+    /// marking each one reached or refused in it as it goes, so what an
+    /// attempt achieved is kept even if it then fails or times out. `Ok`
+    /// means nothing is left to retry (some recipients may be refused);
+    /// `Permanent` that nobody got it. Channels that post once for everyone
+    /// (Slack, console) keep this default: a plain `send`.
+    fn send_pending<'a>(
+        &'a self,
+        delivery: &'a Delivery,
+        _progress: &'a mut RecipientProgress,
+    ) -> BoxFuture<'a, Result<Sent, NotifyError>> {
+        self.send(delivery)
+    }
 }
 
 /// An error and its causes on one line (`a: b: c`), skipping a cause its

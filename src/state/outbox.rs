@@ -2,12 +2,16 @@
 //! the state change that caused them) before any send, and removed only
 //! after the channel confirms. A crash loses none; the only duplicate window
 //! is a crash between a channel's confirmation and the removal.
+//!
+//! Order: a channel's rows are read oldest first (by id) whatever their
+//! retry history; backing off after a failure is the dispatcher's, per
+//! channel, so a channel that answers again delivers in the order queued.
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::{from_millis, to_millis, Result, Store, StoreError};
-use crate::notify::Delivery;
+use crate::notify::{Delivery, RecipientProgress};
 
 #[derive(Clone, Debug)]
 pub struct OutboxItem {
@@ -16,6 +20,8 @@ pub struct OutboxItem {
     pub delivery: Delivery,
     pub created_at: Timestamp,
     pub attempts: u32,
+    /// Recipients already reached or refused by earlier attempts.
+    pub progress: RecipientProgress,
 }
 
 /// A queued row that cannot be turned back into a delivery (written by an
@@ -74,6 +80,13 @@ fn scan_string_field(json: &str, name: &str) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
+fn read_progress(json: Option<&str>) -> std::result::Result<RecipientProgress, String> {
+    json.map(serde_json::from_str)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| format!("its per-recipient progress is not readable JSON: {e}"))
+}
+
 /// One read of a channel's due rows: the readable ones in order, and the
 /// ones to quarantine.
 #[derive(Debug, Default)]
@@ -114,42 +127,49 @@ impl Store {
         })
     }
 
-    /// Items of one channel due at `now`, oldest first. A row that cannot be
-    /// read is returned apart (see [`Unreadable`]), never as an error for the
-    /// whole batch: one bad row must not stop the queue.
-    pub fn due(&self, channel: &str, now: Timestamp, limit: usize) -> Result<Due> {
+    /// The oldest `limit` waiting items of one channel, by id. A row that
+    /// cannot be read is returned apart (see [`Unreadable`]), never as an
+    /// error for the whole batch: one bad row must not stop the queue.
+    pub fn due(&self, channel: &str, limit: usize) -> Result<Due> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, channel, delivery, created_at, attempts FROM outbox
-             WHERE channel = ?1 AND failed = 0 AND next_attempt_at <= ?2
-             ORDER BY id LIMIT ?3",
+            "SELECT id, channel, delivery, created_at, attempts, progress FROM outbox
+             WHERE channel = ?1 AND failed = 0
+             ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![channel, to_millis(now), limit as i64], |r| {
+        let rows = stmt.query_map(params![channel, limit as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, i64>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         let mut due = Due::default();
         for row in rows {
-            let (id, channel, json, created, attempts) = row?;
+            let (id, channel, json, created, attempts, progress) = row?;
             let parsed = serde_json::from_str::<Delivery>(&json)
                 .map_err(|e| format!("the queued message is not readable JSON: {e}"))
                 .and_then(|d| {
                     from_millis(created)
                         .map(|t| (d, t))
                         .map_err(|e| e.to_string())
+                })
+                .and_then(|(d, t)| {
+                    // Unreadable progress cannot say who already has the
+                    // message: quarantine (and say so) rather than guess.
+                    read_progress(progress.as_deref()).map(|p| (d, t, p))
                 });
             match parsed {
-                Ok((delivery, created_at)) => due.items.push(OutboxItem {
+                Ok((delivery, created_at, progress)) => due.items.push(OutboxItem {
                     id,
                     channel,
                     delivery,
                     created_at,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    progress,
                 }),
                 Err(reason) => due.unreadable.push(Unreadable {
                     id,
@@ -162,26 +182,29 @@ impl Store {
         Ok(due)
     }
 
-    /// When the next item of a channel becomes due, if any is waiting.
-    pub fn next_due_at(&self, channel: &str) -> Result<Option<Timestamp>> {
-        let ms: Option<i64> = self.conn().query_row(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = ?1 AND failed = 0",
-            [channel],
-            |r| r.get(0),
-        )?;
-        ms.map(from_millis).transpose()
-    }
-
     pub fn mark_sent(&self, id: i64) -> Result<()> {
         self.conn()
             .execute("DELETE FROM outbox WHERE id = ?1", [id])?;
         Ok(())
     }
 
-    pub fn mark_retry(&self, id: i64, next_attempt_at: Timestamp, error: &str) -> Result<()> {
+    /// One more failed attempt: `next_attempt_at` says when the channel
+    /// tries again (for people reading the table), `progress` who already
+    /// has the message, so the retry, even after a restart, skips them.
+    pub fn mark_retry(
+        &self,
+        id: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+        progress: &RecipientProgress,
+    ) -> Result<()> {
+        let progress = (!progress.is_empty())
+            .then(|| serde_json::to_string(progress))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.conn().execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
-            params![id, to_millis(next_attempt_at), error],
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3, progress = ?4 WHERE id = ?1",
+            params![id, to_millis(next_attempt_at), error, progress],
         )?;
         Ok(())
     }

@@ -66,6 +66,10 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             name   TEXT PRIMARY KEY,
             value  INTEGER NOT NULL
         );
+        -- Backoff is per channel (the dispatcher's), so a channel's rows go
+        -- out by id; next_attempt_at only tells a reader when the channel
+        -- tries again. progress: per-recipient outcomes (JSON), see
+        -- notify::progress.
         CREATE TABLE IF NOT EXISTS outbox (
             id               INTEGER PRIMARY KEY,
             dedup_key        TEXT NOT NULL UNIQUE,
@@ -75,8 +79,25 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             attempts         INTEGER NOT NULL DEFAULT 0,
             next_attempt_at  INTEGER NOT NULL,
             last_error       TEXT,
-            failed           INTEGER NOT NULL DEFAULT 0
+            failed           INTEGER NOT NULL DEFAULT 0,
+            progress         TEXT
         );
         ",
-    )
+    )?;
+    add_outbox_progress(conn)
+}
+
+/// Stores written before per-recipient progress lack the column; added in
+/// place (NULL: nobody reached yet), since `CREATE TABLE IF NOT EXISTS`
+/// leaves an existing table as it is.
+fn add_outbox_progress(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'progress'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE outbox ADD COLUMN progress TEXT")?;
+    }
+    Ok(())
 }

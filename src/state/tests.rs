@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use super::*;
 use crate::decide::Verdict;
 use crate::eval::BreachMemory;
-use crate::notify::{Advisory, AdvisoryKind, Delivery};
+use crate::notify::{Advisory, AdvisoryKind, Delivery, RecipientProgress};
 
 fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -83,34 +83,85 @@ fn stage_breaches_and_memory_survive_reopening() {
 }
 
 #[test]
-fn outbox_retries_later_and_forgets_only_confirmed_sends() {
+fn a_retried_row_keeps_its_place_and_its_progress_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
-    store
-        .enqueue(&[("slack", delivery("k1")), ("slack", delivery("k1"))], t0)
-        .unwrap();
-    let due = store.due("slack", t0, 10).unwrap().items;
-    assert_eq!(due.len(), 1, "the same dedup key is queued once");
-    store
-        .mark_retry(due[0].id, t0 + jiff::SignedDuration::from_secs(7), "429")
-        .unwrap();
-    assert!(store
-        .due("slack", t0 + jiff::SignedDuration::from_secs(6), 10)
-        .map(|d| d.items)
-        .unwrap()
-        .is_empty());
-    let again = store
-        .due("slack", t0 + jiff::SignedDuration::from_secs(7), 10)
-        .map(|d| d.items)
-        .unwrap();
-    assert_eq!(again[0].attempts, 1);
+    let first = {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .enqueue(&[("email", delivery("k1")), ("email", delivery("k1"))], t0)
+            .unwrap();
+        store.enqueue(&[("email", delivery("k2"))], t0).unwrap();
+        let due = store.due("email", 10).unwrap().items;
+        assert_eq!(due.len(), 2, "the same dedup key is queued once");
+        let progress = RecipientProgress {
+            reached: vec!["sena@example.com".into()],
+            refused: vec![],
+        };
+        store
+            .mark_retry(
+                due[0].id,
+                t0 + SignedDuration::from_secs(7),
+                "451",
+                &progress,
+            )
+            .unwrap();
+        due[0].id
+    };
+    // Reopened, as after a restart: the failed row is still first in line
+    // (backoff is the channel's, not the row's) and knows who has it.
+    let store = Store::open(dir.path()).unwrap();
+    let again = store.due("email", 10).unwrap().items;
+    let keys: Vec<&str> = again
+        .iter()
+        .map(|i| i.delivery.dedup_key.as_str())
+        .collect();
+    assert_eq!(keys, ["k1", "k2"]);
+    assert_eq!((again[0].id, again[0].attempts), (first, 1));
+    assert_eq!(again[0].progress.reached, ["sena@example.com"]);
+    assert!(again[1].progress.is_empty());
     assert!(
-        store.due("email", t0, 10).unwrap().items.is_empty(),
+        store.due("slack", 10).unwrap().items.is_empty(),
         "channels do not see each other's items"
     );
     store.mark_sent(again[0].id).unwrap();
+    store.mark_sent(again[1].id).unwrap();
     assert_eq!(store.outbox_stats().unwrap(), OutboxStats::default());
+}
+
+#[test]
+fn a_store_without_the_progress_column_gains_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    Store::open(dir.path())
+        .unwrap()
+        .enqueue(&[("email", delivery("k1"))], t0)
+        .unwrap();
+    // As written by a Sena before per-recipient progress.
+    let conn = rusqlite::Connection::open(dir.path().join("sena.db")).unwrap();
+    conn.execute_batch("ALTER TABLE outbox DROP COLUMN progress")
+        .unwrap();
+    drop(conn);
+    let store = Store::open(dir.path()).unwrap();
+    let due = store.due("email", 10).unwrap();
+    assert_eq!(due.items.len(), 1, "{due:?}");
+    assert!(due.items[0].progress.is_empty());
+}
+
+#[test]
+fn unreadable_progress_quarantines_the_row_rather_than_guessing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let t0 = ts("2025-10-22T14:00:00Z");
+    store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
+    store.execute_for_tests("UPDATE outbox SET progress = '{\"reached\":'");
+    let due = store.due("email", 10).unwrap();
+    assert!(due.items.is_empty());
+    assert!(
+        due.unreadable[0].reason.contains("progress"),
+        "{:?}",
+        due.unreadable
+    );
 }
 
 #[test]
@@ -119,11 +170,11 @@ fn permanent_failures_stay_visible() {
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
     store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
-    let id = store.due("email", t0, 1).unwrap().items[0].id;
+    let id = store.due("email", 1).unwrap().items[0].id;
     store.mark_failed(id, "550 mailbox unavailable").unwrap();
     let stats = store.outbox_stats().unwrap();
     assert_eq!((stats.depth, stats.failed), (0, 1));
-    assert!(store.due("email", t0, 1).unwrap().items.is_empty());
+    assert!(store.due("email", 1).unwrap().items.is_empty());
 }
 
 #[test]

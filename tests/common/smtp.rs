@@ -7,8 +7,14 @@
 //!
 //! `stop()` / `start_again()` take the server down and back on the same port
 //! (an outage); `reply_with(Some("451 ..."))` makes it answer the DATA
-//! command with that reply instead of accepting, until `reply_with(None)`.
+//! command with that reply instead of accepting, until `reply_with(None)`;
+//! `reply_to_rcpt("a@b", Some("550 ..."))` makes it answer `RCPT TO:<a@b>`
+//! with that reply (that recipient refused or deferred, the others in the
+//! transaction accepted), until `reply_to_rcpt("a@b", None)`. A message
+//! is stored with the recipients the server accepted, so a refused address
+//! never appears in `Mail::to`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +34,7 @@ from aiosmtpd.controller import Controller
 
 port, box = int(sys.argv[1]), sys.argv[2]
 reply_file = os.path.join(box, "reply")
+rcpt_file = os.path.join(box, "rcpt-replies")
 counter = [len([n for n in os.listdir(box) if n.endswith(".json")])]
 lock = threading.Lock()
 
@@ -37,7 +44,26 @@ def body(msg, kind):
         return None
     return part.get_content()
 
+def rcpt_reply(address):
+    # One "address reply" per line, written by SmtpServer::reply_to_rcpt.
+    try:
+        with open(rcpt_file) as f:
+            for line in f:
+                listed, _, reply = line.strip().partition(" ")
+                if listed.lower() == address.lower() and reply:
+                    return reply
+    except FileNotFoundError:
+        pass
+    return None
+
 class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = rcpt_reply(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         try:
             with open(reply_file) as f:
@@ -92,6 +118,8 @@ pub struct SmtpServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Mutex<Option<Guarded>>,
+    /// Address → reply to its `RCPT TO`, mirrored in the `rcpt-replies` file.
+    rcpt_replies: Mutex<BTreeMap<String, String>>,
 }
 
 impl SmtpServer {
@@ -104,6 +132,7 @@ impl SmtpServer {
             port: 0,
             dir,
             child: Mutex::new(None),
+            rcpt_replies: Mutex::new(BTreeMap::new()),
         };
         for attempt in 1..=5 {
             server.port = super::free_port();
@@ -139,6 +168,26 @@ impl SmtpServer {
                 let _ = fs::remove_file(path);
             }
         }
+    }
+
+    /// From now on answer `RCPT TO:<address>` with `reply` (e.g.
+    /// `"550 5.1.1 No such user"` or `"450 4.2.1 Mailbox busy"`), or accept
+    /// it again with `None`. Takes effect for the next transaction.
+    pub fn reply_to_rcpt(&self, address: &str, reply: Option<&str>) {
+        let mut replies = self.rcpt_replies.lock().unwrap();
+        match reply {
+            Some(reply) => replies.insert(address.to_string(), reply.to_string()),
+            None => replies.remove(address),
+        };
+        let text: String = replies
+            .iter()
+            .map(|(address, reply)| format!("{address} {reply}\n"))
+            .collect();
+        // Whole or not at all: the handler may read it at any moment.
+        let path = self.mailbox().join("rcpt-replies");
+        let tmp = self.mailbox().join("rcpt-replies.tmp");
+        fs::write(&tmp, text).expect("write the RCPT replies");
+        fs::rename(&tmp, &path).expect("replace the RCPT replies");
     }
 
     /// Takes the server down: connections to the port are refused.

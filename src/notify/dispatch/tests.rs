@@ -1,4 +1,5 @@
-//! The dispatcher against a real SQLite store and recording channels:
+//! The dispatcher against a real SQLite store and recording channels (the
+//! harness here; ordering and per-recipient progress in `order`):
 //! unreadable rows are quarantined without blocking the queue, and a send
 //! whose outcome the store refuses is never sent again. Tokio's clock is
 //! paused, so "the dispatcher ran many passes" takes no wall time.
@@ -213,3 +214,5 @@ async fn a_send_the_store_cannot_record_is_never_sent_again() {
     assert_eq!(slack.keys(), ["k1"]);
     w.stop().await;
 }
+
+mod order;
