@@ -195,7 +195,7 @@ fn run(steps: &[Step], dir: &std::path::Path) -> (Arc<Shared>, Vec<Delivery>) {
         }
     }
     let queued = store
-        .due("console", Timestamp::MAX, 100_000)
+        .due("console", 100_000)
         .unwrap()
         .items
         .into_iter()
