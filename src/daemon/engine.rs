@@ -18,7 +18,7 @@ use crate::health::Component;
 use crate::metrics::Metrics;
 use crate::notify::policy::{self, PolicyInput};
 use crate::report::{JournalRecord, RolloutReport, StatusReport};
-use crate::state::{EvaluationCommit, Store, StoreError, STORE_ERRORS_HELP};
+use crate::state::{EvaluationCommit, StoreError, StoreHandle, STORE_ERRORS_HELP};
 
 pub use super::unsaved::Unsaved;
 
@@ -30,7 +30,8 @@ pub struct Latest {
 /// What the daemon's parts share: the HTTP server reads it, rollout tasks write it.
 pub struct Shared {
     pub config: RwLock<Arc<Config>>,
-    pub store: Arc<Store>,
+    /// Async code calls it through its thread (`store.call`), never directly.
+    pub store: StoreHandle,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     /// Latest evaluation per rollout, for `/api/v1/status` and for the
@@ -50,13 +51,13 @@ pub struct Shared {
     pub unsaved: std::sync::Mutex<std::collections::HashMap<String, Unsaved>>,
     /// The highest incident id this process handed out (reserved in the
     /// store or, while it failed, from memory); the next id comes after it.
-    pub incident_id_floor: std::sync::Mutex<i64>,
+    pub incident_id_floor: Arc<std::sync::Mutex<i64>>,
 }
 
 impl Shared {
     pub fn new(
         config: Config,
-        store: Arc<Store>,
+        store: StoreHandle,
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Shared {
@@ -129,6 +130,35 @@ const VERDICT_HELP: &str = "Current verdict per rollout: 0 continue, 1 hold, 2 r
 const LAST_OK_HELP: &str = "Unix time of the last evaluation whose queries all answered.";
 const PAGES_HELP: &str = "People paged, by escalation level.";
 
+/// An [`EvaluationCommit`] that owns its parts, to send to the store's thread.
+struct OwnedCommit {
+    rollout: String,
+    expected_version: i64,
+    at: jiff::Timestamp,
+    journal: Option<String>,
+    breaches: Option<BreachMemory>,
+    memory: Option<crate::state::RolloutMemory>,
+    incident: Option<crate::state::Incident>,
+    outbox: Vec<(&'static str, crate::notify::Delivery)>,
+    stage: Option<crate::decide::StagePosition>,
+}
+
+impl OwnedCommit {
+    fn borrowed(&self) -> EvaluationCommit<'_> {
+        EvaluationCommit {
+            rollout: &self.rollout,
+            expected_version: self.expected_version,
+            at: self.at,
+            journal: self.journal.clone(),
+            breaches: self.breaches.as_ref(),
+            memory: self.memory.as_ref(),
+            incident: self.incident.as_ref(),
+            outbox: &self.outbox,
+            stage: self.stage,
+        }
+    }
+}
+
 /// Recomputations of one state change lost to concurrent ones before giving up.
 pub(super) const MAX_ATTEMPTS: u32 = 5;
 
@@ -145,13 +175,12 @@ pub async fn evaluate(
     // start read the same before and after a restart.
     let now = jiff::Timestamp::from_millisecond(shared.clock.now().as_millisecond())
         .unwrap_or_else(|_| shared.clock.now());
-    let store = &shared.store;
     // What earlier evaluations decided but could not commit comes first: the
     // store does not have it.
     let unsaved = shared.unsaved_state(&rollout.name);
     let (mut stage, stage_unsaved) = match &unsaved {
         Some(u) if u.stage_unsaved => (u.stage, true),
-        _ => shared.stage_or_default(&rollout.name, now),
+        _ => shared.stage_or_default(&rollout.name, now).await,
     };
     if stage.index >= rollout.stages.len() {
         // The config lost stages since this was stored: judge the last one.
@@ -164,7 +193,7 @@ pub async fn evaluate(
     // re-read and recomputed. The queries are not repeated, only the policy.
     let mut state = match &unsaved {
         Some(u) => u.state(),
-        None => shared.stored_state(&rollout.name),
+        None => shared.stored_state(&rollout.name).await,
     };
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
     let decision = decide(rollout, stage, &checks, now);
@@ -185,11 +214,14 @@ pub async fn evaluate(
     let mut attempt = 0;
     let (out, outbox, committed) = loop {
         attempt += 1;
-        let next_incident_id = if state.incident.is_none() && decision.verdict != Verdict::Continue
-        {
-            *reserved_id.get_or_insert_with(|| shared.reserve_incident_id())
-        } else {
-            0
+        let next_incident_id = match reserved_id {
+            _ if state.incident.is_some() || decision.verdict == Verdict::Continue => 0,
+            Some(id) => id,
+            None => {
+                let id = shared.reserve_incident_id().await;
+                reserved_id = Some(id);
+                id
+            }
         };
         let out = policy::apply(&PolicyInput {
             rollout,
@@ -212,26 +244,39 @@ pub async fn evaluate(
             (None, Some(u)) => u.incident.as_ref(),
             _ => None,
         };
-        let result = store.commit_evaluation(&EvaluationCommit {
-            rollout: &rollout.name,
+        // The commit runs on the store's thread with its own copies; a
+        // conflict comes back with the fresh state to recompute from.
+        let commit = OwnedCommit {
+            rollout: rollout.name.clone(),
             expected_version: state.version,
             at: now,
             journal: journal.clone(),
-            breaches: breaches_changed.then_some(&new_breaches),
-            memory: memory_changed.then_some(&out.memory),
-            incident: incident_to_write,
-            outbox: &outbox,
+            breaches: breaches_changed.then(|| new_breaches.clone()),
+            memory: memory_changed.then(|| out.memory.clone()),
+            incident: incident_to_write.cloned(),
+            outbox: outbox.clone(),
             stage: stage_unsaved.then_some(stage),
-        });
+        };
+        let result = shared
+            .store
+            .call(move |s| match s.commit_evaluation(&commit.borrowed()) {
+                Err(StoreError::Conflict { .. }) => s.rollout_state(&commit.rollout).map(Some),
+                other => other.map(|()| None),
+            })
+            .await;
         match result {
-            Err(StoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
+            Ok(Some(fresh)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(rollout = %rollout.name, attempt, "rollout changed during the evaluation; recomputing");
-                match store.rollout_state(&rollout.name) {
-                    Ok(fresh) => state = fresh,
-                    Err(e) => break (out, outbox, Err(e)),
-                }
+                state = fresh;
             }
-            result => break (out, outbox, result),
+            Ok(Some(_)) => {
+                let conflict = StoreError::Conflict {
+                    rollout: rollout.name.clone(),
+                };
+                break (out, outbox, Err(conflict));
+            }
+            Ok(None) => break (out, outbox, Ok(())),
+            Err(e) => break (out, outbox, Err(e)),
         }
     };
     match committed {

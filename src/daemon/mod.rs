@@ -53,7 +53,8 @@ pub async fn run(
     let _lock = crate::state::StateLock::acquire(&config.state.path)?;
     let store = Store::open(&config.state.path)?;
     store.check_integrity(&config.state.path)?;
-    let store = Arc::new(store);
+    let store = crate::state::StoreHandle::spawn(store)
+        .map_err(|e| DaemonError::Setup(format!("cannot start the state store's thread: {e}")))?;
     let metrics = Arc::new(Metrics::new());
     let listen = config.server.listen;
     let shared = Arc::new(Shared::new(config, store, metrics.clone(), clock));
@@ -102,6 +103,9 @@ pub async fn run(
     tracing::info!("shutting down: finishing in-flight evaluations and sends");
     workers.stop().await;
     server.abort();
+    if let Err(e) = shared.store.call(|s| s.checkpoint()).await {
+        tracing::warn!(error = %e, "could not checkpoint the state store at shutdown");
+    }
     Ok(())
 }
 
@@ -157,8 +161,18 @@ async fn reload(
         .iter()
         .filter(|r| new.rollout(&r.name).is_none())
     {
-        if let Err(e) = transition::retire(shared, &new, gone) {
-            tracing::error!(rollout = %gone.name, error = %e, "cannot close the incident of a removed rollout");
+        // The transition reads and writes SQLite: off the async workers.
+        let (s, config, rollout) = (shared.clone(), new.clone(), gone.clone());
+        let retired =
+            tokio::task::spawn_blocking(move || transition::retire(&s, &config, &rollout)).await;
+        match retired {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(rollout = %gone.name, error = %e, "cannot close the incident of a removed rollout")
+            }
+            Err(e) => {
+                tracing::error!(rollout = %gone.name, error = %e, "closing the incident of a removed rollout failed")
+            }
         }
         shared.metrics.forget_label("rollout", &gone.name);
         shared

@@ -42,7 +42,7 @@ pub fn outbox_rows(config: &Config, outgoing: &[Outgoing]) -> Vec<(&'static str,
 /// paged so far hear who took it. `None` when there is no such incident;
 /// an incident already acknowledged or resolved is returned unchanged.
 pub fn acknowledge(shared: &Shared, id: i64, by: &str) -> Result<Option<Incident>, StoreError> {
-    let Some(target) = shared.store.incident(id)? else {
+    let Some(target) = shared.store.blocking().incident(id)? else {
         return Ok(None);
     };
     let config = shared.config();
@@ -57,7 +57,7 @@ pub fn acknowledge(shared: &Shared, id: i64, by: &str) -> Result<Option<Incident
         tracing::info!(incident = id, by, rollout = %target.rollout, "incident acknowledged");
     }
     // Whatever happened, the incident as it now stands.
-    shared.store.incident(id)
+    shared.store.blocking().incident(id)
 }
 
 /// Closes the open incident of a rollout that left the configuration
@@ -103,7 +103,7 @@ fn change_incident(
         }
     };
     for _ in 0..MAX_ATTEMPTS {
-        let state = shared.store.rollout_state(&rollout.name)?;
+        let state = shared.store.blocking().rollout_state(&rollout.name)?;
         let Some(open) = state.incident.as_ref() else {
             return Ok(None);
         };
@@ -132,17 +132,20 @@ fn change_incident(
             return Ok(None);
         }
         let outbox = outbox_rows(config, &out.outgoing);
-        let committed = shared.store.commit_evaluation(&EvaluationCommit {
-            rollout: &rollout.name,
-            expected_version: state.version,
-            at: now,
-            journal: None,
-            breaches: None,
-            memory: None,
-            incident: out.incident.as_ref(),
-            outbox: &outbox,
-            stage: None,
-        });
+        let committed = shared
+            .store
+            .blocking()
+            .commit_evaluation(&EvaluationCommit {
+                rollout: &rollout.name,
+                expected_version: state.version,
+                at: now,
+                journal: None,
+                breaches: None,
+                memory: None,
+                incident: out.incident.as_ref(),
+                outbox: &outbox,
+                stage: None,
+            });
         match committed {
             Ok(()) => {
                 shared.outbox_wake.notify_waiters();

@@ -137,7 +137,12 @@ fn schedule(rng: &mut Rng, len: usize) -> Vec<Step> {
 }
 
 fn open_incident(shared: &Shared) -> Option<i64> {
-    shared.store.open_incident("r").unwrap().map(|i| i.id)
+    shared
+        .store
+        .blocking()
+        .open_incident("r")
+        .unwrap()
+        .map(|i| i.id)
 }
 
 /// Runs one schedule; returns every queued delivery in queue order.
@@ -152,7 +157,7 @@ fn run(steps: &[Step], dir: &std::path::Path) -> (Arc<Shared>, Vec<Delivery>) {
     let clock = ManualClock::new("2025-10-22T05:00:00Z".parse().unwrap());
     let shared = Arc::new(Shared::new(
         config,
-        store.clone(),
+        crate::state::StoreHandle::inline(store.clone()),
         Arc::new(Metrics::new()),
         Arc::new(clock.clone()),
     ));
@@ -218,6 +223,7 @@ fn check_invariants(shared: &Shared, queued: &[Delivery]) -> Result<(), String> 
     for (id, messages) in &said {
         let incident = shared
             .store
+            .blocking()
             .incident(*id)
             .unwrap()
             .ok_or(format!("incident {id} was paged but is not stored"))?;

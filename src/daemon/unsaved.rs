@@ -66,57 +66,96 @@ impl Shared {
     /// The stored stage (recording stage 0 from `now` the first time), or,
     /// when the store cannot, stage 0 from `now` kept in memory. The flag
     /// says the stage is not stored.
-    pub(super) fn stage_or_default(&self, rollout: &str, now: Timestamp) -> (StagePosition, bool) {
-        match self.store.stage_or_start(rollout, now) {
-            Ok(stage) => (stage, false),
-            Err(e) => {
-                self.store_failed("read_stage", &e);
-                match self.store.stage(rollout) {
-                    Ok(Some(stage)) => (stage, false),
-                    _ => (
-                        StagePosition {
-                            index: 0,
-                            started_at: now,
-                        },
-                        true,
-                    ),
-                }
-            }
+    pub(super) async fn stage_or_default(
+        &self,
+        rollout: &str,
+        now: Timestamp,
+    ) -> (StagePosition, bool) {
+        let name = rollout.to_string();
+        let read = self
+            .store
+            .call(move |s| match s.stage_or_start(&name, now) {
+                Ok(stage) => Ok((Some(stage), None)),
+                Err(e) => Ok((s.stage(&name).ok().flatten(), Some(e))),
+            })
+            .await;
+        let (stage, failed) = match read {
+            Ok(answer) => answer,
+            Err(e) => (None, Some(e)),
+        };
+        if let Some(e) = failed {
+            self.store_failed("read_stage", &e);
+        }
+        match stage {
+            Some(stage) => (stage, false),
+            None => (
+                StagePosition {
+                    index: 0,
+                    started_at: now,
+                },
+                true,
+            ),
         }
     }
 
     /// What was last said, the open incident and their version, from the
     /// store; nothing when it cannot be read (the evaluation then pages as
     /// if new, which is loud but never silent).
-    pub(super) fn stored_state(&self, rollout: &str) -> RolloutState {
-        self.store.rollout_state(rollout).unwrap_or_else(|e| {
-            self.store_failed("read_state", &e);
-            RolloutState::default()
-        })
+    pub(super) async fn stored_state(&self, rollout: &str) -> RolloutState {
+        let name = rollout.to_string();
+        self.store
+            .call(move |s| s.rollout_state(&name))
+            .await
+            .unwrap_or_else(|e| {
+                self.store_failed("read_state", &e);
+                RolloutState::default()
+            })
     }
 
     /// An id for an incident about to open: reserved in the store, or, when
     /// the store cannot write, handed out from memory above every id the
     /// store knows and every id this process handed out before.
-    pub(super) fn reserve_incident_id(&self) -> i64 {
-        // One reservation at a time: a reservation that succeeds while
-        // another falls back to memory must not hand out the same id.
-        let mut floor = self
-            .incident_id_floor
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        match self.store.next_incident_id(*floor) {
-            // Remembered too: on a full disk the counter's commit can fail
-            // after RETURNING already answered, so the store may not know
-            // this id was handed out.
-            Ok(id) => {
-                *floor = (*floor).max(id);
+    pub(super) async fn reserve_incident_id(&self) -> i64 {
+        let floor = self.incident_id_floor.clone();
+        let reserved = self
+            .store
+            .call(move |s| {
+                // One reservation at a time (the store's thread, and the
+                // floor's lock for callers on other threads): a reservation
+                // that succeeds while another falls back to memory must not
+                // hand out the same id.
+                let mut floor = floor.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(match s.next_incident_id(*floor) {
+                    // Remembered too: on a full disk the counter's commit can
+                    // fail after RETURNING already answered, so the store may
+                    // not know this id was handed out.
+                    Ok(id) => {
+                        *floor = (*floor).max(id);
+                        (id, None)
+                    }
+                    Err(e) => {
+                        let known = s.peek_incident_id().unwrap_or(0);
+                        *floor = (*floor).max(known).saturating_add(1);
+                        (*floor, Some(e))
+                    }
+                })
+            })
+            .await;
+        match reserved {
+            Ok((id, failed)) => {
+                if let Some(e) = failed {
+                    self.store_failed("reserve_incident_id", &e);
+                }
                 id
             }
             Err(e) => {
+                // The store's thread is gone: still never reuse an id.
                 self.store_failed("reserve_incident_id", &e);
-                let known = self.store.peek_incident_id().unwrap_or(0);
-                *floor = (*floor).max(known).saturating_add(1);
+                let mut floor = self
+                    .incident_id_floor
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                *floor = floor.saturating_add(1);
                 *floor
             }
         }

@@ -141,7 +141,8 @@ async fn rollout_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     let name = rollout.name.as_str();
-    let mut breaches = match shared.store.breaches(name) {
+    let owned_name = name.to_string();
+    let mut breaches = match shared.store.call(move |s| s.breaches(&owned_name)).await {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(rollout = name, error = %e, "cannot read breach memory; starting empty");
@@ -240,7 +241,7 @@ async fn housekeeping(
                 .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let now = shared.clock.now();
-        if let Ok(stats) = shared.store.outbox_stats() {
+        if let Ok(stats) = shared.store.call(|s| s.outbox_stats()).await {
             let m = &shared.metrics;
             m.set(
                 "sena_outbox_depth",
@@ -265,7 +266,7 @@ async fn housekeeping(
                 age,
             );
         }
-        if let Ok(n) = shared.store.open_incident_count() {
+        if let Ok(n) = shared.store.call(|s| s.open_incident_count()).await {
             shared
                 .metrics
                 .set("sena_incidents_open", INCIDENTS_HELP, &[], n as f64);
@@ -276,9 +277,11 @@ async fn housekeeping(
             // A retention longer than the calendar keeps everything; it must
             // neither panic nor (as `unwrap_or_default` did) prune everything.
             let keep_since = crate::saturating::before(now, config.state.journal_retention);
+            let keep = config.state.journal_max_records;
             match shared
                 .store
-                .prune_journal(keep_since, config.state.journal_max_records)
+                .call(move |s| s.prune_journal(keep_since, keep))
+                .await
             {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned the decision journal"),
                 Ok(_) => {}

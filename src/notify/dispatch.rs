@@ -34,7 +34,7 @@ use crate::clock::Clock;
 use crate::decide::Verdict;
 use crate::health::{Component, Health};
 use crate::metrics::Metrics;
-use crate::state::{Store, Unreadable};
+use crate::state::{StoreHandle, Unreadable};
 
 /// Rows read per pass; a full batch means more may wait behind it.
 const BATCH: usize = 16;
@@ -45,7 +45,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(5);
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
 pub struct Dispatcher {
-    pub store: Arc<Store>,
+    pub store: StoreHandle,
     pub channels: Vec<Arc<dyn Notifier>>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
@@ -117,7 +117,7 @@ impl Dispatcher {
             let woken = self.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            self.record_remembered(channel);
+            self.record_remembered(channel).await;
             let wait = match backoff.remaining() {
                 Some(left) => left,
                 None => match self.pass(notifier.as_ref(), &mut backoff, &shutdown).await {
@@ -174,7 +174,8 @@ impl Dispatcher {
             }
         }
 
-        let due = match self.store.due(channel, BATCH) {
+        let of = channel.to_string();
+        let due = match self.store.call(move |s| s.due(&of, BATCH)).await {
             Ok(due) => due,
             Err(e) => {
                 self.store_failed("read_outbox", &e);
@@ -183,7 +184,7 @@ impl Dispatcher {
         };
         let mut settled = due.unreadable.len();
         for bad in due.unreadable {
-            self.quarantine(bad);
+            self.quarantine(bad).await;
         }
         let batch = settled + due.items.len();
         for mut item in due.items {
@@ -240,7 +241,7 @@ impl Dispatcher {
         let channel = notifier.channel();
         let incident_id = delivery.advisory.incident.as_ref().map(|i| i.id);
         if let Some(id) = incident_id {
-            if let Ok(Some(inc)) = self.store.incident(id) {
+            if let Ok(Some(inc)) = self.store.call(move |s| s.incident(id)).await {
                 delivery.thread = inc.thread;
             }
         }
@@ -266,7 +267,11 @@ impl Dispatcher {
                     &[("channel", channel)],
                 );
                 if let (Some(thread), Some(id)) = (sent.thread, incident_id) {
-                    if let Err(e) = self.store.set_incident_thread(id, &thread) {
+                    let set = self
+                        .store
+                        .call(move |s| s.set_incident_thread(id, &thread))
+                        .await;
+                    if let Err(e) = set {
                         tracing::warn!(error = %e, "could not remember the Slack thread");
                     }
                 }
@@ -301,7 +306,7 @@ impl Dispatcher {
                     &[("channel", channel), ("kind", "permanent")],
                 );
                 tracing::error!(channel, key, error = %message, "notification failed permanently");
-                self.fall_back(channel, delivery);
+                self.fall_back(channel, delivery).await;
                 Outcome::Failed { error: message }
             }
         };
@@ -310,7 +315,7 @@ impl Dispatcher {
             Outcome::Sent | Outcome::Failed { .. } => Step::Next,
         };
         if let Source::Stored { id } = source {
-            self.record(id, channel, outcome);
+            self.record(id, channel, outcome).await;
         }
         step
     }
@@ -337,16 +342,20 @@ impl Dispatcher {
 
     /// Writes a send's outcome to its row, or keeps it in memory until the
     /// store takes it.
-    fn record(&self, id: i64, channel: &str, outcome: Outcome) {
-        let written = match &outcome {
-            Outcome::Sent => self.store.mark_sent(id),
-            Outcome::Retry {
-                next_attempt_at,
-                error,
-                progress,
-            } => self.store.mark_retry(id, *next_attempt_at, error, progress),
-            Outcome::Failed { error } => self.store.mark_failed(id, error),
-        };
+    async fn record(&self, id: i64, channel: &str, outcome: Outcome) {
+        let writing = outcome.clone();
+        let written = self
+            .store
+            .call(move |s| match &writing {
+                Outcome::Sent => s.mark_sent(id),
+                Outcome::Retry {
+                    next_attempt_at,
+                    error,
+                    progress,
+                } => s.mark_retry(id, *next_attempt_at, error, progress),
+                Outcome::Failed { error } => s.mark_failed(id, error),
+            })
+            .await;
         match written {
             Ok(()) => self.memory.recorded(id),
             Err(e) => {
@@ -357,9 +366,9 @@ impl Dispatcher {
     }
 
     /// Retries writing the outcomes the store refused earlier.
-    fn record_remembered(&self, channel: &str) {
+    async fn record_remembered(&self, channel: &str) {
         for (id, outcome) in self.memory.unrecorded(channel) {
-            self.record(id, channel, outcome);
+            self.record(id, channel, outcome).await;
             if self.memory.knows(id) {
                 return; // still failing: try again on the next pass
             }

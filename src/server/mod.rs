@@ -78,13 +78,18 @@ async fn status(State(app): State<App>) -> Response {
     Json(app.shared.status()).into_response()
 }
 
+/// The most incidents one `GET /api/v1/incidents` lists.
+const MAX_INCIDENTS_LISTED: usize = 1000;
+
 #[derive(Deserialize)]
 struct Limit {
     limit: Option<usize>,
 }
 
 async fn incidents(State(app): State<App>, Query(q): Query<Limit>) -> Response {
-    match app.shared.store.incidents(q.limit.unwrap_or(50)) {
+    // Bounded: the answer is built in memory.
+    let limit = q.limit.unwrap_or(50).min(MAX_INCIDENTS_LISTED);
+    match app.shared.store.call(move |s| s.incidents(limit)).await {
         Ok(list) => Json(serde_json::json!({ "incidents": list })).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }

@@ -9,6 +9,7 @@
 //! queued, so a crash can never leave a page queued for a change that was
 //! not recorded, or the reverse.
 
+mod handle;
 mod incidents;
 mod journal;
 mod lock;
@@ -16,6 +17,7 @@ mod outbox;
 mod rollouts;
 mod schema;
 
+pub use handle::StoreHandle;
 pub use incidents::Incident;
 pub use journal::JournalQuery;
 pub use lock::StateLock;
@@ -44,6 +46,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("state store holds a bad record: {0}")]
     Corrupt(String),
+    #[error("the state store's thread has stopped")]
+    Stopped,
     /// Another state change of the rollout committed first; recompute.
     #[error("rollout {rollout} changed meanwhile")]
     Conflict { rollout: String },
@@ -96,6 +100,15 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Moves the write-ahead log into the database file, as closing the
+    /// last connection would; called at a clean shutdown, since the store's
+    /// thread may outlive the daemon's tasks until the process exits.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// `PRAGMA quick_check`: a daemon refuses to start on a damaged file

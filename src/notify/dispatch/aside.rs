@@ -8,7 +8,7 @@ use super::*;
 impl Dispatcher {
     /// Sets an unreadable row aside so the rows behind it go out, and tells
     /// people on every channel that a message was lost.
-    pub(super) fn quarantine(&self, bad: Unreadable) {
+    pub(super) async fn quarantine(&self, bad: Unreadable) {
         let channel = bad.channel.as_str();
         self.metrics.inc(
             "sena_outbox_quarantined_total",
@@ -16,9 +16,8 @@ impl Dispatcher {
             &[("channel", channel)],
         );
         tracing::error!(channel, outbox_id = bad.id, reason = %bad.reason, "quarantined an unreadable outbox row; the rows after it go on");
-        let quarantined = self
-            .store
-            .mark_failed(bad.id, &format!("quarantined: {}", bad.reason));
+        let (id, why) = (bad.id, format!("quarantined: {}", bad.reason));
+        let quarantined = self.store.call(move |s| s.mark_failed(id, &why)).await;
         if let Err(e) = quarantined {
             self.store_failed("quarantine", &e);
             self.memory.remember_outcome(
@@ -30,7 +29,7 @@ impl Dispatcher {
             );
         }
         let notice = lost_notice(&bad, self.clock.now());
-        let items: Vec<(&str, Delivery)> = self
+        let items: Vec<(&'static str, Delivery)> = self
             .channels
             .iter()
             .map(|n| n.channel())
@@ -40,15 +39,15 @@ impl Dispatcher {
                 (c, d)
             })
             .collect();
-        self.enqueue_or_remember(items);
+        self.enqueue_or_remember(items).await;
     }
 
     /// Hands a permanently failed delivery to the other channels, once.
-    pub(super) fn fall_back(&self, failed: &str, delivery: &Delivery) {
+    pub(super) async fn fall_back(&self, failed: &str, delivery: &Delivery) {
         if delivery.dedup_key.contains(":fallback-from-") {
             return;
         }
-        let others: Vec<(&str, Delivery)> = self
+        let others: Vec<(&'static str, Delivery)> = self
             .channels
             .iter()
             .map(|n| n.channel())
@@ -59,16 +58,17 @@ impl Dispatcher {
                 (c, d)
             })
             .collect();
-        self.enqueue_or_remember(others);
+        self.enqueue_or_remember(others).await;
     }
 
     /// Queues in the store, or in memory when the store refuses.
-    fn enqueue_or_remember(&self, items: Vec<(&str, Delivery)>) {
+    async fn enqueue_or_remember(&self, items: Vec<(&'static str, Delivery)>) {
         if items.is_empty() {
             return;
         }
         let now = self.clock.now();
-        if let Err(e) = self.store.enqueue(&items, now) {
+        let queued = items.clone();
+        if let Err(e) = self.store.call(move |s| s.enqueue(&queued, now)).await {
             self.store_failed("enqueue", &e);
             for (channel, delivery) in items {
                 self.memory.push(

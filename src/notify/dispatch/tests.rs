@@ -13,6 +13,7 @@ use tokio::sync::{watch, Notify};
 use super::*;
 use crate::clock::ManualClock;
 use crate::notify::{BoxFuture, Sent};
+use crate::state::Store;
 
 #[test]
 fn backoff_grows_and_caps_with_jitter() {
@@ -101,7 +102,7 @@ fn world(channels: Vec<Arc<dyn Notifier>>, prepare: impl FnOnce(&Store)) -> Worl
     let memory = Arc::new(DeliveryMemory::new());
     let (stop, stopped) = watch::channel(false);
     let handles = Dispatcher {
-        store: store.clone(),
+        store: crate::state::StoreHandle::inline(store.clone()),
         channels,
         metrics: metrics.clone(),
         clock: Arc::new(ManualClock::new(t0())),
