@@ -109,6 +109,7 @@ pub async fn evaluate(
     }
 
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
+    report_local_resources(shared, &checks);
     let decision = decide(rollout, stage, &checks, now);
 
     let memory = store.memory(&rollout.name)?;
@@ -234,6 +235,18 @@ pub async fn evaluate(
             },
         );
     Ok(report)
+}
+
+/// Out of file descriptors is Sena's problem, not the canary's: the checks
+/// that could not be asked stay `error` (blind means hold), and `/readyz`
+/// says why. An evaluation with an answered query shows the resource is back.
+fn report_local_resources(shared: &Shared, checks: &[crate::eval::CheckResult]) {
+    if let Some(failed) = checks.iter().find(|c| c.local_failure) {
+        let why = failed.error.clone().unwrap_or_default();
+        shared.health.fail(crate::health::Component::Resources, why);
+    } else if checks.iter().any(|c| c.status != CheckStatus::Error) {
+        shared.health.recover(crate::health::Component::Resources);
+    }
 }
 
 /// Acknowledges an incident: stops its escalation and tells the people
