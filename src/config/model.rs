@@ -82,7 +82,7 @@ pub struct StateConfig {
     pub journal_max_records: usize,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Connections served at once; more are answered 503 and closed, so
