@@ -1,9 +1,12 @@
 //! Peak memory of Sena under the answers issue 7 found hostile: one check
 //! whose query returns 100,000 series (one of them breaching), and one whose
-//! answer is a 100 MB body. A Prometheus stand-in in this process serves
-//! them on loopback; Sena is run as `sena eval` (peak RSS from wait4) and
-//! as the daemon for `--daemon-seconds` (VmHWM and VmRSS from /proc), and
-//! the largest outbox row the daemon wrote is read from its store.
+//! answer is a 100 MB body. A Prometheus stand-in serves them on loopback
+//! (a child process of this one, so that the measured `sena` is forked from
+//! a small process: a forked child's peak RSS counts what it inherited).
+//! Sena is run as `sena eval` (peak RSS from wait4) and as the daemon for
+//! `--daemon-seconds` (VmHWM and VmRSS from /proc). The daemon's Slack
+//! webhook points at a closed port, so its advisories stay in the outbox and
+//! the largest row can be read from its store.
 //!
 //! ```text
 //! scripts/bench.sh --huge-answers                  # builds, runs this
@@ -38,6 +41,13 @@ struct Args {
     /// Size of the large answer, MB.
     #[arg(long, default_value_t = 100)]
     body_mb: usize,
+    /// Also run the many-series check with `max_series: 1000000` (the
+    /// answer judged in full); off for builds without the key.
+    #[arg(long)]
+    raised: bool,
+    /// Internal: serve the answers and print the URL (the stand-in process).
+    #[arg(long, hide = true)]
+    serve: bool,
 }
 
 /// `{status, data: {resultType: vector, result: [...]}}` around `result`.
@@ -72,7 +82,8 @@ fn large_body(mb: usize) -> Bytes {
 
 /// Serves the stand-in: query `many` → the series answer, `large` → the
 /// big body, anything else (the daemon's readiness ping) one sample.
-fn serve(many: Bytes, large: Bytes) -> String {
+/// Prints the URL, then serves until killed.
+fn serve(many: Bytes, large: Bytes) {
     let one = envelope(r#"{"metric":{},"value":[1,"1"]}"#);
     let app = Router::new().route(
         "/api/v1/query",
@@ -83,49 +94,77 @@ fn serve(many: Bytes, large: Bytes) -> String {
                 Some("large") => large.clone(),
                 _ => one.clone(),
             };
-            async move { body }
+            // Real Prometheus says JSON; some clients insist on it.
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+            }
         }),
     );
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
     let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            axum::serve(listener, app).await.expect("serve");
-        });
+    println!("http://{addr}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+        axum::serve(listener, app).await.expect("serve");
     });
-    format!("http://{addr}")
 }
 
-/// A config directory with one rollout whose one check asks `query`.
-fn write_config(dir: &Path, url: &str, query: &str, port: u16) -> PathBuf {
-    let state = dir.join(format!("state-{query}"));
+/// Starts this binary in `--serve` mode; returns it and the URL it printed.
+fn start_stand_in(args: &Args) -> (std::process::Child, String) {
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--serve", "--series", &args.series.to_string()])
+        .args(["--body-mb", &args.body_mb.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the stand-in");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("the stand-in's URL");
+    (child, line.trim().to_string())
+}
+
+/// A config with one rollout whose one check asks `query` (`extra` is
+/// added to the check); returns the config and state paths.
+fn write_config(
+    dir: &Path,
+    url: &str,
+    case: usize,
+    query: &str,
+    extra: &str,
+) -> (PathBuf, PathBuf) {
+    let state = dir.join(format!("state-{case}"));
     let _ = std::fs::remove_dir_all(&state);
     std::fs::write(
-        dir.join(format!("rules-{query}.yaml")),
+        dir.join(format!("rules-{case}.yaml")),
         format!(
-            "checks:\n  - name: {query}\n    query: {query}\n    below: 1\n    on_fail: rollback\n"
+            "checks:\n  - name: {query}\n    query: {query}\n    below: 1\n    on_fail: rollback\n{extra}"
         ),
     )
     .expect("write rules");
-    let config = dir.join(format!("sena-{query}.yaml"));
+    let config = dir.join(format!("sena-{case}.yaml"));
+    let port = 19_464 + case;
     std::fs::write(
         &config,
         format!(
             "prometheus:\n  url: {url}\n  timeout: 60s\nevaluation:\n  interval: 1s\n\
              state:\n  path: {}\nserver:\n  listen: 127.0.0.1:{port}\n\
-             rollouts:\n  - name: web\n    approver: lubit\n    stages: [{{ traffic: 100% }}]\n    rules: [rules-{query}.yaml]\n",
+             slack:\n  webhook_url: http://127.0.0.1:9/closed\n\
+             rollouts:\n  - name: web\n    approver: lubit\n    stages: [{{ traffic: 100% }}]\n    rules: [rules-{case}.yaml]\n",
             state.display()
         ),
     )
     .expect("write config");
-    config
+    (config, state)
 }
 
 /// Runs `sena eval` to the end: (peak RSS in bytes, seconds, exit code).
@@ -197,27 +236,26 @@ fn mib(bytes: u64) -> String {
 
 fn main() {
     let args = Args::parse();
+    if args.serve {
+        return serve(many_series(args.series), large_body(args.body_mb));
+    }
     let dir = std::env::temp_dir().join(format!("sena-huge-answers-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let many = many_series(args.series);
-    let large = large_body(args.body_mb);
-    println!(
-        "answers: {} series in {}, and {} of series",
-        args.series,
-        mib(many.len() as u64),
-        mib(large.len() as u64)
-    );
-    let url = serve(many, large);
+    let (mut stand_in, url) = start_stand_in(&args);
     println!("sena: {}", args.sena.display());
     println!("| answer | sena eval peak RSS | eval time | exit | daemon peak RSS | daemon RSS at end | largest outbox row |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (query, port) in [("many", 19_464u16), ("large", 19_465)] {
-        let config = write_config(&dir, &url, query, port);
+    let mut cases = vec![("many", ""), ("large", "")];
+    if args.raised {
+        cases.push(("many", "    max_series: 1000000\n"));
+    }
+    for (case, (query, extra)) in cases.into_iter().enumerate() {
+        let (config, state) = write_config(&dir, &url, case, query, extra);
         let (eval_peak, secs, code) = eval_peak(&args.sena, &config);
-        let state = dir.join(format!("state-{query}"));
         let (peak, end, row) = daemon(&args.sena, &config, &state, args.daemon_seconds);
-        let what = match query {
-            "many" => format!("{} series", args.series),
+        let what = match (query, extra) {
+            ("many", "") => format!("{} series", args.series),
+            ("many", _) => format!("{} series, max_series raised", args.series),
             _ => format!("{} MB body", args.body_mb),
         };
         println!(
@@ -232,5 +270,7 @@ fn main() {
             }
         );
     }
+    let _ = stand_in.kill();
+    let _ = stand_in.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
