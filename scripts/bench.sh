@@ -7,6 +7,9 @@
 #   scripts/bench.sh --duration 60        a shorter window
 #   scripts/bench.sh --perf-seconds 30    also profile Sena with perf after the window
 #   scripts/bench.sh --help               every flag of the harness
+#   scripts/bench.sh --huge-answers [--sena PATH]
+#                                         peak RSS under a 100,000-series and a
+#                                         100 MB answer (examples/huge_answers.rs)
 #
 # Installs what is missing with apt (Debian's prometheus and
 # victoria-metrics for vmalert; linux-perf when profiling), builds Sena and
@@ -16,6 +19,13 @@
 # 127.0.0.1 only; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--huge-answers" ]; then
+    shift
+    echo "bench.sh: building sena and the huge-answers harness (release)" >&2
+    cargo build --release --locked --bin sena --example huge_answers
+    exec target/release/examples/huge_answers "$@"
+fi
 
 want_perf=false
 for arg in "$@"; do

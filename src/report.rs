@@ -53,7 +53,10 @@ pub struct CheckReport {
     pub for_duration: String,
     pub breach_started_at: Option<Timestamp>,
     pub error: Option<String>,
+    /// The worst few series (breaching first); `series_total` counts them all.
     pub series: Vec<SeriesReport>,
+    #[serde(default)]
+    pub series_total: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -88,6 +91,7 @@ impl CheckReport {
                     breaching: s.breaching,
                 })
                 .collect(),
+            series_total: c.series_total.max(c.series.len()),
         }
     }
 }

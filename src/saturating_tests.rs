@@ -108,6 +108,7 @@ fn check(for_duration: Duration) -> Check {
         description: None,
         runbook_url: None,
         defined_at: "rules/canary.yaml:1".into(),
+        max_series: 1000,
     }
 }
 
@@ -138,6 +139,7 @@ impl Datasource for Breaching {
         &'a self,
         _: &'a str,
         _: Timestamp,
+        _max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<Sample>, DatasourceError>> {
         Box::pin(async {
             Ok(vec![Sample {
@@ -152,6 +154,7 @@ impl Datasource for Breaching {
         start: Timestamp,
         end: Timestamp,
         _: f64,
+        _max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, DatasourceError>> {
         let points = vec![(start.as_second(), 0.5), (end.as_second(), 0.5)];
         Box::pin(async move {

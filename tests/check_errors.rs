@@ -56,6 +56,14 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "max-series-bad.yaml",
+        &[
+        "tests/fixtures/rules/max-series-bad.yaml:5:17: `max_series` must be a whole number above 0, like 1000000",
+        "tests/fixtures/rules/max-series-bad.yaml:9:17: `max_series` must be a whole number above 0, like 1000000",
+        "tests/fixtures/rules/max-series-bad.yaml:13:5: unknown key `max_serie`, did you mean `max_series`?",
+        ],
+    ),
+    (
         "missing-fields-bad.yaml",
         &[
         "tests/fixtures/rules/missing-fields-bad.yaml:2:5: missing required key `name`",
@@ -102,6 +110,16 @@ const BAD: &[(&str, &[&str])] = &[
         "sena-empty-bad.yaml",
         &[
         "tests/fixtures/rules/sena-empty-bad.yaml:1:1: the config is empty; it needs at least `prometheus:` and `rollouts:`",
+        ],
+    ),
+    (
+        "sena-limits-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-limits-bad.yaml:3:23: `max_response_bytes`: `16 parsecs` is not a size; write bytes (`16777216`) or a number with KiB, MiB, GiB, kB, MB or GB, like `16MiB`",
+        "tests/fixtures/rules/sena-limits-bad.yaml:4:15: `max_series` must be a whole number above 0, like 1000000",
+        "tests/fixtures/rules/sena-limits-bad.yaml:7:20: `max_connections` must be a whole number above 0, like 1000000",
+        "tests/fixtures/rules/sena-limits-bad.yaml:8:24: `header_read_timeout` must be more than 0",
+        "tests/fixtures/rules/sena-limits-bad.yaml:9:3: unknown key `max_conections`, did you mean `max_connections`?",
         ],
     ),
     (
@@ -240,7 +258,7 @@ const BAD: &[(&str, &[&str])] = &[
         "tests/fixtures/rules/unknown-key-bad.yaml:2:11: check has no threshold; add `below:` (healthy while the value stays under it) or `above:`",
         "tests/fixtures/rules/unknown-key-bad.yaml:4:5: unknown key `belo`, did you mean `below`?",
         "tests/fixtures/rules/unknown-key-bad.yaml:5:5: unknown key `on_fial`, did you mean `on_fail`?",
-        "tests/fixtures/rules/unknown-key-bad.yaml:6:5: unknown key `threshold` (valid: name, query, below, above, for, on_fail, no_data, description, runbook_url)",
+        "tests/fixtures/rules/unknown-key-bad.yaml:6:5: unknown key `threshold` (valid: name, query, below, above, for, on_fail, no_data, description, runbook_url, max_series)",
         ],
     ),
 ];

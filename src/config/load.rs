@@ -46,7 +46,17 @@ const PROMETHEUS_KEYS: &[&str] = &[
     "basic_auth",
     "bearer_token_file",
     "external_url",
+    "max_response_bytes",
+    "max_series",
 ];
+const SERVER_KEYS: &[&str] = &["listen", "max_connections", "header_read_timeout"];
+
+/// `prometheus.max_response_bytes`: far above any useful check answer (a
+/// thousand labelled series is about 200 KiB), far below what hurts.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 << 20;
+/// `prometheus.max_series`: a check that watches more series than this is
+/// almost always missing a `sum by`.
+pub const DEFAULT_MAX_SERIES: usize = 1_000;
 
 /// Looks up an environment variable; a parameter so tests do not depend on
 /// (or change) the process environment.
@@ -129,7 +139,18 @@ fn read_config(
         .get("email")
         .and_then(|n| email(d, n, f.key("email"), dir, roster.is_some()));
     let mut rules = RulesFiles::default();
-    let rollouts = rollouts(d, &mut rules, &f, dir, interval, roster.as_ref());
+    let max_series = prometheus
+        .as_ref()
+        .map_or(DEFAULT_MAX_SERIES, |p| p.max_series);
+    let rollouts = rollouts(
+        d,
+        &mut rules,
+        &f,
+        dir,
+        interval,
+        roster.as_ref(),
+        max_series,
+    );
     others.extend(rules.diags);
     Some(Config {
         source: file.to_path_buf(),
@@ -159,6 +180,8 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
     let external_url = url(d, &f, "external_url", false);
     let url = url(d, &f, "url", true);
     let timeout = f.period(d, "timeout", secs(10));
+    let max_response_bytes = f.byte_size(d, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES);
+    let max_series = f.count(d, "max_series", DEFAULT_MAX_SERIES);
     let headers = f.get("headers").map(|n| headers(d, n)).unwrap_or_default();
     let basic_auth =
         section(d, &f, "basic_auth", &["username", "password_file"]).and_then(|auth| {
@@ -190,6 +213,8 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
         headers,
         basic_auth,
         bearer_token,
+        max_response_bytes,
+        max_series,
     })
 }
 
@@ -283,7 +308,14 @@ fn state(d: &mut FileDiags, f: &Fields, dir: &Path) -> StateConfig {
 
 fn server(d: &mut FileDiags, f: &Fields) -> ServerConfig {
     let default = SocketAddr::from(([127, 0, 0, 1], 9464));
-    let listen = section(d, f, "server", &["listen"]).and_then(|s| s.text(d, "listen"));
+    let server = section(d, f, "server", SERVER_KEYS);
+    let max_connections = server
+        .as_ref()
+        .map_or(512, |s| s.count(d, "max_connections", 512));
+    let header_read_timeout = server
+        .as_ref()
+        .map_or(secs(10), |s| s.period(d, "header_read_timeout", secs(10)));
+    let listen = server.and_then(|s| s.text(d, "listen"));
     let listen = listen.map_or(default, |l| {
         l.value.trim().parse().unwrap_or_else(|_| {
             d.error(
@@ -293,7 +325,11 @@ fn server(d: &mut FileDiags, f: &Fields) -> ServerConfig {
             default
         })
     });
-    ServerConfig { listen }
+    ServerConfig {
+        listen,
+        max_connections,
+        header_read_timeout,
+    }
 }
 
 /// Errors and warnings in reading order: the config first, then each file it

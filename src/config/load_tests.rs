@@ -29,6 +29,15 @@ fn minimal_config_takes_every_default() {
     assert_eq!(c.state.journal_max_records, 1_000_000);
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(
+        (c.server.max_connections, c.server.header_read_timeout),
+        (512, Duration::from_secs(10))
+    );
+    assert_eq!(
+        (c.prometheus.max_response_bytes, c.prometheus.max_series),
+        (16 << 20, 1000)
+    );
+    assert_eq!(c.rollouts[0].checks[0].max_series, 1000);
+    assert_eq!(
         (c.notify.repeat, c.notify.resolve_after),
         (Duration::from_secs(3600), Duration::from_secs(300))
     );
@@ -81,6 +90,15 @@ fn full_config_reads_every_key() {
     assert_eq!(c.state.journal_retention, Duration::from_secs(7 * 86400));
     assert_eq!(c.state.journal_max_records, 50_000);
     assert_eq!(c.server.listen.to_string(), "[::1]:9500");
+    assert_eq!(
+        (c.server.max_connections, c.server.header_read_timeout),
+        (100, Duration::from_secs(5))
+    );
+    assert_eq!((p.max_response_bytes, p.max_series), (4 << 20, 2000));
+    assert!(c
+        .rollouts
+        .iter()
+        .all(|r| r.checks.iter().all(|c| c.max_series == 2000)));
     let [checkout, search] = &c.rollouts[..] else {
         panic!("two rollouts")
     };

@@ -35,6 +35,11 @@ pub struct PrometheusConfig {
     pub bearer_token: Option<Secret>,
     /// Base of the links to Prometheus's graph page in advisories; defaults to `url`.
     pub external_url: String,
+    /// An answer's body is read up to this many bytes; beyond, the check is
+    /// an error (and holds), whatever Prometheus meant to send.
+    pub max_response_bytes: u64,
+    /// Default for each check's `max_series`.
+    pub max_series: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -77,9 +82,15 @@ pub struct StateConfig {
     pub journal_max_records: usize,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Connections served at once; more are answered 503 and closed, so
+    /// clients can never take the file descriptors the evaluator needs.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this long of starting
+    /// (or of the previous response, on a kept-alive connection).
+    pub header_read_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +179,8 @@ pub struct Check {
     pub no_data: NoData,
     pub description: Option<String>,
     pub runbook_url: Option<String>,
+    /// More series than this in one answer makes the check an error.
+    pub max_series: usize,
     /// Where the check is defined, for messages: `rules/canary.yaml:12`.
     pub defined_at: String,
 }

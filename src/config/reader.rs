@@ -168,6 +168,26 @@ impl<'n> Fields<'n> {
         }
     }
 
+    /// A size in bytes (`16MiB`, `16777216`), `default` when absent (or
+    /// after an error, already reported).
+    pub fn byte_size(&self, d: &mut FileDiags, key: &str, default: u64) -> u64 {
+        let Some(node) = self.get(key) else {
+            return default;
+        };
+        let Some(written) = node.value.scalar_text() else {
+            let found = node.value.kind();
+            d.error(
+                &node.referenced,
+                format!("`{key}` must be a size like `16MiB`, found {found}"),
+            );
+            return default;
+        };
+        super::value::parse_byte_size(&written).unwrap_or_else(|e| {
+            d.error(&node.referenced, format!("`{key}`: {e}"));
+            default
+        })
+    }
+
     pub fn boolean(&self, d: &mut FileDiags, key: &str, default: bool) -> bool {
         match self.get(key) {
             None => default,

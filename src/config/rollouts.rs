@@ -54,6 +54,7 @@ pub(crate) fn rollouts(
     dir: &Path,
     default_interval: Duration,
     roster: Option<&Roster>,
+    default_max_series: usize,
 ) -> Vec<Rollout> {
     let Some(items) = top
         .required(d, "rollouts")
@@ -70,7 +71,14 @@ pub(crate) fn rollouts(
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
     let mut out = Vec::new();
     for item in items {
-        let (name, rollout) = rollout(d, rules, item, dir, default_interval, roster);
+        let (name, rollout) = rollout(
+            d,
+            rules,
+            item,
+            dir,
+            (default_interval, default_max_series),
+            roster,
+        );
         // Checked even when the rollout has other errors: they are all
         // worth knowing in one pass.
         if let Some(name) = name {
@@ -99,7 +107,7 @@ fn rollout(
     rules: &mut RulesFiles,
     node: &Node,
     dir: &Path,
-    default_interval: Duration,
+    (default_interval, default_max_series): (Duration, usize),
     roster: Option<&Roster>,
 ) -> (Option<Spanned<String>>, Option<Rollout>) {
     let Some(f) = Fields::read(d, node, "a rollout", ROLLOUT_KEYS) else {
@@ -138,7 +146,14 @@ fn rollout(
         });
     let interval = super::limits::interval(d, &f, default_interval);
     let stages = stages(d, &f);
-    let checks = checks(d, rules, &f, dir, name.as_ref().map(|n| n.value.as_str()));
+    let checks = checks(
+        d,
+        rules,
+        &f,
+        dir,
+        name.as_ref().map(|n| n.value.as_str()),
+        default_max_series,
+    );
     let rollout = (|| {
         let name = name.as_ref()?.value.clone();
         Some(Rollout {
@@ -220,6 +235,7 @@ fn checks(
     f: &Fields,
     dir: &Path,
     rollout: Option<&str>,
+    default_max_series: usize,
 ) -> Option<Vec<super::Check>> {
     let node = f.required(d, "rules")?;
     let entries = list(d, "rules", node)?;
@@ -278,7 +294,11 @@ fn checks(
                 continue;
             }
             first_defined.insert(check.name.value.clone(), here);
-            checks.push(check.instantiate(rollout.unwrap_or_default(), &rel.value));
+            checks.push(check.instantiate(
+                rollout.unwrap_or_default(),
+                &rel.value,
+                default_max_series,
+            ));
         }
     }
     let rules_clean = !rules

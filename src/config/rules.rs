@@ -25,6 +25,7 @@ const CHECK_KEYS: &[&str] = &[
     "no_data",
     "description",
     "runbook_url",
+    "max_series",
 ];
 const ON_FAIL: &[(&str, OnFail)] = &[("rollback", OnFail::Rollback), ("hold", OnFail::Hold)];
 const NO_DATA: &[(&str, NoData)] = &[("hold", NoData::Hold), ("ignore", NoData::Ignore)];
@@ -40,6 +41,8 @@ pub(crate) struct RuleCheck {
     pub no_data: NoData,
     pub description: Option<String>,
     pub runbook_url: Option<String>,
+    /// The check's own `max_series`; `prometheus.max_series` otherwise.
+    pub max_series: Option<usize>,
     /// The line the check starts on, for `defined_at`.
     pub line: u64,
 }
@@ -47,7 +50,7 @@ pub(crate) struct RuleCheck {
 impl RuleCheck {
     /// The check as `rollout` runs it; `source` is the rules path as the
     /// config names it, so advisories say `rules/canary.yaml:3`.
-    pub fn instantiate(&self, rollout: &str, source: &str) -> Check {
+    pub fn instantiate(&self, rollout: &str, source: &str, default_max_series: usize) -> Check {
         Check {
             name: self.name.value.clone(),
             query: render(&self.query_template, rollout),
@@ -57,6 +60,7 @@ impl RuleCheck {
             no_data: self.no_data,
             description: self.description.clone(),
             runbook_url: self.runbook_url.clone(),
+            max_series: self.max_series.unwrap_or(default_max_series),
             defined_at: format!("{source}:{}", self.line),
         }
     }
@@ -115,10 +119,14 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
                 None
             }
         });
+    let max_series = f
+        .get("max_series")
+        .map(|_| f.count(d, "max_series", usize::MAX));
     if d.list[errors_before..].iter().any(Diagnostic::is_error) {
         return None;
     }
     Some(RuleCheck {
+        max_series,
         line: line_col(&f.at).0,
         name: name?,
         query_template: query?.value.trim().to_string(),
@@ -298,7 +306,7 @@ mod tests {
             Path::new("r.yaml"),
         );
         assert!(diags.is_empty(), "{diags:?}");
-        let check = checks[0].instantiate("web", "rules/r.yaml");
+        let check = checks[0].instantiate("web", "rules/r.yaml", 1000);
         assert_eq!(check.query, "up{app=\"web\"}");
         assert_eq!(check.threshold.bound, Bound::Above);
         assert_eq!(
@@ -306,6 +314,23 @@ mod tests {
             (OnFail::Hold, NoData::Hold, Duration::ZERO)
         );
         assert_eq!(check.defined_at, "rules/r.yaml:2");
+    }
+
+    #[test]
+    fn max_series_overrides_the_default() {
+        let (checks, diags) = parse_rules(
+            "checks:\n  - name: a\n    query: x\n    above: 1\n    max_series: 5_000\n  - name: b\n    query: y\n    above: 1\n",
+            Path::new("r.yaml"),
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            checks[0].instantiate("web", "r.yaml", 1000).max_series,
+            5000
+        );
+        assert_eq!(
+            checks[1].instantiate("web", "r.yaml", 1000).max_series,
+            1000
+        );
     }
 
     #[test]

@@ -80,6 +80,65 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// Parses a size in bytes: a plain integer (`16777216`) or a number with a
+/// unit, binary (`KiB`, `MiB`, `GiB`) or decimal (`kB`/`KB`, `MB`, `GB`), as
+/// `16MiB` or `16 MiB`. At least one byte; never more than u64 holds.
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '_' || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (t[..split].replace('_', ""), t[split..].trim());
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "`{t}` is not a size; write bytes (`16777216`) or a number with KiB, MiB, GiB, kB, MB or GB, like `16MiB`"
+            ))
+        }
+    };
+    let bytes = if number.contains('.') {
+        number
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(|n| n * scale as f64)
+            .filter(|b| *b < u64::MAX as f64)
+            .map(|b| b as u64)
+    } else {
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(scale))
+    };
+    match bytes {
+        Some(0) => Err(format!("`{t}` must be at least 1 byte")),
+        Some(b) => Ok(b),
+        None if number.is_empty() => Err(format!(
+            "`{t}` is not a size; write bytes (`16777216`) or a number with a unit, like `16MiB`"
+        )),
+        None => Err(format!("`{t}` is too large a size")),
+    }
+}
+
+/// A byte count as it was most likely written: `16 MiB`, `2 GiB`, else
+/// exactly, `100000 bytes` (a rounded figure would not match the config).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (scale, unit) in UNITS {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
+            return format!("{} {unit}", bytes / scale);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
 /// `0.0042` in percent notation → `0.42%`; seconds → `2.31s`.
 pub fn format_in_unit(value: f64, unit: Unit) -> String {
     if let Some(text) = crate::float::non_finite_text(value) {
@@ -172,6 +231,30 @@ mod tests {
         assert_eq!(format_in_unit(2.5, Unit::Seconds), "2.5s");
         assert_eq!(format_in_unit(0.95, Unit::Plain), "0.95");
         assert_eq!(trim_float(100.0), "100");
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("16MiB").unwrap(), 16 << 20);
+        assert_eq!(parse_byte_size("16 MiB").unwrap(), 16 << 20);
+        assert_eq!(parse_byte_size("1_000").unwrap(), 1000);
+        assert_eq!(parse_byte_size("2kB").unwrap(), 2000);
+        assert_eq!(parse_byte_size("1.5GiB").unwrap(), 3 << 29);
+        for bad in [
+            "0",
+            "16 parsecs",
+            "MiB",
+            "-1",
+            "99999999999999999999",
+            "1e3",
+            "NaN",
+        ] {
+            assert!(parse_byte_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_bytes(16 << 20), "16 MiB");
+        assert_eq!(format_bytes(3 << 29), "1536 MiB");
+        assert_eq!(format_bytes(100_000), "100000 bytes");
+        assert_eq!(format_bytes(512), "512 bytes");
     }
 
     #[test]

@@ -196,6 +196,7 @@ pub async fn evaluate(
         None => shared.stored_state(&rollout.name).await,
     };
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
+    report_local_resources(shared, &checks);
     let decision = decide(rollout, stage, &checks, now);
 
     let report = RolloutReport::new(rollout, stage, &decision, &checks, now);
@@ -366,4 +367,16 @@ pub async fn evaluate(
             },
         );
     Ok(report)
+}
+
+/// Out of file descriptors is Sena's problem, not the canary's: the checks
+/// that could not be asked stay `error` (blind means hold), and `/readyz`
+/// says why. An evaluation with an answered query shows the resource is back.
+fn report_local_resources(shared: &Shared, checks: &[crate::eval::CheckResult]) {
+    if let Some(failed) = checks.iter().find(|c| c.local_failure) {
+        let why = failed.error.clone().unwrap_or_default();
+        shared.health.fail(crate::health::Component::Resources, why);
+    } else if checks.iter().any(|c| c.status != CheckStatus::Error) {
+        shared.health.recover(crate::health::Component::Resources);
+    }
 }

@@ -138,11 +138,11 @@ async fn reload(
     }
     let old = shared.config();
     let mut new = loaded.config;
-    if new.state.path != old.state.path || new.server.listen != old.server.listen {
-        tracing::warn!("state.path and server.listen take effect only at restart");
+    if new.state.path != old.state.path || new.server != old.server {
+        tracing::warn!("state.path and server.* take effect only at restart");
     }
     new.state.path = old.state.path.clone();
-    new.server.listen = old.server.listen;
+    new.server = old.server.clone();
     // Clients first: a Slack or SMTP setup that fails rejects the reload
     // before the running workers are stopped.
     let parts = match workers::Parts::build(&new) {

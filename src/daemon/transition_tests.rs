@@ -37,6 +37,7 @@ impl Datasource for Scripted {
         &'a self,
         _promql: &'a str,
         _at: Timestamp,
+        _max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<Sample>, DatasourceError>> {
         if let Some(action) = self.during_query.lock().unwrap().take() {
             action();
@@ -56,6 +57,7 @@ impl Datasource for Scripted {
         _start: Timestamp,
         _end: Timestamp,
         _step: f64,
+        _max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, DatasourceError>> {
         Box::pin(async { Ok(Vec::new()) })
     }

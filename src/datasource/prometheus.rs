@@ -1,22 +1,34 @@
-//! The Prometheus HTTP API datasource (prometheus-http-query over reqwest).
+//! The Prometheus HTTP API datasource: `GET /api/v1/query` and
+//! `/api/v1/query_range` over reqwest, with the answer decoded in
+//! `answer.rs`.
+//!
+//! Why not prometheus-http-query (used before): it buffers the whole body
+//! and decodes every series before the caller sees anything, so a 100 MB
+//! answer cost 2.6 GB of RSS. Here the body is streamed and reading stops at
+//! `max_response_bytes` (a `Content-Length` over the cap is refused before a
+//! byte is read), and decoding stops keeping series past the check's
+//! `max_series`. What the crate did for us besides (URL joining, the error
+//! envelope) is a few lines, so it was dropped rather than kept for one call.
+//!
 //! The HTTP timeout is Sena's own (reqwest), not only Prometheus's evaluation
 //! timeout, so a hung Prometheus cannot stall an evaluation.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use prometheus_http_query::response::Data;
-use prometheus_http_query::{Client, Error as PromError};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
+use super::answer::{decode, error_of, Decoded};
 use super::{Datasource, DatasourceError, RangeSeries, Sample};
 use crate::config::PrometheusConfig;
 use crate::notify::BoxFuture;
 
 pub struct PrometheusDatasource {
-    client: Client,
+    http: reqwest::Client,
+    /// `url` without a trailing slash; endpoints are appended to it.
+    base: String,
     timeout: Duration,
+    max_response_bytes: u64,
     /// Bounds queries in flight. Prometheus itself runs 20 at a time by
     /// default and queues the rest; queueing here instead keeps Sena to a
     /// pool of sockets (a thousand rollouts starting at once would otherwise
@@ -55,31 +67,121 @@ impl PrometheusDatasource {
             .pool_max_idle_per_host(MAX_QUERIES_IN_FLIGHT)
             .build()
             .map_err(|e| DatasourceError::Protocol(format!("building HTTP client: {e}")))?;
-        let client = Client::from(http, &cfg.url)
+        let base = cfg.url.trim_end_matches('/').to_string();
+        reqwest::Url::parse(&base)
             .map_err(|e| DatasourceError::Protocol(format!("Prometheus URL: {e}")))?;
         Ok(PrometheusDatasource {
-            client,
+            http,
+            base,
             timeout: cfg.timeout,
+            max_response_bytes: cfg.max_response_bytes,
             in_flight: tokio::sync::Semaphore::new(MAX_QUERIES_IN_FLIGHT),
         })
     }
 
-    fn classify(&self, e: PromError) -> DatasourceError {
-        match e {
-            PromError::Prometheus(p) if p.is_timeout() => DatasourceError::Timeout(self.timeout),
-            PromError::Prometheus(p) => DatasourceError::Query(p.to_string()),
-            PromError::Client(c) => {
-                let source =
-                    std::error::Error::source(&c).and_then(|s| s.downcast_ref::<reqwest::Error>());
-                match source {
-                    Some(r) if r.is_timeout() => DatasourceError::Timeout(self.timeout),
-                    Some(r) if r.is_connect() => DatasourceError::Unreachable(root_cause(r)),
-                    _ => DatasourceError::Unreachable(c.to_string()),
-                }
+    /// One GET against `endpoint` with `params`: the decoded answer, or
+    /// why there is none. The timeout covers waiting for a slot too: a
+    /// check is judged within `timeout` or reported as an error, never left
+    /// pending.
+    async fn get(
+        &self,
+        endpoint: &str,
+        params: &[(&str, &str)],
+        max_series: usize,
+    ) -> Result<Decoded, DatasourceError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let _slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
+            .await
+            .map_err(|_| DatasourceError::Timeout(self.timeout))?
+            .map_err(|_| DatasourceError::Protocol("datasource closed".into()))?;
+        let response = self
+            .http
+            .get(format!("{}{endpoint}", self.base))
+            .query(params)
+            .send()
+            .await
+            .map_err(|e| self.classify(&e))?;
+        let status = response.status();
+        let body = self.read_capped(response).await?;
+        if !status.is_success() {
+            return Err(match error_of(&body) {
+                Some((kind, _)) if kind == "timeout" => DatasourceError::Timeout(self.timeout),
+                Some((kind, why)) => DatasourceError::Query(format!("{kind}: {why}")),
+                None => DatasourceError::Protocol(format!("HTTP {status}: {}", snippet(&body))),
+            });
+        }
+        decode(&body, max_series)
+    }
+
+    /// The body, read chunk by chunk and abandoned as soon as it passes
+    /// `max_response_bytes`: memory is bounded by the cap, not by what
+    /// Prometheus (or a proxy in front of it) chooses to send.
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, DatasourceError> {
+        let cap = self.max_response_bytes;
+        let too_large = DatasourceError::TooLarge { limit: cap };
+        let announced = response.content_length();
+        if announced.is_some_and(|n| n > cap) {
+            return Err(too_large);
+        }
+        // Never trust a length for an allocation beyond a modest start.
+        let start = announced.unwrap_or(0).min(cap).min(1 << 20);
+        let mut body = Vec::with_capacity(start as usize);
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e))? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(too_large);
             }
-            other => DatasourceError::Protocol(other.to_string()),
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn classify(&self, e: &reqwest::Error) -> DatasourceError {
+        if let Some(local) = local_resource_failure(e) {
+            return local;
+        }
+        if e.is_timeout() {
+            DatasourceError::Timeout(self.timeout)
+        } else if e.is_connect() {
+            DatasourceError::Unreachable(root_cause(e))
+        } else {
+            DatasourceError::Unreachable(format!("{e}: {}", root_cause(e)))
         }
     }
+}
+
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+
+/// EMFILE/ENFILE anywhere in the error's chain: Sena's own limit, reported
+/// as such so nobody goes looking for a Prometheus outage.
+pub(crate) fn local_resource_failure(
+    e: &(dyn std::error::Error + 'static),
+) -> Option<DatasourceError> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.raw_os_error() {
+                Some(EMFILE) => {
+                    return Some(DatasourceError::LocalResource(
+                        "Sena is out of file descriptors (Too many open files); raise LimitNOFILE"
+                            .into(),
+                    ))
+                }
+                Some(ENFILE) => {
+                    return Some(DatasourceError::LocalResource(
+                        "the system is out of file descriptors (Too many open files in system); raise fs.file-max"
+                            .into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// Unix seconds with milliseconds, as the Prometheus API accepts them.
@@ -103,8 +205,14 @@ fn root_cause(e: &dyn std::error::Error) -> String {
     cur.to_string()
 }
 
-fn labels(metric: &std::collections::HashMap<String, String>) -> BTreeMap<String, String> {
-    metric.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+/// The start of a body for an error message, printable and short.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 impl Datasource for PrometheusDatasource {
@@ -112,42 +220,23 @@ impl Datasource for PrometheusDatasource {
         &'a self,
         promql: &'a str,
         at: Timestamp,
+        max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<Sample>, DatasourceError>> {
         Box::pin(async move {
-            // The timeout covers waiting for a slot too: a check is judged
-            // within `timeout` or reported as an error, never left pending.
-            let deadline = tokio::time::Instant::now() + self.timeout;
-            let _slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
-                .await
-                .map_err(|_| DatasourceError::Timeout(self.timeout))?
-                .map_err(|_| DatasourceError::Protocol("datasource closed".into()))?;
-            let result = self
-                .client
-                .query(promql)
-                // Millisecond precision: whole seconds (`.at()`) would judge
-                // data up to a second old.
-                .query("time", prometheus_time(at))
-                .get()
-                .await
-                .map_err(|e| self.classify(e))?;
-            Ok(match result.data() {
-                Data::Vector(v) => v
-                    .iter()
-                    .map(|s| Sample {
-                        labels: labels(s.metric()),
-                        value: s.sample().value(),
-                    })
-                    .collect(),
-                Data::Scalar(s) => vec![Sample {
-                    labels: BTreeMap::new(),
-                    value: s.value(),
-                }],
-                Data::Matrix(_) => {
-                    return Err(DatasourceError::Query(
-                        "the query returns a range vector; checks need an instant vector or scalar (wrap it in a function such as rate())".into(),
-                    ))
-                }
-            })
+            // Millisecond precision: whole seconds would judge data up to a
+            // second old.
+            let time = prometheus_time(at);
+            let params = [("query", promql), ("time", time.as_str())];
+            match self.get("/api/v1/query", &params, max_series).await? {
+                Decoded::Vector(samples) => Ok(samples),
+                Decoded::Scalar(value) => Ok(vec![Sample {
+                    labels: Default::default(),
+                    value,
+                }]),
+                Decoded::Matrix(_) => Err(DatasourceError::Query(
+                    "the query returns a range vector; checks need an instant vector or scalar (wrap it in a function such as rate())".into(),
+                )),
+            }
         })
     }
 
@@ -157,27 +246,23 @@ impl Datasource for PrometheusDatasource {
         start: Timestamp,
         end: Timestamp,
         step_seconds: f64,
+        max_series: usize,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, DatasourceError>> {
         Box::pin(async move {
-            let result = self
-                .client
-                .query_range(promql, start.as_second(), end.as_second(), step_seconds)
-                .get()
-                .await
-                .map_err(|e| self.classify(e))?;
-            match result.data() {
-                Data::Matrix(m) => Ok(m
-                    .iter()
-                    .map(|r| RangeSeries {
-                        labels: labels(r.metric()),
-                        points: r
-                            .samples()
-                            .iter()
-                            .map(|s| (s.timestamp() as i64, s.value()))
-                            .collect(),
-                    })
-                    .collect()),
-                Data::Vector(_) | Data::Scalar(_) => Err(DatasourceError::Protocol(
+            let (start, end, step) = (
+                start.as_second().to_string(),
+                end.as_second().to_string(),
+                step_seconds.to_string(),
+            );
+            let params = [
+                ("query", promql),
+                ("start", start.as_str()),
+                ("end", end.as_str()),
+                ("step", step.as_str()),
+            ];
+            match self.get("/api/v1/query_range", &params, max_series).await? {
+                Decoded::Matrix(series) => Ok(series),
+                Decoded::Vector(_) | Decoded::Scalar(_) => Err(DatasourceError::Protocol(
                     "range query did not return a matrix".into(),
                 )),
             }
@@ -186,12 +271,9 @@ impl Datasource for PrometheusDatasource {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), DatasourceError>> {
         Box::pin(async move {
-            self.client
-                .query("vector(1)")
-                .get()
+            self.get("/api/v1/query", &[("query", "vector(1)")], 1)
                 .await
                 .map(|_| ())
-                .map_err(|e| self.classify(e))
         })
     }
 }
@@ -236,3 +318,7 @@ mod tests {
         assert_eq!(super::base64(b"user:pass"), "dXNlcjpwYXNz");
     }
 }
+
+#[cfg(test)]
+#[path = "prometheus_tests.rs"]
+mod http_tests;

@@ -147,7 +147,7 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
                 .take(3)
                 .map(|s| labels_text(&s.labels))
                 .collect();
-            if !broken.is_empty() && c.series.len() > 1 {
+            if !broken.is_empty() && c.series.len().max(c.series_total) > 1 {
                 s.push_str(&format!(" at {}", broken.join(", ")));
             }
             if let Some(start) = c.breach_started_at {

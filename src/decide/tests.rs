@@ -25,6 +25,7 @@ fn check(name: &str, bound: Bound, value: f64, on_fail: OnFail, for_s: u64) -> C
         no_data: NoData::Hold,
         description: None,
         runbook_url: None,
+        max_series: 1000,
         defined_at: "rules/canary.yaml:1".into(),
     }
 }

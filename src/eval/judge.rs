@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::result::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+use super::result::{CheckResult, CheckStatus, SeriesValue, ThresholdView, SERIES_KEPT};
 use crate::config::{Bound, Check, NoData, Threshold};
 use crate::datasource::{DatasourceError, RangeSeries, Sample};
 
@@ -21,13 +21,16 @@ pub enum Observation {
         why: String,
         holds: bool,
     },
-    Failed(String),
+    Failed(DatasourceError),
 }
 
 pub struct Observed {
     pub observation: Observation,
     pub value: Option<f64>,
+    /// The series worth keeping, at most [`SERIES_KEPT`].
     pub series: Vec<SeriesValue>,
+    pub series_total: usize,
+    pub breaching_total: usize,
 }
 
 /// Classifies a query answer. Every series is checked and the worst decides.
@@ -38,9 +41,11 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
         Ok(s) => s,
         Err(e) => {
             return Observed {
-                observation: Observation::Failed(e.to_string()),
+                observation: Observation::Failed(e),
                 value: None,
                 series: Vec::new(),
+                series_total: 0,
+                breaching_total: 0,
             }
         }
     };
@@ -52,13 +57,15 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
             },
             value: None,
             series: Vec::new(),
+            series_total: 0,
+            breaching_total: 0,
         };
     }
     let t = &check.threshold;
     let mut worst: Option<f64> = None;
     let mut any_breach = false;
     let mut blind_series = 0usize;
-    let series: Vec<SeriesValue> = samples
+    let mut series: Vec<SeriesValue> = samples
         .into_iter()
         .map(|s| {
             let breaching = !s.value.is_nan() && t.is_breached_by(s.value);
@@ -80,13 +87,14 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
             }
         })
         .collect();
+    let series_total = series.len();
+    let breaching_total = series.iter().filter(|s| s.breaching).count();
     let observation = if any_breach {
         Observation::Breaching
     } else if blind_series > 0 {
         Observation::Blind {
             why: format!(
-                "{blind_series} of {} series is NaN or infinite (no traffic?)",
-                series.len()
+                "{blind_series} of {series_total} series is NaN or infinite (no traffic?)"
             ),
             // NaN is not an empty answer: `no_data: ignore` does not cover it.
             holds: true,
@@ -94,11 +102,38 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
     } else {
         Observation::Healthy
     };
+    keep_worst(t, &mut series);
     Observed {
         observation,
         value: worst,
         series,
+        series_total,
+        breaching_total,
     }
+}
+
+/// Trims `series` to the [`SERIES_KEPT`] most telling, in order: breaching
+/// (worst first), then NaN/±Inf, then healthy (closest to the limit first).
+/// Called after the judgement, which saw them all.
+fn keep_worst(t: &Threshold, series: &mut Vec<SeriesValue>) {
+    let rank = |s: &SeriesValue| match (s.breaching, s.value.is_finite()) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) => 2,
+    };
+    // Worst first along the threshold's direction; NaN compares as equal.
+    let badness = |s: &SeriesValue| match t.bound {
+        Bound::Below => s.value,
+        Bound::Above => -s.value,
+    };
+    series.sort_by(|a, b| {
+        rank(a).cmp(&rank(b)).then_with(|| {
+            badness(b)
+                .partial_cmp(&badness(a))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+    });
+    series.truncate(SERIES_KEPT);
 }
 
 fn worse(t: &Threshold, a: f64, b: f64) -> f64 {
@@ -156,10 +191,11 @@ pub fn judge(
         Observation::Failed(e) => (
             CheckStatus::Error,
             breach_started_at,
-            Some(e.clone()),
+            Some(e.to_string()),
             "error".to_string(),
         ),
     };
+    let local_failure = matches!(&observed.observation, Observation::Failed(e) if e.is_local());
     let result = CheckResult {
         name: check.name.clone(),
         status,
@@ -168,6 +204,9 @@ pub fn judge(
         threshold: ThresholdView::from(t),
         on_fail: check.on_fail,
         series: observed.series,
+        series_total: observed.series_total,
+        breaching_total: observed.breaching_total,
+        local_failure,
         breach_started_at: breach,
         for_seconds,
         error,
@@ -199,3 +238,7 @@ pub fn breach_start_from_range(threshold: &Threshold, series: &[RangeSeries]) ->
     }
     start
 }
+
+#[cfg(test)]
+#[path = "judge_tests.rs"]
+mod tests;

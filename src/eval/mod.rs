@@ -6,5 +6,5 @@ pub mod judge;
 pub mod result;
 pub mod run;
 
-pub use result::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+pub use result::{CheckResult, CheckStatus, SeriesValue, ThresholdView, SERIES_KEPT};
 pub use run::{evaluate_rollout, evaluate_rollout_stateless, BreachMemory};

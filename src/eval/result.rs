@@ -43,6 +43,10 @@ impl CheckStatus {
     }
 }
 
+/// Series kept in a `CheckResult` (and so in the outbox, the journal and
+/// advisories); more would say nothing a reader can act on.
+pub const SERIES_KEPT: usize = 10;
+
 /// One series of a check's result, with whether it is on the wrong side.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesValue {
@@ -64,7 +68,22 @@ pub struct CheckResult {
     pub value_text: String,
     pub threshold: ThresholdView,
     pub on_fail: OnFail,
+    /// The few series worth showing (at most [`SERIES_KEPT`]): breaching
+    /// first, then blind ones, then the closest to the limit. The judgement
+    /// saw every series; only what is stored and sent is trimmed, so an
+    /// outbox row stays small whatever the query returned.
     pub series: Vec<SeriesValue>,
+    /// How many series the answer held, kept or not ("and 990 more").
+    #[serde(default)]
+    pub series_total: usize,
+    /// How many of them were breaching.
+    #[serde(default)]
+    pub breaching_total: usize,
+    /// The query failed because Sena itself is out of a local resource
+    /// (file descriptors); the daemon reports that as its own health
+    /// problem. Not stored: it matters only to the evaluation that saw it.
+    #[serde(skip)]
+    pub local_failure: bool,
     /// When the current breach began (kept across restarts by the state store).
     pub breach_started_at: Option<Timestamp>,
     /// For pending/failing: the check's `for` in seconds.

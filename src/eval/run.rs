@@ -25,7 +25,13 @@ pub async fn evaluate_rollout(
     at: Timestamp,
     breaches: &BreachMemory,
 ) -> (Vec<CheckResult>, BreachMemory) {
-    let answers = join_all(rollout.checks.iter().map(|c| ds.query(&c.query, at))).await;
+    let answers = join_all(
+        rollout
+            .checks
+            .iter()
+            .map(|c| ds.query(&c.query, at, c.max_series)),
+    )
+    .await;
     let mut memory = BreachMemory::new();
     let results = rollout
         .checks
@@ -52,7 +58,7 @@ pub async fn evaluate_rollout_stateless(
     at: Timestamp,
 ) -> Vec<CheckResult> {
     let per_check = rollout.checks.iter().map(|check| async move {
-        let observed = observe(check, ds.query(&check.query, at).await);
+        let observed = observe(check, ds.query(&check.query, at, check.max_series).await);
         let mut started = None;
         if observed.observation == Observation::Breaching && !check.for_duration.is_zero() {
             // Look back further than `for` so "breaching for" reads as the
@@ -65,7 +71,10 @@ pub async fn evaluate_rollout_stateless(
             let step = (lookback.as_secs_f64() / 120.0)
                 .min(rollout.interval.as_secs_f64())
                 .max(1.0);
-            if let Ok(range) = ds.query_range(&check.query, start, at, step).await {
+            if let Ok(range) = ds
+                .query_range(&check.query, start, at, step, check.max_series)
+                .await
+            {
                 started = breach_start_from_range(&check.threshold, &range)
                     .and_then(|s| Timestamp::from_second(s).ok());
             }

@@ -1,7 +1,10 @@
 //! Sena's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/api/v1/status`,
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`). It reads shared state and sends
-//! commands; it knows nothing about PromQL.
+//! commands; it knows nothing about PromQL. Connections are accepted and
+//! bounded in `connections.rs`.
+
+mod connections;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -35,10 +38,23 @@ pub async fn serve(
         .route("/api/v1/incidents", get(incidents))
         .route("/api/v1/incidents/{id}/ack", post(ack))
         .route("/-/reload", post(reload))
-        .with_state(App { shared, commands });
-    if let Err(e) = axum::serve(listener, app).await {
-        tracing::error!(error = %e, "HTTP server stopped");
-    }
+        .with_state(App {
+            shared: shared.clone(),
+            commands,
+        });
+    let server = &shared.config().server;
+    let limits = connections::Limits {
+        max_connections: server.max_connections,
+        header_read_timeout: server.header_read_timeout,
+    };
+    connections::serve(
+        listener,
+        app,
+        limits,
+        shared.health.clone(),
+        shared.metrics.clone(),
+    )
+    .await;
 }
 
 /// 200 once Prometheus has answered and while Sena itself is well; 503

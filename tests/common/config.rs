@@ -62,6 +62,8 @@ impl RolloutSpec {
 pub struct ConfigBuilder {
     prometheus_url: Option<String>,
     prometheus_timeout: Option<String>,
+    prometheus_extra: Vec<String>,
+    server_extra: Vec<String>,
     interval: Option<String>,
     rollouts: Vec<RolloutSpec>,
     slack: Option<String>,
@@ -98,6 +100,18 @@ impl ConfigBuilder {
     /// `prometheus.timeout`; default `5s`.
     pub fn prometheus_timeout(mut self, timeout: &str) -> Self {
         self.prometheus_timeout = Some(timeout.to_string());
+        self
+    }
+
+    /// A line under `prometheus:`, e.g. `max_series: 50`.
+    pub fn prometheus_key(mut self, line: &str) -> Self {
+        self.prometheus_extra.push(line.to_string());
+        self
+    }
+
+    /// A line under `server:`, e.g. `max_connections: 64`.
+    pub fn server_key(mut self, line: &str) -> Self {
+        self.server_extra.push(line.to_string());
         self
     }
 
@@ -180,13 +194,21 @@ impl ConfigBuilder {
         let mut yaml = String::new();
         let _ = write!(
             yaml,
-            "prometheus:\n  url: {prometheus_url}\n  timeout: {}\n\
+            "prometheus:\n  url: {prometheus_url}\n  timeout: {}\n{}\
              evaluation:\n  interval: {}\n\
              state:\n  path: {}\n\
-             server:\n  listen: {listen}\n",
+             server:\n  listen: {listen}\n{}",
             self.prometheus_timeout.as_deref().unwrap_or("5s"),
+            self.prometheus_extra
+                .iter()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>(),
             self.interval.as_deref().unwrap_or("1s"),
             state_path.display(),
+            self.server_extra
+                .iter()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>(),
         );
         yaml.push_str("rollouts:\n");
         fs::create_dir_all(root.join("rules")).expect("create rules/");

@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::Mutex;
@@ -56,8 +57,39 @@ impl Sena {
         sena
     }
 
+    /// As [`Sena::start`], with the open-file limit (`RLIMIT_NOFILE`) set
+    /// to `limit`, as systemd's `LimitNOFILE` would.
+    pub fn start_with_nofile(config_path: &Path, limit: u64) -> Sena {
+        let sena = Sena::spawn_with(config_path, &[], |cmd| {
+            // SAFETY: setrlimit is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let rl = libc::rlimit {
+                        rlim_cur: limit as libc::rlim_t,
+                        rlim_max: limit as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &rl) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        });
+        sena.wait_ready(READY_DEADLINE);
+        sena
+    }
+
     /// Starts the daemon without waiting for readiness.
     pub fn spawn(config_path: &Path, extra: &[&str]) -> Sena {
+        Sena::spawn_with(config_path, extra, |_| {})
+    }
+
+    /// As [`Sena::spawn`], letting `customize` adjust the command first.
+    pub fn spawn_with(
+        config_path: &Path,
+        extra: &[&str],
+        customize: impl FnOnce(&mut Command),
+    ) -> Sena {
         let listen = listen_address(config_path);
         let logs = super::scratch_dir("sena-logs");
         let stdout = fs::File::create(logs.path().join("stdout")).expect("create stdout file");
@@ -70,6 +102,7 @@ impl Sena {
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr);
+        customize(&mut cmd);
         let child = process::spawn(cmd).unwrap_or_else(|e| panic!("spawn {}: {e}", binary()));
         Sena {
             child: Mutex::new(child),

@@ -89,7 +89,13 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
         measurement: measurement(check),
         breach: breach_text(a, check),
         broken_series,
-        more_series: broken.len().saturating_sub(MAX_SERIES_SHOWN),
+        // The result keeps only the worst few series; its count of breaching
+        // ones says how many the answer really held.
+        more_series: if broken.is_empty() {
+            0
+        } else {
+            broken.len().max(check.breaching_total) - MAX_SERIES_SHOWN.min(broken.len())
+        },
         graph_url: graph_url(&a.prometheus_url, &check.query),
         runbook_url: check.runbook_url.as_deref().filter(|u| is_web_url(u)),
     }
@@ -345,6 +351,18 @@ mod tests {
         let facts = check_facts(&a, &a.checks[0]);
         assert_eq!(facts.breach.as_deref(), Some("breaching for 12m"));
         assert_eq!(facts.broken_series, vec!["region=\"eu-west\" 0.42%"]);
+    }
+
+    #[test]
+    fn series_left_out_of_the_result_are_counted_as_more() {
+        let mut a = rollback_advisory();
+        // The result kept the worst few of 990 breaching series.
+        a.checks[0].breaching_total = 990;
+        a.checks[0].series_total = 1000;
+        let facts = check_facts(&a, &a.checks[0]);
+        assert_eq!(facts.broken_series.len(), 1);
+        assert_eq!(facts.more_series, 989);
+        assert!(text::text(&a, &[]).contains("… and 989 more series"));
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! Accepting HTTP connections without letting clients take what the
+//! evaluator needs.
+//!
+//! `axum::serve` accepts every connection and keeps it as long as the client
+//! likes: 1,100 idle connections used up a 1,024 file-descriptor limit, the
+//! next Prometheus query failed with `Too many open files`, and the rollout
+//! was held for a reason that was not the canary's. So the accept loop is
+//! Sena's own, with three bounds:
+//!
+//! - **at most `server.max_connections` at once** (default 512, half the
+//!   usual limit of 1,024): one more is answered `503` and closed at once,
+//!   never queued;
+//! - **`server.header_read_timeout`** (default 10 s): a client must send a
+//!   request's headers within it, from connecting or from the previous
+//!   response. hyper runs this timer whenever it waits for a request head,
+//!   so it is also the idle timeout of a kept-alive connection, and a
+//!   half-sent request is closed when it runs out;
+//! - **a lifetime of [`CONNECTION_LIFETIME`]**, after which the connection
+//!   is closed gracefully (at once if idle, after the response in flight
+//!   otherwise, by force [`CLOSE_GRACE`] later). This bounds what the
+//!   header timeout does not see: a body that never arrives, a client that
+//!   never reads its response.
+//!
+//! Out of file descriptors on accept is reported as Sena's own health
+//! problem (`/readyz` 503), like the evaluator's.
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::health::{Component, Health};
+
+/// How long one connection may live, whatever it does.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// How long a connection asked to close may take to finish its response.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Pause after an accept error, so a listener that stays readable while the
+/// process is out of descriptors does not spin a core.
+const ACCEPT_RETRY: Duration = Duration::from_millis(200);
+
+/// What `server.*` allows a client.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+/// The answer to a connection over the cap: written without waiting (a
+/// client that does not read gets nothing), then the socket is closed.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 21\r\nretry-after: 1\r\nconnection: close\r\n\r\ntoo many connections\n";
+
+const REFUSED_HELP: &str =
+    "HTTP connections refused because server.max_connections were already open.";
+
+/// Serves `router` on `listener` until the task is aborted.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    health: Arc<Health>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut accept_failing = false;
+    let mut at_cap = false;
+    metrics.touch("sena_http_connections_refused_total", REFUSED_HELP, &[]);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                if is_out_of_descriptors(&e) {
+                    accept_failing = true;
+                    health.fail(
+                        Component::Resources,
+                        format!("Sena is out of file descriptors accepting HTTP connections ({e}); raise LimitNOFILE or lower server.max_connections"),
+                    );
+                } else {
+                    // ECONNABORTED and the like concern one connection only.
+                    tracing::debug!(error = %e, "accept failed");
+                }
+                tokio::time::sleep(ACCEPT_RETRY).await;
+                continue;
+            }
+        };
+        if accept_failing {
+            accept_failing = false;
+            health.recover(Component::Resources);
+        }
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            if !at_cap {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "HTTP connection cap reached; refusing new connections until some close"
+                );
+            }
+            at_cap = true;
+            metrics.inc("sena_http_connections_refused_total", REFUSED_HELP, &[]);
+            refuse(stream);
+            continue;
+        };
+        if at_cap && slots.available_permits() * 10 >= limits.max_connections {
+            tracing::info!("HTTP connections below the cap again");
+            at_cap = false;
+        }
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = tokio::time::sleep(CONNECTION_LIFETIME) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+        });
+    }
+}
+
+fn refuse(stream: TcpStream) {
+    let _ = stream.try_write(REFUSAL);
+    drop(stream);
+}
+
+fn is_out_of_descriptors(e: &std::io::Error) -> bool {
+    // EMFILE (the process's limit) and ENFILE (the system's).
+    matches!(e.raw_os_error(), Some(24) | Some(23))
+}
