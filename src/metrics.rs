@@ -175,7 +175,7 @@ impl Metrics {
 }
 
 fn format_value(v: f64) -> String {
-    match crate::float::non_finite_text(v) {
+    match crate::domain::float::non_finite_text(v) {
         Some(text) => text.to_string(),
         None => v.to_string(),
     }

@@ -73,8 +73,8 @@ impl CheckReport {
             status: c.status,
             value: c.value.filter(|v| v.is_finite()),
             value_text: c.value_text.clone(),
-            threshold: c.threshold.text.clone(),
-            bound: c.threshold.bound.clone(),
+            threshold: c.threshold.to_string(),
+            bound: c.threshold.bound.as_str().to_string(),
             threshold_value: c.threshold.value,
             on_fail: c.on_fail,
             for_duration: crate::config::value::format_duration(std::time::Duration::from_secs(

@@ -14,7 +14,8 @@ use common::slack::SlackStandIn;
 use common::smtp::SmtpServer;
 use sena::config::{EmailConfig, OnFail, Secret, SlackConfig, SlackMode, SmtpTls};
 use sena::decide::Verdict;
-use sena::eval::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+use sena::domain::{Bound, DedupKey, Threshold, Unit};
+use sena::eval::{CheckResult, CheckStatus, SeriesValue};
 use sena::notify::email::EmailNotifier;
 use sena::notify::slack::SlackNotifier;
 use sena::notify::{
@@ -47,10 +48,10 @@ fn rollback() -> Advisory {
         status: CheckStatus::Failing,
         value: Some(0.0042),
         value_text: "0.42%".into(),
-        threshold: ThresholdView {
-            text: "< 0.1%".into(),
-            bound: "below".into(),
+        threshold: Threshold {
+            bound: Bound::Below,
             value: 0.001,
+            unit: Unit::Percent,
         },
         on_fail: OnFail::Rollback,
         series: vec![SeriesValue {
@@ -101,7 +102,8 @@ fn delivery(advisory: Advisory, thread: Option<&str>) -> Delivery {
     Delivery {
         advisory,
         recipients: vec![person("sena", "U0SENA"), person("lubit", "U0LUBIT")],
-        dedup_key: "checkout-api:7:opened:0:1761135300000".into(),
+        dedup_key: DedupKey::literal("checkout-api:7:opened:0:1761135300000"),
+        fallback_from: None,
         thread: thread.map(String::from),
     }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use crate::roster::Roster;
 
+pub use crate::domain::{Bound, OnFail, Threshold, Unit};
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The `sena.yaml` this came from; relative paths in it resolve beside it.
@@ -183,62 +185,6 @@ pub struct Check {
     pub max_series: usize,
     /// Where the check is defined, for messages: `rules/canary.yaml:12`.
     pub defined_at: String,
-}
-
-/// What the value must stay on the right side of. `unit` keeps the author's
-/// notation so messages say `0.42% > 0.1%`, not `0.0042 > 0.001`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold {
-    pub bound: Bound,
-    pub value: f64,
-    pub unit: Unit,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bound {
-    /// Healthy while value < limit.
-    Below,
-    /// Healthy while value > limit.
-    Above,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unit {
-    Plain,
-    Percent,
-    Seconds,
-}
-
-impl Threshold {
-    /// True when a finite value is on the wrong side of the limit.
-    pub fn is_breached_by(&self, value: f64) -> bool {
-        match self.bound {
-            Bound::Below => value >= self.value,
-            Bound::Above => value <= self.value,
-        }
-    }
-
-    /// A value in the threshold's own notation: `0.42%`, `2.31s`, `17`.
-    pub fn format_value(&self, value: f64) -> String {
-        crate::config::value::format_in_unit(value, self.unit)
-    }
-}
-
-impl fmt::Display for Threshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.bound {
-            Bound::Below => "<",
-            Bound::Above => ">",
-        };
-        write!(f, "{op} {}", self.format_value(self.value))
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnFail {
-    Rollback,
-    Hold,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

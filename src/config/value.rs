@@ -1,6 +1,6 @@
 //! Scalar notations rule authors write: `0.1%`, `2s`, `250ms`, `0.95`, `95%`.
 
-use super::model::Unit;
+use crate::domain::Unit;
 use std::time::Duration;
 
 /// Parses a threshold value. Percentages become fractions (`0.1%` → 0.001),
@@ -127,65 +127,9 @@ pub fn parse_byte_size(text: &str) -> Result<u64, String> {
     }
 }
 
-/// A byte count as it was most likely written: `16 MiB`, `2 GiB`, else
-/// exactly, `100000 bytes` (a rounded figure would not match the config).
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (scale, unit) in UNITS {
-        if bytes >= scale && bytes.is_multiple_of(scale) {
-            return format!("{} {unit}", bytes / scale);
-        }
-    }
-    format!("{bytes} bytes")
-}
-
-/// `0.0042` in percent notation → `0.42%`; seconds → `2.31s`.
-pub fn format_in_unit(value: f64, unit: Unit) -> String {
-    if let Some(text) = crate::float::non_finite_text(value) {
-        return text.to_string();
-    }
-    match unit {
-        Unit::Plain => trim_float(value),
-        Unit::Percent => format!("{}%", trim_float(value * 100.0)),
-        Unit::Seconds => format!("{}s", trim_float(value)),
-    }
-}
-
-/// Up to four significant decimals, no trailing zeros: 0.1, 2.3457, 95.
-pub fn trim_float(v: f64) -> String {
-    let s = if v != 0.0 && v.abs() < 0.001 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
-    };
-    if s.contains('e') {
-        return s;
-    }
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-pub use crate::duration_text::format_duration;
-
-/// An elapsed time, approximately, at most two units, as a person says it:
-/// `45s`, `12m`, `1h 5m`, `2d 3h`.
-pub fn format_elapsed(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{sec}s"),
-        (0, 0, _) if sec == 0 || m >= 10 => format!("{m}m"),
-        (0, 0, _) => format!("{m}m {sec}s"),
-        (0, _, 0) => format!("{h}h"),
-        (0, _, _) => format!("{h}h {m}m"),
-        (_, 0, _) => format!("{d}d"),
-        _ => format!("{d}d {h}h"),
-    }
-}
+pub use crate::domain::format::{
+    format_bytes, format_duration, format_elapsed, format_in_unit, trim_float,
+};
 
 #[cfg(test)]
 mod tests {

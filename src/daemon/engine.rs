@@ -2,6 +2,7 @@
 //! against the datasource → decision → incident policy → one atomic commit
 //! (journal, breach memory, incident, outbox) → status and metrics.
 
+use crate::domain::Channel;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -108,16 +109,16 @@ impl Shared {
 
     /// Channels deliveries go to, by configuration: console when neither
     /// Slack nor email is set up.
-    pub fn channels(config: &Config) -> Vec<&'static str> {
+    pub fn channels(config: &Config) -> Vec<Channel> {
         let mut channels = Vec::new();
         if config.slack.is_some() {
-            channels.push("slack");
+            channels.push(Channel::Slack);
         }
         if config.email.is_some() {
-            channels.push("email");
+            channels.push(Channel::Email);
         }
         if channels.is_empty() {
-            channels.push("console");
+            channels.push(Channel::Console);
         }
         channels
     }
@@ -139,7 +140,7 @@ struct OwnedCommit {
     breaches: Option<BreachMemory>,
     memory: Option<crate::state::RolloutMemory>,
     incident: Option<crate::state::Incident>,
-    outbox: Vec<(&'static str, crate::notify::Delivery)>,
+    outbox: Vec<(Channel, crate::notify::Delivery)>,
     stage: Option<crate::decide::StagePosition>,
 }
 

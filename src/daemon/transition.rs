@@ -6,6 +6,7 @@
 
 use crate::config::{Config, Rollout};
 use crate::decide::Decision;
+use crate::domain::Channel;
 use crate::notify::policy::{self, Outgoing, PolicyInput};
 use crate::notify::Delivery;
 use crate::state::{EvaluationCommit, Incident, StoreError};
@@ -15,12 +16,12 @@ use super::engine::{Shared, MAX_ATTEMPTS};
 /// One row per configured channel for each advisory. Mail needs an address:
 /// without one the send would fail permanently and fall back to a second
 /// Slack copy, so people without one are not mailed.
-pub fn outbox_rows(config: &Config, outgoing: &[Outgoing]) -> Vec<(&'static str, Delivery)> {
+pub fn outbox_rows(config: &Config, outgoing: &[Outgoing]) -> Vec<(Channel, Delivery)> {
     let channels = Shared::channels(config);
     let mut rows = Vec::new();
     for o in outgoing {
         for channel in &channels {
-            if *channel == "email" && !o.recipients.iter().any(|p| p.email.is_some()) {
+            if *channel == Channel::Email && !o.recipients.iter().any(|p| p.email.is_some()) {
                 tracing::debug!(rollout = %o.advisory.rollout, "no recipient has an email address; not mailing");
                 continue;
             }
@@ -29,7 +30,8 @@ pub fn outbox_rows(config: &Config, outgoing: &[Outgoing]) -> Vec<(&'static str,
                 Delivery {
                     advisory: o.advisory.clone(),
                     recipients: o.recipients.clone(),
-                    dedup_key: format!("{}:{channel}", o.dedup_key),
+                    dedup_key: o.dedup_key.on(*channel),
+                    fallback_from: None,
                     thread: None,
                 },
             ));

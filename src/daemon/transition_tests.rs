@@ -21,6 +21,7 @@ use super::engine::{self, Shared};
 use super::transition;
 use crate::clock::{Clock, ManualClock};
 use crate::datasource::{Datasource, DatasourceError, RangeSeries, Sample};
+use crate::domain::Channel;
 use crate::metrics::Metrics;
 use crate::notify::{AdvisoryKind, BoxFuture, Delivery};
 use crate::state::Store;
@@ -202,7 +203,7 @@ fn run(steps: &[Step], dir: &std::path::Path) -> (Arc<Shared>, Vec<Delivery>) {
         }
     }
     let queued = store
-        .due("console", 100_000)
+        .due(Channel::Console, 100_000)
         .unwrap()
         .items
         .into_iter()

@@ -5,6 +5,7 @@
 //! failing), escalates on time, and reaches the store whole with the first
 //! commit that works again.
 
+use crate::domain::Channel;
 use jiff::Timestamp;
 
 use super::engine::Shared;
@@ -163,7 +164,7 @@ impl Shared {
 
     /// Hands an evaluation's deliveries to the dispatcher in memory, each
     /// saying that the store is failing, because the store did not take them.
-    pub(super) fn page_from_memory(&self, outbox: Vec<(&'static str, Delivery)>, e: &StoreError) {
+    pub(super) fn page_from_memory(&self, outbox: Vec<(Channel, Delivery)>, e: &StoreError) {
         if outbox.is_empty() {
             return;
         }
@@ -172,7 +173,7 @@ impl Shared {
             "Sena's state store is failing ({why}): this message was sent from memory and is not recorded; until the store recovers a restart of Sena may repeat it."
         );
         for (channel, mut delivery) in outbox {
-            tracing::warn!(channel, key = %delivery.dedup_key, rollout = %delivery.advisory.rollout, "state store failing: sending from memory");
+            tracing::warn!(channel = channel.as_str(), key = %delivery.dedup_key, rollout = %delivery.advisory.rollout, "state store failing: sending from memory");
             delivery.advisory.notice = Some(notice.clone());
             self.delivery_memory.push(
                 channel,

@@ -94,31 +94,28 @@ impl Workers {
     }
 }
 
+/// The channels of a configuration, each built from its own section: Slack
+/// and email when configured, the console when neither is (the same rule as
+/// [`Shared::channels`], which the outbox rows follow).
 fn notifiers(config: &Config) -> Result<Vec<Arc<dyn Notifier>>, DaemonError> {
     let mut channels: Vec<Arc<dyn Notifier>> = Vec::new();
-    for name in Shared::channels(config) {
-        match name {
-            "slack" => {
-                let cfg = config
-                    .slack
-                    .as_ref()
-                    .expect("channel listed only when configured");
-                let n = crate::notify::slack::SlackNotifier::new(cfg)
-                    .map_err(|e| DaemonError::Setup(format!("slack: {e}")))?;
-                channels.push(Arc::new(n));
-            }
-            "email" => {
-                let cfg = config
-                    .email
-                    .as_ref()
-                    .expect("channel listed only when configured");
-                let n = crate::notify::email::EmailNotifier::new(cfg)
-                    .map_err(|e| DaemonError::Setup(format!("email: {e}")))?;
-                channels.push(Arc::new(n));
-            }
-            _ => channels.push(Arc::new(crate::notify::console::ConsoleNotifier)),
-        }
+    if let Some(cfg) = &config.slack {
+        let n = crate::notify::slack::SlackNotifier::new(cfg)
+            .map_err(|e| DaemonError::Setup(format!("slack: {e}")))?;
+        channels.push(Arc::new(n));
     }
+    if let Some(cfg) = &config.email {
+        let n = crate::notify::email::EmailNotifier::new(cfg)
+            .map_err(|e| DaemonError::Setup(format!("email: {e}")))?;
+        channels.push(Arc::new(n));
+    }
+    if channels.is_empty() {
+        channels.push(Arc::new(crate::notify::console::ConsoleNotifier));
+    }
+    debug_assert_eq!(
+        channels.iter().map(|n| n.channel()).collect::<Vec<_>>(),
+        Shared::channels(config)
+    );
     Ok(channels)
 }
 

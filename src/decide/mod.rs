@@ -5,9 +5,7 @@
 //! check does not change the verdict, but a stage with one is never ready to
 //! expand. The reason names the checks and values that decided it.
 
-pub mod verdict;
-
-pub use verdict::{Decision, Expansion, Verdict};
+pub use crate::domain::{Decision, Expansion, StagePosition, Verdict};
 
 use std::time::Duration;
 
@@ -17,13 +15,6 @@ use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{OnFail, Rollout};
 use crate::eval::{CheckResult, CheckStatus};
 use crate::saturating;
-
-/// Where a rollout is: which stage, and since when.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StagePosition {
-    pub index: usize,
-    pub started_at: Timestamp,
-}
 
 pub fn decide(
     rollout: &Rollout,
@@ -140,7 +131,7 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
         ),
         CheckStatus::NoData => format!("{}: {}", c.name, c.value_text),
         _ => {
-            let mut s = format!("{} {} (limit {})", c.name, c.value_text, c.threshold.text);
+            let mut s = format!("{} {} (limit {})", c.name, c.value_text, c.threshold);
             let broken: Vec<String> = c
                 .breaching_series()
                 .filter(|s| !s.labels.is_empty())

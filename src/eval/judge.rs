@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::result::{CheckResult, CheckStatus, SeriesValue, ThresholdView, SERIES_KEPT};
 use crate::config::{Bound, Check, NoData, Threshold};
 use crate::datasource::{DatasourceError, RangeSeries, Sample};
+use crate::domain::{CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
 
 /// What the answer says before `for` is applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -201,7 +201,7 @@ pub fn judge(
         status,
         value: observed.value.filter(|v| !v.is_nan()),
         value_text,
-        threshold: ThresholdView::from(t),
+        threshold: *t,
         on_fail: check.on_fail,
         series: observed.series,
         series_total: observed.series_total,

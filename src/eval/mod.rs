@@ -3,8 +3,7 @@
 //! `judge` is the pure part; `run` does the querying.
 
 pub mod judge;
-pub mod result;
 pub mod run;
 
-pub use result::{CheckResult, CheckStatus, SeriesValue, ThresholdView, SERIES_KEPT};
-pub use run::{evaluate_rollout, evaluate_rollout_stateless, BreachMemory};
+pub use crate::domain::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
+pub use run::{evaluate_rollout, evaluate_rollout_stateless};

@@ -1,21 +1,16 @@
 //! Querying: all checks of a rollout run concurrently; one slow query holds
 //! only its own check, and the datasource enforces the timeout.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 use jiff::Timestamp;
 
 use super::judge::{breach_start_from_range, judge, observe, Observation};
-use super::result::CheckResult;
 use crate::config::Rollout;
 use crate::datasource::Datasource;
+use crate::domain::{BreachMemory, CheckResult};
 use crate::saturating;
-
-/// Check name → when its current breach began. Owned by the daemon and
-/// persisted in the state store so a restart keeps it.
-pub type BreachMemory = HashMap<String, Timestamp>;
 
 /// One evaluation with daemon memory. Returns the results (in rule order)
 /// and the breach memory to keep.

@@ -2,6 +2,7 @@
 //! when neither Slack nor email is configured, so the quickstart shows the
 //! whole path from a PromQL answer to an advice without any account.
 
+use crate::domain::Channel;
 use std::io::Write;
 
 use super::{BoxFuture, Delivery, Notifier, NotifyError, Sent};
@@ -9,8 +10,8 @@ use super::{BoxFuture, Delivery, Notifier, NotifyError, Sent};
 pub struct ConsoleNotifier;
 
 impl Notifier for ConsoleNotifier {
-    fn channel(&self) -> &'static str {
-        "console"
+    fn channel(&self) -> Channel {
+        Channel::Console
     }
 
     fn send<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>> {

@@ -31,7 +31,7 @@ use self::backoff::ChannelBackoff;
 use super::memory::{DeliveryMemory, MemoryItem, Outcome};
 use super::{Advisory, AdvisoryKind, Delivery, Notifier, NotifyError, RecipientProgress, Refusal};
 use crate::clock::Clock;
-use crate::decide::Verdict;
+use crate::domain::{Channel, DedupKey, Verdict};
 use crate::health::{Component, Health};
 use crate::metrics::Metrics;
 use crate::state::{StoreHandle, Unreadable};
@@ -101,12 +101,12 @@ impl Dispatcher {
         self.metrics.touch(
             "sena_notifications_sent_total",
             SENT_HELP,
-            &[("channel", channel)],
+            &[("channel", channel.as_str())],
         );
         self.metrics.touch(
             "sena_outbox_quarantined_total",
             QUARANTINED_HELP,
-            &[("channel", channel)],
+            &[("channel", channel.as_str())],
         );
         let mut backoff = ChannelBackoff::default();
         loop {
@@ -174,8 +174,7 @@ impl Dispatcher {
             }
         }
 
-        let of = channel.to_string();
-        let due = match self.store.call(move |s| s.due(&of, BATCH)).await {
+        let due = match self.store.call(move |s| s.due(channel, BATCH)).await {
             Ok(due) => due,
             Err(e) => {
                 self.store_failed("read_outbox", &e);
@@ -264,7 +263,7 @@ impl Dispatcher {
                 self.metrics.inc(
                     "sena_notifications_sent_total",
                     SENT_HELP,
-                    &[("channel", channel)],
+                    &[("channel", channel.as_str())],
                 );
                 if let (Some(thread), Some(id)) = (sent.thread, incident_id) {
                     let set = self
@@ -276,7 +275,7 @@ impl Dispatcher {
                     }
                 }
                 self.report_refusals(channel, key, refused_now);
-                tracing::info!(channel, key, rollout = %delivery.advisory.rollout, "notification delivered");
+                tracing::info!(channel = channel.as_str(), key, rollout = %delivery.advisory.rollout, "notification delivered");
                 Outcome::Sent
             }
             Err(NotifyError::Transient {
@@ -287,10 +286,10 @@ impl Dispatcher {
                 self.metrics.inc(
                     "sena_notifications_failed_total",
                     FAILED_HELP,
-                    &[("channel", channel), ("kind", "transient")],
+                    &[("channel", channel.as_str()), ("kind", "transient")],
                 );
                 let wait = backoff.failed(retry_after);
-                tracing::warn!(channel, key, attempt = attempts + 1, channel_failures = backoff.failures(), retry_in = ?wait, error = %message, "notification failed; the channel waits, then sends it first");
+                tracing::warn!(channel = channel.as_str(), key, attempt = attempts + 1, channel_failures = backoff.failures(), retry_in = ?wait, error = %message, "notification failed; the channel waits, then sends it first");
                 Outcome::Retry {
                     // `wait` may come from a server's Retry-After: saturate, never panic.
                     next_attempt_at: crate::saturating::after(self.clock.now(), wait),
@@ -303,9 +302,9 @@ impl Dispatcher {
                 self.metrics.inc(
                     "sena_notifications_failed_total",
                     FAILED_HELP,
-                    &[("channel", channel), ("kind", "permanent")],
+                    &[("channel", channel.as_str()), ("kind", "permanent")],
                 );
-                tracing::error!(channel, key, error = %message, "notification failed permanently");
+                tracing::error!(channel = channel.as_str(), key, error = %message, "notification failed permanently");
                 self.fall_back(channel, delivery).await;
                 Outcome::Failed { error: message }
             }
@@ -329,20 +328,20 @@ impl Dispatcher {
     /// Slack again for one address would post the advisory twice in the
     /// channel. The whole-delivery fallback stays for when nobody got the
     /// mail (`Permanent`), where it is the only copy that says so.
-    fn report_refusals(&self, channel: &str, key: &str, refused: &[Refusal]) {
+    fn report_refusals(&self, channel: Channel, key: &str, refused: &[Refusal]) {
         for r in refused {
             self.metrics.inc(
                 "sena_notifications_failed_total",
                 FAILED_HELP,
-                &[("channel", channel), ("kind", "permanent")],
+                &[("channel", channel.as_str()), ("kind", "permanent")],
             );
-            tracing::error!(channel, key, recipient = %r.address, error = %r.error, "a recipient was refused for good; the others get the message");
+            tracing::error!(channel = channel.as_str(), key, recipient = %r.address, error = %r.error, "a recipient was refused for good; the others get the message");
         }
     }
 
     /// Writes a send's outcome to its row, or keeps it in memory until the
     /// store takes it.
-    async fn record(&self, id: i64, channel: &str, outcome: Outcome) {
+    async fn record(&self, id: i64, channel: Channel, outcome: Outcome) {
         let writing = outcome.clone();
         let written = self
             .store
@@ -366,7 +365,7 @@ impl Dispatcher {
     }
 
     /// Retries writing the outcomes the store refused earlier.
-    async fn record_remembered(&self, channel: &str) {
+    async fn record_remembered(&self, channel: Channel) {
         for (id, outcome) in self.memory.unrecorded(channel) {
             self.record(id, channel, outcome).await;
             if self.memory.knows(id) {

@@ -8,6 +8,7 @@
 //! Outcomes are per recipient (`recipients`), because one bad address must
 //! not cost everyone else the page.
 
+use crate::domain::Channel;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -138,8 +139,8 @@ impl Drop for EmailNotifier {
 }
 
 impl Notifier for EmailNotifier {
-    fn channel(&self) -> &'static str {
-        "email"
+    fn channel(&self) -> Channel {
+        Channel::Email
     }
 
     /// Everyone in the delivery; recipients refused while others got it

@@ -5,6 +5,7 @@
 //! says: a message whose send succeeded is never sent again because the disk
 //! was full when its row was to be removed.
 
+use crate::domain::Channel;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -45,9 +46,9 @@ pub const MAX_IN_MEMORY: usize = 10_000;
 #[derive(Default)]
 pub struct DeliveryMemory {
     /// Outbox row id → (channel, outcome not yet recorded).
-    unrecorded: Mutex<HashMap<i64, (String, Outcome)>>,
+    unrecorded: Mutex<HashMap<i64, (Channel, Outcome)>>,
     /// Channel → deliveries the store could not take, oldest first.
-    queued: Mutex<HashMap<String, VecDeque<MemoryItem>>>,
+    queued: Mutex<HashMap<Channel, VecDeque<MemoryItem>>>,
 }
 
 impl DeliveryMemory {
@@ -55,11 +56,11 @@ impl DeliveryMemory {
         Self::default()
     }
 
-    pub fn remember_outcome(&self, id: i64, channel: &str, outcome: Outcome) {
+    pub fn remember_outcome(&self, id: i64, channel: Channel, outcome: Outcome) {
         self.unrecorded
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (channel.to_string(), outcome));
+            .insert(id, (channel, outcome));
     }
 
     /// Whether row `id` already has an outcome this process knows of.
@@ -80,11 +81,11 @@ impl DeliveryMemory {
     }
 
     /// Outcomes of `channel` still to be written, oldest row first.
-    pub fn unrecorded(&self, channel: &str) -> Vec<(i64, Outcome)> {
+    pub fn unrecorded(&self, channel: Channel) -> Vec<(i64, Outcome)> {
         let map = self.unrecorded.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<(i64, Outcome)> = map
             .iter()
-            .filter(|(_, (c, _))| c == channel)
+            .filter(|(_, (c, _))| *c == channel)
             .map(|(id, (_, o))| (*id, o.clone()))
             .collect();
         out.sort_by_key(|(id, _)| *id);
@@ -108,9 +109,9 @@ impl DeliveryMemory {
 
     /// Queues a delivery in memory; returns how many old ones were dropped
     /// to stay within [`MAX_IN_MEMORY`].
-    pub fn push(&self, channel: &str, item: MemoryItem) -> usize {
+    pub fn push(&self, channel: Channel, item: MemoryItem) -> usize {
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-        let queue = queued.entry(channel.to_string()).or_default();
+        let queue = queued.entry(channel).or_default();
         // The same key twice (a fallback of a fallback, a retried push) is
         // one message, as in the store's outbox.
         if queue
@@ -131,10 +132,10 @@ impl DeliveryMemory {
     }
 
     /// Takes every in-memory delivery of `channel`, oldest first.
-    pub fn take_all(&self, channel: &str) -> VecDeque<MemoryItem> {
+    pub fn take_all(&self, channel: Channel) -> VecDeque<MemoryItem> {
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
         queued
-            .get_mut(channel)
+            .get_mut(&channel)
             .map(std::mem::take)
             .unwrap_or_default()
     }
@@ -142,12 +143,12 @@ impl DeliveryMemory {
     /// Puts back, ahead of anything queued since, deliveries taken by
     /// [`take_all`](Self::take_all) and not settled: their channel stopped
     /// answering, and they keep their place in line.
-    pub fn put_back(&self, channel: &str, items: VecDeque<MemoryItem>) {
+    pub fn put_back(&self, channel: Channel, items: VecDeque<MemoryItem>) {
         if items.is_empty() {
             return;
         }
         let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
-        let queue = queued.entry(channel.to_string()).or_default();
+        let queue = queued.entry(channel).or_default();
         let newer = std::mem::replace(queue, items);
         queue.extend(newer);
     }

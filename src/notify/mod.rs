@@ -2,38 +2,24 @@
 //! calls a channel directly: it writes deliveries to the outbox in the state
 //! store, and the dispatcher sends them with retries (see `outbox`).
 
-pub mod advisory;
 pub mod console;
 pub mod dispatch;
 pub mod email;
 pub mod memory;
 pub mod policy;
-pub mod progress;
 pub mod render;
 pub mod slack;
 
-pub use advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
-pub use progress::{RecipientProgress, Refusal};
+pub use crate::domain::{
+    Advisory, AdvisoryKind, Delivery, IncidentView, NextLevel, RecipientProgress, Refusal,
+};
 
+use crate::domain::Channel;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::roster::Person;
-
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One advisory addressed to people over one channel.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Delivery {
-    pub advisory: Advisory,
-    /// Empty for channel-wide posts (Slack channel, console).
-    pub recipients: Vec<Person>,
-    /// Stable across retries and restarts; channels that can deduplicate use it.
-    pub dedup_key: String,
-    /// Slack Web API thread to reply in (the incident's first message).
-    pub thread: Option<String>,
-}
 
 /// What a confirmed send returns: for Slack Web API, the message `ts` to
 /// thread later messages under.
@@ -58,7 +44,7 @@ pub enum NotifyError {
 
 pub trait Notifier: Send + Sync {
     /// Channel name for metrics and the outbox: `console`, `slack`, `email`.
-    fn channel(&self) -> &'static str;
+    fn channel(&self) -> Channel;
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>>;
 
     /// One attempt for the recipients `progress` has not settled yet,

@@ -23,12 +23,12 @@
 
 use jiff::Timestamp;
 
-use super::advisory::{Advisory, AdvisoryKind, IncidentView, NextLevel};
 use crate::config::{NotifyConfig, Rollout};
-use crate::decide::{Decision, Verdict};
-use crate::eval::{CheckResult, CheckStatus};
-use crate::roster::{OnCall, Person, Roster};
-use crate::state::{Incident, RolloutMemory};
+use crate::domain::{
+    Advisory, AdvisoryKind, CheckResult, CheckStatus, Decision, DedupKey, Incident, IncidentView,
+    NextLevel, Person, RolloutMemory, Verdict,
+};
+use crate::roster::{OnCall, Roster};
 
 pub struct PolicyInput<'a> {
     pub rollout: &'a Rollout,
@@ -50,7 +50,7 @@ pub struct PolicyInput<'a> {
 pub struct Outgoing {
     pub advisory: Advisory,
     pub recipients: Vec<Person>,
-    pub dedup_key: String,
+    pub dedup_key: DedupKey,
 }
 
 #[derive(Clone, Debug)]
@@ -180,12 +180,7 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
             out.push(Outgoing {
                 advisory: advisory(input, AdvisoryKind::ReadyToExpand, None),
                 recipients: approver,
-                dedup_key: format!(
-                    "{}:ready:{}:{}",
-                    input.rollout.name,
-                    input.stage_index,
-                    now.as_millisecond()
-                ),
+                dedup_key: DedupKey::ready(&input.rollout.name, input.stage_index, now),
             });
         }
     }
@@ -372,13 +367,12 @@ fn page(
         },
         acknowledged_by: inc.acked_by.clone(),
     };
-    let key = format!(
-        "{}:{}:{}:{}:{}",
-        input.rollout.name,
+    let key = DedupKey::incident(
+        &input.rollout.name,
         inc.id,
         kind_key(kind),
-        levels.end(),
-        input.now.as_millisecond()
+        *levels.end(),
+        input.now,
     );
     Outgoing {
         advisory: advisory(input, kind, Some(view)),

@@ -8,6 +8,7 @@
 //! The token and the webhook URL are secrets (a webhook URL alone lets anyone
 //! post): they never appear in an error message, a log line or `Debug`.
 
+use crate::domain::Channel;
 use std::time::Duration;
 
 use serde_json::json;
@@ -182,8 +183,8 @@ impl SlackNotifier {
 }
 
 impl Notifier for SlackNotifier {
-    fn channel(&self) -> &'static str {
-        "slack"
+    fn channel(&self) -> Channel {
+        Channel::Slack
     }
 
     fn send<'a>(&'a self, delivery: &'a Delivery) -> BoxFuture<'a, Result<Sent, NotifyError>> {

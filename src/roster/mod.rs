@@ -65,12 +65,7 @@ pub use report::{write_at, write_week};
 pub use slots::{parse_day, resolve_local, Days, LevelSpec, Override, Slot, WallTime, DAY_NAMES};
 pub use table::WeekRow;
 
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Person {
-    pub name: String,
-    pub slack: Option<String>,
-    pub email: Option<String>,
-}
+pub use crate::domain::Person;
 
 /// A loaded roster. Built only by `Roster::new`, so every name in a chain
 /// or override is a known person and every slot is well-formed.
@@ -181,4 +176,4 @@ impl Roster {
     }
 }
 
-pub use crate::duration_text::format_duration;
+pub use crate::domain::format::format_duration;

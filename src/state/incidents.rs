@@ -4,32 +4,9 @@
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
 
 use super::{from_millis, to_millis, Result, Store, StoreError};
-use crate::decide::Verdict;
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Incident {
-    pub id: i64,
-    pub rollout: String,
-    pub opened_at: Timestamp,
-    /// The worst verdict currently held.
-    pub verdict: Verdict,
-    /// The roster slot whose chain is being followed.
-    pub slot: Option<String>,
-    /// When that slot took the incident (its escalation timers count from here).
-    pub slot_since: Timestamp,
-    /// Highest escalation level paged in the current slot.
-    pub level: usize,
-    pub acked_by: Option<String>,
-    pub acked_at: Option<Timestamp>,
-    /// When the rollout went back to `continue` (the anti-flap window start).
-    pub calm_since: Option<Timestamp>,
-    pub resolved_at: Option<Timestamp>,
-    /// Slack Web API thread (ts of the first message).
-    pub thread: Option<String>,
-}
+use crate::domain::{Incident, Verdict};
 
 /// The incident columns in `from_row`'s order; a macro so queries can be
 /// `concat!`ed into static text and prepared once (cached).

@@ -17,12 +17,12 @@ mod outbox;
 mod rollouts;
 mod schema;
 
+pub use crate::domain::{Incident, RolloutMemory};
 pub use handle::StoreHandle;
-pub use incidents::Incident;
 pub use journal::JournalQuery;
 pub use lock::StateLock;
 pub use outbox::{Due, OutboxItem, OutboxStats, Salvage, Unreadable};
-pub use rollouts::{EvaluationCommit, RolloutMemory, RolloutState};
+pub use rollouts::{EvaluationCommit, RolloutState};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

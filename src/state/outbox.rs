@@ -7,6 +7,7 @@
 //! retry history; backing off after a failure is the dispatcher's, per
 //! channel, so a channel that answers again delivers in the order queued.
 
+use crate::domain::Channel;
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
@@ -16,7 +17,7 @@ use crate::notify::{Delivery, RecipientProgress};
 #[derive(Clone, Debug)]
 pub struct OutboxItem {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub delivery: Delivery,
     pub created_at: Timestamp,
     pub attempts: u32,
@@ -30,7 +31,7 @@ pub struct OutboxItem {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unreadable {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     /// Why it cannot be read.
     pub reason: String,
     /// Whatever could still be read of it, for the message that says it was
@@ -104,24 +105,34 @@ pub struct OutboxStats {
     pub failed: i64,
 }
 
-pub(super) fn enqueue(tx: &Connection, channel: &str, d: &Delivery, now: Timestamp) -> Result<()> {
+pub(super) fn enqueue(
+    tx: &Connection,
+    channel: Channel,
+    d: &Delivery,
+    now: Timestamp,
+) -> Result<()> {
     let json = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // The same key queued twice (a retried commit) is one notification.
     tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox (dedup_key, channel, delivery, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
-    .execute(params![d.dedup_key, channel, json, to_millis(now)])?;
+    .execute(params![
+        d.dedup_key.as_str(),
+        channel.as_str(),
+        json,
+        to_millis(now)
+    ])?;
     Ok(())
 }
 
 impl Store {
     /// Queues deliveries outside an evaluation (acknowledgements, fallbacks).
-    pub fn enqueue(&self, items: &[(&str, Delivery)], now: Timestamp) -> Result<()> {
+    pub fn enqueue(&self, items: &[(Channel, Delivery)], now: Timestamp) -> Result<()> {
         let conn = self.conn();
         super::in_transaction(&conn, |tx| {
             for (channel, d) in items {
-                enqueue(tx, channel, d, now)?;
+                enqueue(tx, *channel, d, now)?;
             }
             Ok(())
         })
@@ -130,14 +141,14 @@ impl Store {
     /// The oldest `limit` waiting items of one channel, by id. A row that
     /// cannot be read is returned apart (see [`Unreadable`]), never as an
     /// error for the whole batch: one bad row must not stop the queue.
-    pub fn due(&self, channel: &str, limit: usize) -> Result<Due> {
+    pub fn due(&self, channel: Channel, limit: usize) -> Result<Due> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id, channel, delivery, created_at, attempts, progress FROM outbox
              WHERE channel = ?1 AND failed = 0
              ORDER BY id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![channel, limit as i64], |r| {
+        let rows = stmt.query_map(params![channel.as_str(), limit as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -149,7 +160,8 @@ impl Store {
         })?;
         let mut due = Due::default();
         for row in rows {
-            let (id, channel, json, created, attempts, progress) = row?;
+            // Rows are read by channel: the column says what we asked for.
+            let (id, _, json, created, attempts, progress) = row?;
             let parsed = serde_json::from_str::<Delivery>(&json)
                 .map_err(|e| format!("the queued message is not readable JSON: {e}"))
                 .and_then(|d| {

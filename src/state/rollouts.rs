@@ -1,23 +1,14 @@
 //! Per-rollout memory: stage, breach starts, last verdict said, and the one
 //! transaction that records an evaluation.
 
+use crate::domain::Channel;
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
 use super::{from_millis, to_millis, Incident, Result, Store, StoreError};
 use crate::decide::{StagePosition, Verdict};
-use crate::eval::BreachMemory;
+use crate::domain::{BreachMemory, RolloutMemory};
 use crate::notify::Delivery;
-
-/// What Sena last said about a rollout.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RolloutMemory {
-    pub verdict: Verdict,
-    pub since: Timestamp,
-    pub last_notified_at: Option<Timestamp>,
-    /// Stage index whose "ready to expand" was already announced.
-    pub ready_notified_stage: Option<usize>,
-}
 
 /// A rollout's state as one transition reads it: what was said, the open
 /// incident, and the version both belong to.
@@ -42,7 +33,7 @@ pub struct EvaluationCommit<'a> {
     pub breaches: Option<&'a BreachMemory>,
     pub memory: Option<&'a RolloutMemory>,
     pub incident: Option<&'a Incident>,
-    pub outbox: &'a [(&'static str, Delivery)],
+    pub outbox: &'a [(Channel, Delivery)],
     /// A stage Sena started from memory while the store failed, to record.
     pub stage: Option<StagePosition>,
 }
@@ -188,7 +179,7 @@ impl Store {
                 super::incidents::upsert(tx, incident)?;
             }
             for (channel, delivery) in c.outbox {
-                super::outbox::enqueue(tx, channel, delivery, c.at)?;
+                super::outbox::enqueue(tx, *channel, delivery, c.at)?;
             }
             Ok(())
         })

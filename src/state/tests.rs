@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::*;
 use crate::decide::Verdict;
+use crate::domain::{Channel, DedupKey};
 use crate::eval::BreachMemory;
 use crate::notify::{Advisory, AdvisoryKind, Delivery, RecipientProgress};
 
@@ -32,7 +33,8 @@ fn delivery(key: &str) -> Delivery {
             notice: None,
         },
         recipients: vec![],
-        dedup_key: key.into(),
+        dedup_key: DedupKey::literal(key),
+        fallback_from: None,
         thread: None,
     }
 }
@@ -62,7 +64,7 @@ fn stage_breaches_and_memory_survive_reopening() {
                 breaches: Some(&breaches),
                 memory: Some(&memory),
                 incident: None,
-                outbox: &[("console", delivery("k1"))],
+                outbox: &[(Channel::Console, delivery("k1"))],
                 stage: None,
             })
             .unwrap();
@@ -89,10 +91,18 @@ fn a_retried_row_keeps_its_place_and_its_progress_across_a_restart() {
     let first = {
         let store = Store::open(dir.path()).unwrap();
         store
-            .enqueue(&[("email", delivery("k1")), ("email", delivery("k1"))], t0)
+            .enqueue(
+                &[
+                    (Channel::Email, delivery("k1")),
+                    (Channel::Email, delivery("k1")),
+                ],
+                t0,
+            )
             .unwrap();
-        store.enqueue(&[("email", delivery("k2"))], t0).unwrap();
-        let due = store.due("email", 10).unwrap().items;
+        store
+            .enqueue(&[(Channel::Email, delivery("k2"))], t0)
+            .unwrap();
+        let due = store.due(Channel::Email, 10).unwrap().items;
         assert_eq!(due.len(), 2, "the same dedup key is queued once");
         let progress = RecipientProgress {
             reached: vec!["sena@example.com".into()],
@@ -111,7 +121,7 @@ fn a_retried_row_keeps_its_place_and_its_progress_across_a_restart() {
     // Reopened, as after a restart: the failed row is still first in line
     // (backoff is the channel's, not the row's) and knows who has it.
     let store = Store::open(dir.path()).unwrap();
-    let again = store.due("email", 10).unwrap().items;
+    let again = store.due(Channel::Email, 10).unwrap().items;
     let keys: Vec<&str> = again
         .iter()
         .map(|i| i.delivery.dedup_key.as_str())
@@ -121,7 +131,7 @@ fn a_retried_row_keeps_its_place_and_its_progress_across_a_restart() {
     assert_eq!(again[0].progress.reached, ["sena@example.com"]);
     assert!(again[1].progress.is_empty());
     assert!(
-        store.due("slack", 10).unwrap().items.is_empty(),
+        store.due(Channel::Slack, 10).unwrap().items.is_empty(),
         "channels do not see each other's items"
     );
     store.mark_sent(again[0].id).unwrap();
@@ -135,7 +145,7 @@ fn a_store_without_the_progress_column_gains_it() {
     let t0 = ts("2025-10-22T14:00:00Z");
     Store::open(dir.path())
         .unwrap()
-        .enqueue(&[("email", delivery("k1"))], t0)
+        .enqueue(&[(Channel::Email, delivery("k1"))], t0)
         .unwrap();
     // As written by a Sena before per-recipient progress.
     let conn = rusqlite::Connection::open(dir.path().join("sena.db")).unwrap();
@@ -143,7 +153,7 @@ fn a_store_without_the_progress_column_gains_it() {
         .unwrap();
     drop(conn);
     let store = Store::open(dir.path()).unwrap();
-    let due = store.due("email", 10).unwrap();
+    let due = store.due(Channel::Email, 10).unwrap();
     assert_eq!(due.items.len(), 1, "{due:?}");
     assert!(due.items[0].progress.is_empty());
 }
@@ -153,9 +163,11 @@ fn unreadable_progress_quarantines_the_row_rather_than_guessing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
-    store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
+    store
+        .enqueue(&[(Channel::Email, delivery("k1"))], t0)
+        .unwrap();
     store.execute_for_tests("UPDATE outbox SET progress = '{\"reached\":'");
-    let due = store.due("email", 10).unwrap();
+    let due = store.due(Channel::Email, 10).unwrap();
     assert!(due.items.is_empty());
     assert!(
         due.unreadable[0].reason.contains("progress"),
@@ -169,12 +181,14 @@ fn permanent_failures_stay_visible() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let t0 = ts("2025-10-22T14:00:00Z");
-    store.enqueue(&[("email", delivery("k1"))], t0).unwrap();
-    let id = store.due("email", 1).unwrap().items[0].id;
+    store
+        .enqueue(&[(Channel::Email, delivery("k1"))], t0)
+        .unwrap();
+    let id = store.due(Channel::Email, 1).unwrap().items[0].id;
     store.mark_failed(id, "550 mailbox unavailable").unwrap();
     let stats = store.outbox_stats().unwrap();
     assert_eq!((stats.depth, stats.failed), (0, 1));
-    assert!(store.due("email", 1).unwrap().items.is_empty());
+    assert!(store.due(Channel::Email, 1).unwrap().items.is_empty());
 }
 
 #[test]
@@ -205,7 +219,7 @@ fn a_change_computed_from_an_old_version_is_refused_whole() {
             breaches: None,
             memory: None,
             incident: Some(incident),
-            outbox: &[("slack", delivery(&format!("k{expected_version}")))],
+            outbox: &[(Channel::Slack, delivery(&format!("k{expected_version}")))],
             stage: None,
         })
     };
@@ -309,7 +323,10 @@ fn a_failed_transaction_leaves_nothing_behind_and_the_store_usable() {
     drop(conn);
     assert!(store.journal(&JournalQuery::default()).unwrap().is_empty());
     store
-        .enqueue(&[("console", delivery("k1"))], ts("2025-10-22T14:00:00Z"))
+        .enqueue(
+            &[(Channel::Console, delivery("k1"))],
+            ts("2025-10-22T14:00:00Z"),
+        )
         .unwrap();
     assert_eq!(store.outbox_stats().unwrap().depth, 1);
 }

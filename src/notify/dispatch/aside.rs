@@ -9,13 +9,13 @@ impl Dispatcher {
     /// Sets an unreadable row aside so the rows behind it go out, and tells
     /// people on every channel that a message was lost.
     pub(super) async fn quarantine(&self, bad: Unreadable) {
-        let channel = bad.channel.as_str();
+        let channel = bad.channel;
         self.metrics.inc(
             "sena_outbox_quarantined_total",
             QUARANTINED_HELP,
-            &[("channel", channel)],
+            &[("channel", channel.as_str())],
         );
-        tracing::error!(channel, outbox_id = bad.id, reason = %bad.reason, "quarantined an unreadable outbox row; the rows after it go on");
+        tracing::error!(channel = channel.as_str(), outbox_id = bad.id, reason = %bad.reason, "quarantined an unreadable outbox row; the rows after it go on");
         let (id, why) = (bad.id, format!("quarantined: {}", bad.reason));
         let quarantined = self.store.call(move |s| s.mark_failed(id, &why)).await;
         if let Err(e) = quarantined {
@@ -29,13 +29,13 @@ impl Dispatcher {
             );
         }
         let notice = lost_notice(&bad, self.clock.now());
-        let items: Vec<(&'static str, Delivery)> = self
+        let items: Vec<(Channel, Delivery)> = self
             .channels
             .iter()
             .map(|n| n.channel())
             .map(|c| {
                 let mut d = notice.clone();
-                d.dedup_key = format!("outbox-{}:unreadable:{c}", bad.id);
+                d.dedup_key = DedupKey::lost(bad.id).on(c);
                 (c, d)
             })
             .collect();
@@ -43,18 +43,19 @@ impl Dispatcher {
     }
 
     /// Hands a permanently failed delivery to the other channels, once.
-    pub(super) async fn fall_back(&self, failed: &str, delivery: &Delivery) {
-        if delivery.dedup_key.contains(":fallback-from-") {
+    pub(super) async fn fall_back(&self, failed: Channel, delivery: &Delivery) {
+        if delivery.fallback_from.is_some() {
             return;
         }
-        let others: Vec<(&'static str, Delivery)> = self
+        let others: Vec<(Channel, Delivery)> = self
             .channels
             .iter()
             .map(|n| n.channel())
             .filter(|c| *c != failed)
             .map(|c| {
                 let mut d = delivery.clone();
-                d.dedup_key = format!("{}:fallback-from-{failed}", delivery.dedup_key);
+                d.dedup_key = delivery.dedup_key.fallback_from(failed);
+                d.fallback_from = Some(failed);
                 (c, d)
             })
             .collect();
@@ -62,7 +63,7 @@ impl Dispatcher {
     }
 
     /// Queues in the store, or in memory when the store refuses.
-    async fn enqueue_or_remember(&self, items: Vec<(&'static str, Delivery)>) {
+    async fn enqueue_or_remember(&self, items: Vec<(Channel, Delivery)>) {
         if items.is_empty() {
             return;
         }
@@ -126,7 +127,8 @@ fn lost_notice(bad: &Unreadable, now: jiff::Timestamp) -> Delivery {
     Delivery {
         advisory,
         recipients: Vec::new(),
-        dedup_key: String::new(),
+        dedup_key: DedupKey::lost(bad.id),
+        fallback_from: None,
         thread: None,
     }
 }

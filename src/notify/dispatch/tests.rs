@@ -29,12 +29,12 @@ fn backoff_grows_and_caps_with_jitter() {
 
 /// A channel that accepts everything and remembers what it got.
 struct Recording {
-    name: &'static str,
+    name: Channel,
     got: Mutex<Vec<Delivery>>,
 }
 
 impl Recording {
-    fn new(name: &'static str) -> Arc<Recording> {
+    fn new(name: Channel) -> Arc<Recording> {
         Arc::new(Recording {
             name,
             got: Mutex::new(Vec::new()),
@@ -43,12 +43,12 @@ impl Recording {
 
     fn keys(&self) -> Vec<String> {
         let got = self.got.lock().unwrap();
-        got.iter().map(|d| d.dedup_key.clone()).collect()
+        got.iter().map(|d| d.dedup_key.to_string()).collect()
     }
 }
 
 impl Notifier for Recording {
-    fn channel(&self) -> &'static str {
+    fn channel(&self) -> Channel {
         self.name
     }
 
@@ -137,14 +137,14 @@ async fn run_for(secs: u64) {
 
 #[tokio::test(start_paused = true)]
 async fn an_unreadable_row_is_quarantined_and_the_rows_after_it_go_out() {
-    let slack = Recording::new("slack");
-    let email = Recording::new("email");
+    let slack = Recording::new(Channel::Slack);
+    let email = Recording::new(Channel::Email);
     let w = world(vec![slack.clone(), email.clone()], |store| {
         let items = [
-            ("slack", delivery("k1", 0.5)),
-            ("slack", delivery("k2", f64::NAN)),
-            ("slack", delivery("k3", f64::INFINITY)),
-            ("slack", delivery("k4", f64::NEG_INFINITY)),
+            (Channel::Slack, delivery("k1", 0.5)),
+            (Channel::Slack, delivery("k2", f64::NAN)),
+            (Channel::Slack, delivery("k3", f64::INFINITY)),
+            (Channel::Slack, delivery("k4", f64::NEG_INFINITY)),
         ];
         store.enqueue(&items, t0()).unwrap();
         // Damaged by hand: k1 cut short; k2 as an older Sena wrote NaN.
@@ -184,10 +184,10 @@ async fn an_unreadable_row_is_quarantined_and_the_rows_after_it_go_out() {
 
 #[tokio::test(start_paused = true)]
 async fn a_send_the_store_cannot_record_is_never_sent_again() {
-    let slack = Recording::new("slack");
+    let slack = Recording::new(Channel::Slack);
     let w = world(vec![slack.clone()], |store| {
         store
-            .enqueue(&[("slack", delivery("k1", 0.5))], t0())
+            .enqueue(&[(Channel::Slack, delivery("k1", 0.5))], t0())
             .unwrap();
         // As on a full disk: the row is there, its removal will fail.
         store.fail_writes(true);

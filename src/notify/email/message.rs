@@ -18,12 +18,12 @@ use crate::notify::{render, Advisory, Delivery, NotifyError};
 /// The mail for one delivery, from `from`, with ids on `domain`.
 pub fn build(d: &Delivery, from: &Mailbox, domain: &str) -> Result<Message, NotifyError> {
     let to = recipients(d)?;
-    let ids = thread_ids(&d.advisory, &d.dedup_key, domain);
+    let ids = thread_ids(&d.advisory, d.dedup_key.as_str(), domain);
     let mut builder = Message::builder()
         .from(from.clone())
         .subject(render::email_subject(&d.advisory))
         .message_id(Some(ids.message_id))
-        .header(DedupKey(one_line(&d.dedup_key)))
+        .header(DedupKey(one_line(d.dedup_key.as_str())))
         .user_agent(concat!("sena/", env!("CARGO_PKG_VERSION")).to_string());
     for mailbox in to {
         builder = builder.to(mailbox);
@@ -136,7 +136,8 @@ mod tests {
         let d = Delivery {
             advisory: rollback_advisory(),
             recipients,
-            dedup_key: "checkout-api:42:opened:0:1729598580000".into(),
+            dedup_key: crate::domain::DedupKey::literal("checkout-api:42:opened:0:1729598580000"),
+            fallback_from: None,
             thread: None,
         };
         let from: Mailbox = "Sena <sena-bot@example.org>".parse().unwrap();

@@ -33,7 +33,7 @@ impl EmailNotifier {
         // Nothing pending: an earlier attempt settled everyone.
         if !pending.is_empty() {
             let bytes = message.formatted();
-            self.send_batch(&d.dedup_key, &from, &pending, &bytes, progress)
+            self.send_batch(d.dedup_key.as_str(), &from, &pending, &bytes, progress)
                 .await?;
         }
         if progress.reached.is_empty() {

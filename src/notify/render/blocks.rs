@@ -117,8 +117,9 @@ fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
         ),
         ("Verdict".into(), a.verdict.as_str().to_string()),
     ];
-    if let Some(breach) = super::deciding_check(a).and_then(|c| super::check_facts(a, c).breach) {
-        let lasted = breach.trim_start_matches("breaching ").to_string();
+    if let Some(lasted) =
+        super::deciding_check(a).and_then(|c| super::check_facts(a, c).breaching_for)
+    {
         fields.push(("Breaching".into(), lasted));
     }
     let mentions = paged_mentions(a, recipients);

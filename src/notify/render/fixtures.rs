@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::config::OnFail;
 use crate::decide::{Expansion, Verdict};
-use crate::eval::{CheckResult, CheckStatus, SeriesValue, ThresholdView};
+use crate::domain::{Bound, CheckResult, CheckStatus, SeriesValue, Threshold, Unit};
 use crate::notify::{Advisory, AdvisoryKind, IncidentView, NextLevel};
 use crate::roster::Person;
 
@@ -35,10 +35,10 @@ pub fn error_rate() -> CheckResult {
         status: CheckStatus::Failing,
         value: Some(0.0042),
         value_text: "0.42%".into(),
-        threshold: ThresholdView {
-            text: "< 0.1%".into(),
-            bound: "below".into(),
+        threshold: Threshold {
+            bound: Bound::Below,
             value: 0.001,
+            unit: Unit::Percent,
         },
         on_fail: OnFail::Rollback,
         series: vec![
@@ -63,10 +63,10 @@ pub fn latency() -> CheckResult {
         status: CheckStatus::Passing,
         value: Some(1.2),
         value_text: "1.2s".into(),
-        threshold: ThresholdView {
-            text: "< 2s".into(),
-            bound: "below".into(),
+        threshold: Threshold {
+            bound: Bound::Below,
             value: 2.0,
+            unit: Unit::Seconds,
         },
         on_fail: OnFail::Rollback,
         series: vec![],
@@ -88,10 +88,10 @@ pub fn satisfaction(value: f64, status: CheckStatus) -> CheckResult {
         status,
         value: Some(value),
         value_text: crate::config::value::format_in_unit(value, crate::config::Unit::Percent),
-        threshold: ThresholdView {
-            text: "> 95%".into(),
-            bound: "above".into(),
+        threshold: Threshold {
+            bound: Bound::Above,
             value: 0.95,
+            unit: Unit::Percent,
         },
         on_fail: OnFail::Hold,
         series: vec![],

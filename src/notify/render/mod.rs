@@ -19,7 +19,7 @@ pub use subject::email_subject;
 pub use text::text;
 
 use crate::decide::Verdict;
-use crate::eval::{CheckResult, CheckStatus, ThresholdView};
+use crate::domain::{Bound, CheckResult, CheckStatus, Threshold};
 use crate::notify::{Advisory, AdvisoryKind, NextLevel};
 use crate::roster::Person;
 
@@ -55,6 +55,8 @@ pub(crate) struct CheckFacts<'a> {
     pub measurement: String,
     /// `breaching for 12m`, `breaching for 1m, fails after 2m`.
     pub breach: Option<String>,
+    /// The same without the word: `12m`, `1m, fails after 2m`.
+    pub breaching_for: Option<String>,
     /// `region="eu-west" 0.42%`, for the series on the wrong side.
     pub broken_series: Vec<String>,
     pub more_series: usize,
@@ -82,12 +84,13 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
                 .map(|(k, v)| format!("{}=\"{}\"", untrusted::name(k), untrusted::name(v)))
                 .collect();
             let labels = labels.join(", ");
-            format!("{labels} {}", format_like(s.value, &check.threshold))
+            format!("{labels} {}", check.threshold.format_value(s.value))
         })
         .collect();
     CheckFacts {
         measurement: measurement(check),
-        breach: breach_text(a, check),
+        breach: breaching_for(a, check).map(|d| format!("breaching for {d}")),
+        breaching_for: breaching_for(a, check),
         broken_series,
         // The result keeps only the worst few series; its count of breaching
         // ones says how many the answer really held.
@@ -114,50 +117,29 @@ pub(crate) fn measurement(c: &CheckResult) -> String {
             let why = c.error.as_deref().unwrap_or("unknown error");
             format!("query failed: {}", untrusted::line(why))
         }
-        CheckStatus::NoData => format!("no data (limit {})", c.threshold.text),
+        CheckStatus::NoData => format!("no data (limit {})", c.threshold),
         _ => match c.value {
             Some(v) => format!("{} {}", c.value_text, comparison(v, &c.threshold)),
-            None => format!("{} (limit {})", c.value_text, c.threshold.text),
+            None => format!("{} (limit {})", c.value_text, c.threshold),
         },
     }
 }
 
-/// `> 0.1%` for a breach of `below: 0.1%`; the threshold's own text otherwise.
-fn comparison(value: f64, t: &ThresholdView) -> String {
-    let limit = limit_text(t);
-    let below = t.bound == "below";
-    let op = match (below, value.partial_cmp(&t.value)) {
-        (true, Some(std::cmp::Ordering::Greater)) => ">",
-        (true, Some(std::cmp::Ordering::Equal)) => "≥",
-        (true, _) => "<",
-        (false, Some(std::cmp::Ordering::Less)) => "<",
-        (false, Some(std::cmp::Ordering::Equal)) => "≤",
-        (false, _) => ">",
+/// `> 0.1%` for a breach of `below: 0.1%`; the healthy comparison otherwise.
+fn comparison(value: f64, t: &Threshold) -> String {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let op = match (t.bound, value.partial_cmp(&t.value)) {
+        (Bound::Below, Some(Greater)) => ">",
+        (Bound::Below, Some(Equal)) => "≥",
+        (Bound::Below, _) => "<",
+        (Bound::Above, Some(Less)) => "<",
+        (Bound::Above, Some(Equal)) => "≤",
+        (Bound::Above, _) => ">",
     };
-    format!("{op} {limit}")
+    format!("{op} {}", t.format_value(t.value))
 }
 
-/// `0.1%` from the threshold text `< 0.1%`.
-pub(crate) fn limit_text(t: &ThresholdView) -> &str {
-    t.text.trim_start_matches(['<', '>']).trim()
-}
-
-/// A series value in the threshold's notation. The view keeps only the
-/// threshold's text, so its suffix tells the unit (`%`, `s`, or none), the
-/// same notation `Threshold::format_value` writes.
-pub(crate) fn format_like(value: f64, t: &ThresholdView) -> String {
-    use crate::config::{value::format_in_unit, Unit};
-    let unit = if t.text.ends_with('%') {
-        Unit::Percent
-    } else if t.text.ends_with('s') {
-        Unit::Seconds
-    } else {
-        Unit::Plain
-    };
-    format_in_unit(value, unit)
-}
-
-fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
+fn breaching_for(a: &Advisory, c: &CheckResult) -> Option<String> {
     let started = c.breach_started_at?;
     if !matches!(c.status, CheckStatus::Failing | CheckStatus::Pending) {
         return None;
@@ -165,10 +147,10 @@ fn breach_text(a: &Advisory, c: &CheckResult) -> Option<String> {
     let lasted = crate::config::value::format_elapsed(a.at.as_second() - started.as_second());
     Some(match c.status {
         CheckStatus::Pending => format!(
-            "breaching for {lasted}, fails after {}",
+            "{lasted}, fails after {}",
             crate::config::value::format_elapsed(crate::saturating::seconds(c.for_seconds))
         ),
-        _ => format!("breaching for {lasted}"),
+        _ => lasted,
     })
 }
 

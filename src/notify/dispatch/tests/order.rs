@@ -24,13 +24,13 @@ struct Attempt {
 
 /// Answers attempts from a script; once it runs out, accepts everything.
 struct Scripted {
-    name: &'static str,
+    name: Channel,
     script: Mutex<VecDeque<Answer>>,
     attempts: Mutex<Vec<Attempt>>,
 }
 
 impl Scripted {
-    fn new(name: &'static str, script: Vec<Answer>) -> Arc<Scripted> {
+    fn new(name: Channel, script: Vec<Answer>) -> Arc<Scripted> {
         Arc::new(Scripted {
             name,
             script: Mutex::new(script.into()),
@@ -60,7 +60,7 @@ impl Scripted {
 }
 
 impl Notifier for Scripted {
-    fn channel(&self) -> &'static str {
+    fn channel(&self) -> Channel {
         self.name
     }
 
@@ -74,7 +74,7 @@ impl Notifier for Scripted {
         progress: &'a mut RecipientProgress,
     ) -> BoxFuture<'a, Result<Sent, NotifyError>> {
         self.attempts.lock().unwrap().push(Attempt {
-            key: d.dedup_key.clone(),
+            key: d.dedup_key.to_string(),
             progress: progress.clone(),
             at: Instant::now(),
         });
@@ -103,15 +103,15 @@ fn permanent() -> Answer {
 #[tokio::test(start_paused = true)]
 async fn a_failing_channel_backs_off_as_a_whole_then_delivers_in_queue_order() {
     let email = Scripted::new(
-        "email",
+        Channel::Email,
         vec![transient(), transient(), transient(), transient()],
     );
     let w = world(vec![email.clone()], |store| {
         store
-            .enqueue(&[("email", delivery("A", 0.5))], t0())
+            .enqueue(&[(Channel::Email, delivery("A", 0.5))], t0())
             .unwrap();
         store
-            .enqueue(&[("email", delivery("B", 0.5))], t0())
+            .enqueue(&[(Channel::Email, delivery("B", 0.5))], t0())
             .unwrap();
     });
     run_for(60).await;
@@ -143,7 +143,7 @@ async fn a_failing_channel_backs_off_as_a_whole_then_delivers_in_queue_order() {
     // A success resets the schedule: the next failure waits 1 s, not 16.
     email.script.lock().unwrap().push_back(transient());
     w.store
-        .enqueue(&[("email", delivery("C", 0.5))], t0())
+        .enqueue(&[(Channel::Email, delivery("C", 0.5))], t0())
         .unwrap();
     run_for(30).await;
     assert_eq!(&email.keys()[6..], ["C", "C"]);
@@ -155,7 +155,7 @@ async fn a_failing_channel_backs_off_as_a_whole_then_delivers_in_queue_order() {
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_the_channels_wait() {
     let slack = Scripted::new(
-        "slack",
+        Channel::Slack,
         vec![Box::new(|_| {
             Err(NotifyError::Transient {
                 message: "429".into(),
@@ -164,7 +164,10 @@ async fn retry_after_is_the_channels_wait() {
         })],
     );
     let w = world(vec![slack.clone()], |store| {
-        let items = [("slack", delivery("A", 0.5)), ("slack", delivery("B", 0.5))];
+        let items = [
+            (Channel::Slack, delivery("A", 0.5)),
+            (Channel::Slack, delivery("B", 0.5)),
+        ];
         store.enqueue(&items, t0()).unwrap();
     });
     run_for(20).await;
@@ -176,10 +179,13 @@ async fn retry_after_is_the_channels_wait() {
 
 #[tokio::test(start_paused = true)]
 async fn a_message_refused_for_good_does_not_hold_the_channel() {
-    let email = Scripted::new("email", vec![permanent()]);
-    let slack = Recording::new("slack");
+    let email = Scripted::new(Channel::Email, vec![permanent()]);
+    let slack = Recording::new(Channel::Slack);
     let w = world(vec![email.clone(), slack.clone()], |store| {
-        let items = [("email", delivery("A", 0.5)), ("email", delivery("B", 0.5))];
+        let items = [
+            (Channel::Email, delivery("A", 0.5)),
+            (Channel::Email, delivery("B", 0.5)),
+        ];
         store.enqueue(&items, t0()).unwrap();
     });
     run_for(1).await;
@@ -192,7 +198,7 @@ async fn a_message_refused_for_good_does_not_hold_the_channel() {
 
 #[tokio::test(start_paused = true)]
 async fn deliveries_held_in_memory_wait_for_their_channel_in_order() {
-    let email = Scripted::new("email", vec![transient(), transient()]);
+    let email = Scripted::new(Channel::Email, vec![transient(), transient()]);
     let w = world(vec![email.clone()], |store| {
         // The store refuses the queue: deliveries are held in memory.
         store.fail_writes(true);
@@ -203,7 +209,7 @@ async fn deliveries_held_in_memory_wait_for_their_channel_in_order() {
             attempts: 0,
             progress: RecipientProgress::default(),
         };
-        w.memory.push("email", item);
+        w.memory.push(Channel::Email, item);
     }
     run_for(30).await;
     assert_eq!(email.keys(), ["A", "A", "A", "B"]);
@@ -224,15 +230,15 @@ fn reach_then_defer(address: &'static str) -> Answer {
 
 #[tokio::test(start_paused = true)]
 async fn who_already_has_it_is_kept_for_the_retry_in_the_store() {
-    let email = Scripted::new("email", vec![reach_then_defer("sena@example.com")]);
+    let email = Scripted::new(Channel::Email, vec![reach_then_defer("sena@example.com")]);
     let w = world(vec![email.clone()], |store| {
         store
-            .enqueue(&[("email", delivery("A", 0.5))], t0())
+            .enqueue(&[(Channel::Email, delivery("A", 0.5))], t0())
             .unwrap();
     });
     // Between the attempts the row says so (what a restart would read).
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let row = w.store.due("email", 1).unwrap().items.remove(0);
+    let row = w.store.due(Channel::Email, 1).unwrap().items.remove(0);
     assert_eq!(row.progress.reached, ["sena@example.com"]);
     run_for(5).await;
     let seen = email.progress_seen();
@@ -245,10 +251,10 @@ async fn who_already_has_it_is_kept_for_the_retry_in_the_store() {
 
 #[tokio::test(start_paused = true)]
 async fn who_already_has_it_is_kept_while_the_store_cannot_record_it() {
-    let email = Scripted::new("email", vec![reach_then_defer("sena@example.com")]);
+    let email = Scripted::new(Channel::Email, vec![reach_then_defer("sena@example.com")]);
     let w = world(vec![email.clone()], |store| {
         store
-            .enqueue(&[("email", delivery("A", 0.5))], t0())
+            .enqueue(&[(Channel::Email, delivery("A", 0.5))], t0())
             .unwrap();
         store.fail_writes(true);
     });
@@ -266,7 +272,7 @@ async fn who_already_has_it_is_kept_while_the_store_cannot_record_it() {
 #[tokio::test(start_paused = true)]
 async fn one_refused_recipient_is_counted_and_not_handed_to_slack() {
     let email = Scripted::new(
-        "email",
+        Channel::Email,
         vec![Box::new(|p| {
             p.reached.push("sena@example.com".into());
             p.refused.push(Refusal {
@@ -276,10 +282,10 @@ async fn one_refused_recipient_is_counted_and_not_handed_to_slack() {
             Ok(Sent::default())
         })],
     );
-    let slack = Recording::new("slack");
+    let slack = Recording::new(Channel::Slack);
     let w = world(vec![email.clone(), slack.clone()], |store| {
         store
-            .enqueue(&[("email", delivery("A", 0.5))], t0())
+            .enqueue(&[(Channel::Email, delivery("A", 0.5))], t0())
             .unwrap();
     });
     run_for(2).await;

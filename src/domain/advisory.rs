@@ -5,9 +5,8 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::decide::{Expansion, Verdict};
-use crate::eval::CheckResult;
-use crate::roster::Person;
+use super::check::{CheckResult, CheckStatus};
+use super::verdict::{Expansion, Verdict};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +114,121 @@ impl Advisory {
     pub fn problem_checks(&self) -> impl Iterator<Item = &CheckResult> {
         self.checks
             .iter()
-            .filter(|c| c.status != crate::eval::CheckStatus::Passing)
+            .filter(|c| c.status != CheckStatus::Passing)
+    }
+}
+
+/// Someone Sena can page: a roster person, with the ways to reach them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    pub name: String,
+    pub slack: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One advisory addressed to people over one channel.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    pub advisory: Advisory,
+    /// Empty for channel-wide posts (Slack channel, console).
+    pub recipients: Vec<Person>,
+    /// Stable across retries and restarts; channels that can deduplicate use it.
+    pub dedup_key: DedupKey,
+    /// Set on the copy handed over after this channel refused the original
+    /// for good: a fallback is never handed on again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<Channel>,
+    /// Slack Web API thread to reply in (the incident's first message).
+    pub thread: Option<String>,
+}
+
+/// A way of reaching people. The set is closed: a channel the code does
+/// not know cannot be configured, queued or counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// stdout: the default when neither Slack nor email is configured.
+    Console,
+    Slack,
+    Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Console, Channel::Slack, Channel::Email];
+
+    /// The name in the outbox, metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Console => "console",
+            Channel::Slack => "slack",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Identifies one message for deduplication: the outbox keeps one row per
+/// key (a retried commit queues nothing twice) and channels that can
+/// deduplicate receive it (`X-Sena-Dedup-Key`). Every key is made here, so
+/// their shapes cannot drift apart.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DedupKey(String);
+
+impl DedupKey {
+    /// A page about an incident: `ROLLOUT:ID:KIND:LEVEL:MILLIS`.
+    pub fn incident(rollout: &str, id: i64, kind: &str, level: usize, at: Timestamp) -> Self {
+        DedupKey(format!(
+            "{rollout}:{id}:{kind}:{level}:{}",
+            at.as_millisecond()
+        ))
+    }
+
+    /// "Ready to expand" for a stage: `ROLLOUT:ready:STAGE:MILLIS`.
+    pub fn ready(rollout: &str, stage_index: usize, at: Timestamp) -> Self {
+        DedupKey(format!(
+            "{rollout}:ready:{stage_index}:{}",
+            at.as_millisecond()
+        ))
+    }
+
+    /// The notice that queued row `outbox_id` was unreadable and set aside.
+    pub fn lost(outbox_id: i64) -> Self {
+        DedupKey(format!("outbox-{outbox_id}:unreadable"))
+    }
+
+    /// The copy of this message for one channel.
+    pub fn on(&self, channel: Channel) -> Self {
+        DedupKey(format!("{}:{channel}", self.0))
+    }
+
+    /// The copy handed to another channel after `failed` refused it for good.
+    pub fn fallback_from(&self, failed: Channel) -> Self {
+        DedupKey(format!("{}:fallback-from-{failed}", self.0))
+    }
+
+    /// A key taken as written, for tests and tools; the daemon's own keys
+    /// come from the constructors above.
+    pub fn literal(text: impl Into<String>) -> Self {
+        DedupKey(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }

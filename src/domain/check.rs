@@ -1,11 +1,11 @@
 //! What one evaluation of one check found.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{OnFail, Threshold};
+use super::threshold::{OnFail, Threshold};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +51,7 @@ pub const SERIES_KEPT: usize = 10;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeriesValue {
     pub labels: BTreeMap<String, String>,
-    #[serde(with = "crate::float::always")]
+    #[serde(with = "super::float::always")]
     pub value: f64,
     pub breaching: bool,
 }
@@ -62,11 +62,12 @@ pub struct CheckResult {
     pub status: CheckStatus,
     /// The deciding value: the worst series value (+Inf on the breaching
     /// side counts), if any.
-    #[serde(with = "crate::float::optional", default)]
+    #[serde(with = "super::float::optional", default)]
     pub value: Option<f64>,
     /// The worst value in the threshold's notation (`0.42%`), or why there is none.
     pub value_text: String,
-    pub threshold: ThresholdView,
+    /// The limit, typed: renderers compare and format from it.
+    pub threshold: Threshold,
     pub on_fail: OnFail,
     /// The few series worth showing (at most [`SERIES_KEPT`]): breaching
     /// first, then blind ones, then the closest to the limit. The judgement
@@ -94,31 +95,13 @@ pub struct CheckResult {
     pub query: String,
 }
 
-/// A threshold as shown to people and machines: `< 0.1%` plus the raw numbers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdView {
-    pub text: String,
-    pub bound: String,
-    #[serde(with = "crate::float::always")]
-    pub value: f64,
-}
-
-impl From<&Threshold> for ThresholdView {
-    fn from(t: &Threshold) -> Self {
-        ThresholdView {
-            text: t.to_string(),
-            bound: match t.bound {
-                crate::config::Bound::Below => "below".into(),
-                crate::config::Bound::Above => "above".into(),
-            },
-            value: t.value,
-        }
-    }
-}
-
 impl CheckResult {
     /// The series that broke the limit, for "which region broke" messages.
     pub fn breaching_series(&self) -> impl Iterator<Item = &SeriesValue> {
         self.series.iter().filter(|s| s.breaching)
     }
 }
+
+/// Check name → when its current breach began. Owned by the daemon and
+/// persisted in the state store so a restart keeps it.
+pub type BreachMemory = HashMap<String, Timestamp>;

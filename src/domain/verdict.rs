@@ -1,5 +1,6 @@
 //! Verdicts and the decision record that explains one.
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -61,4 +62,11 @@ pub struct Decision {
     pub reason: String,
     /// Set when the stage has baked with every check passing.
     pub ready_to_expand: Option<Expansion>,
+}
+
+/// Where a rollout is: which stage, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StagePosition {
+    pub index: usize,
+    pub started_at: Timestamp,
 }

@@ -1,0 +1,29 @@
+//! The domain core: the values every stage of the pipeline passes on, and
+//! the one way each is printed. It depends on nothing else in the crate,
+//! and every other module may depend on it; `tests/architecture.rs` keeps
+//! it so (and keeps the stages pointing one way).
+//!
+//! - `threshold`: a check's limit, typed from the YAML to the message;
+//! - `check`: what one evaluation of a check found;
+//! - `verdict`: continue / hold / rollback, the decision, the stage;
+//! - `incident`: an incident and what was last said about a rollout;
+//! - `advisory`: what people are told, to whom, on which channel;
+//! - `format`, `float`: values as people and Prometheus write them.
+
+pub mod advisory;
+pub mod check;
+pub mod float;
+pub mod format;
+pub mod incident;
+pub mod progress;
+pub mod threshold;
+pub mod verdict;
+
+pub use advisory::{
+    Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
+};
+pub use check::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
+pub use incident::{Incident, RolloutMemory};
+pub use progress::{RecipientProgress, Refusal};
+pub use threshold::{Bound, OnFail, Threshold, Unit};
+pub use verdict::{Decision, Expansion, StagePosition, Verdict};
