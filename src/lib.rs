@@ -8,6 +8,7 @@ pub mod config;
 pub mod daemon;
 pub mod datasource;
 pub mod decide;
+pub mod deliver;
 pub mod domain;
 pub mod eval;
 pub mod health;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Counter,
     Gauge,
@@ -20,6 +20,128 @@ struct Family {
     /// `_bucket`/`_sum`/`_count` series under suffixed keys.
     series: BTreeMap<String, f64>,
 }
+
+/// One metric Sena exposes: its name, HELP text and type, declared once
+/// below. Call sites pass the constant, so a typo is a compile error, not a
+/// new metric.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric {
+    pub name: &'static str,
+    help: &'static str,
+    kind: Kind,
+}
+
+impl Metric {
+    const fn counter(name: &'static str, help: &'static str) -> Metric {
+        Metric {
+            name,
+            help,
+            kind: Kind::Counter,
+        }
+    }
+    const fn gauge(name: &'static str, help: &'static str) -> Metric {
+        Metric {
+            name,
+            help,
+            kind: Kind::Gauge,
+        }
+    }
+    const fn histogram(name: &'static str, help: &'static str) -> Metric {
+        Metric {
+            name,
+            help,
+            kind: Kind::Histogram,
+        }
+    }
+}
+
+pub const EVALUATIONS: Metric = Metric::counter(
+    "sena_evaluations_total",
+    "Evaluations of a rollout's checks.",
+);
+pub const EVALUATION_DURATION: Metric = Metric::histogram(
+    "sena_evaluation_duration_seconds",
+    "Time to evaluate all of a rollout's checks and record the decision.",
+);
+pub const QUERY_ERRORS: Metric = Metric::counter(
+    "sena_query_errors_total",
+    "Check queries that failed (Prometheus down, slow, or bad PromQL).",
+);
+pub const VERDICT: Metric = Metric::gauge(
+    "sena_verdict",
+    "Current verdict per rollout: 0 continue, 1 hold, 2 rollback.",
+);
+pub const LAST_SUCCESSFUL_EVALUATION: Metric = Metric::gauge(
+    "sena_last_successful_evaluation_timestamp_seconds",
+    "Unix time of the last evaluation whose queries all answered.",
+);
+pub const PAGES: Metric = Metric::counter("sena_pages_total", "People paged, by escalation level.");
+pub const MISSED_ITERATIONS: Metric = Metric::counter(
+    "sena_missed_iterations_total",
+    "Evaluation ticks skipped because the previous evaluation was still running.",
+);
+pub const OUTBOX_DEPTH: Metric =
+    Metric::gauge("sena_outbox_depth", "Notifications waiting in the outbox.");
+pub const OUTBOX_OLDEST_AGE: Metric = Metric::gauge(
+    "sena_outbox_oldest_undelivered_age_seconds",
+    "Age in seconds of the oldest undelivered notification (0 when none).",
+);
+pub const OUTBOX_FAILED: Metric = Metric::gauge(
+    "sena_outbox_failed",
+    "Notifications given up on after a permanent failure.",
+);
+pub const OUTBOX_QUARANTINED: Metric = Metric::counter(
+    "sena_outbox_quarantined_total",
+    "Outbox rows set aside because they could not be read; each is told to people as a lost notification.",
+);
+pub const INCIDENTS_OPEN: Metric =
+    Metric::gauge("sena_incidents_open", "Incidents currently open.");
+pub const NOTIFICATIONS_SENT: Metric = Metric::counter(
+    "sena_notifications_sent_total",
+    "Notifications confirmed by the channel.",
+);
+pub const NOTIFICATIONS_FAILED: Metric = Metric::counter(
+    "sena_notifications_failed_total",
+    "Failed notification attempts by channel and kind (transient = retried, permanent = given up, for a delivery or one of its recipients).",
+);
+pub const STORE_ERRORS: Metric = Metric::counter(
+    "sena_store_errors_total",
+    "State store operations that failed (disk full, I/O error), by operation.",
+);
+pub const RELOAD_SUCCESSFUL: Metric = Metric::gauge(
+    "sena_config_last_reload_successful",
+    "Whether the last configuration reload succeeded (1) or was rejected, keeping the previous configuration (0).",
+);
+pub const RELOAD_SUCCESS_TIMESTAMP: Metric = Metric::gauge(
+    "sena_config_last_reload_success_timestamp_seconds",
+    "Unix time of the last successful configuration reload.",
+);
+pub const HTTP_CONNECTIONS_REFUSED: Metric = Metric::counter(
+    "sena_http_connections_refused_total",
+    "HTTP connections refused because server.max_connections were already open.",
+);
+
+/// Every metric, for the test that keeps names unique and well-formed.
+pub const ALL: &[Metric] = &[
+    EVALUATIONS,
+    EVALUATION_DURATION,
+    QUERY_ERRORS,
+    VERDICT,
+    LAST_SUCCESSFUL_EVALUATION,
+    PAGES,
+    MISSED_ITERATIONS,
+    OUTBOX_DEPTH,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_FAILED,
+    OUTBOX_QUARANTINED,
+    INCIDENTS_OPEN,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_FAILED,
+    STORE_ERRORS,
+    RELOAD_SUCCESSFUL,
+    RELOAD_SUCCESS_TIMESTAMP,
+    HTTP_CONNECTIONS_REFUSED,
+];
 
 const DURATION_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -52,48 +174,43 @@ impl Metrics {
         Self::default()
     }
 
-    fn update(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        kind: Kind,
-        f: impl FnOnce(&mut BTreeMap<String, f64>),
-    ) {
+    fn update(&self, metric: Metric, kind: Kind, f: impl FnOnce(&mut BTreeMap<String, f64>)) {
+        debug_assert_eq!(metric.kind, kind, "{} used as the wrong type", metric.name);
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        let family = families.entry(name).or_insert_with(|| Family {
-            help,
-            kind,
+        let family = families.entry(metric.name).or_insert_with(|| Family {
+            help: metric.help,
+            kind: metric.kind,
             series: BTreeMap::new(),
         });
         f(&mut family.series);
     }
 
-    pub fn inc(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) {
-        self.add(name, help, labels, 1.0);
+    pub fn inc(&self, metric: Metric, labels: &[(&str, &str)]) {
+        self.add(metric, labels, 1.0);
     }
 
-    pub fn add(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)], by: f64) {
-        self.update(name, help, Kind::Counter, |s| {
+    pub fn add(&self, metric: Metric, labels: &[(&str, &str)], by: f64) {
+        self.update(metric, Kind::Counter, |s| {
             *s.entry(render_labels(labels)).or_insert(0.0) += by;
         });
     }
 
     /// Makes a counter visible at zero before its first increment.
-    pub fn touch(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)]) {
-        self.add(name, help, labels, 0.0);
+    pub fn touch(&self, metric: Metric, labels: &[(&str, &str)]) {
+        self.add(metric, labels, 0.0);
     }
 
-    pub fn set(&self, name: &'static str, help: &'static str, labels: &[(&str, &str)], value: f64) {
-        self.update(name, help, Kind::Gauge, |s| {
+    pub fn set(&self, metric: Metric, labels: &[(&str, &str)], value: f64) {
+        self.update(metric, Kind::Gauge, |s| {
             s.insert(render_labels(labels), value);
         });
     }
 
     /// Drops every series of a gauge whose labels match (a rollout removed by reload).
-    pub fn forget(&self, name: &'static str, labels: &[(&str, &str)]) {
+    pub fn forget(&self, metric: Metric, labels: &[(&str, &str)]) {
         let key = render_labels(labels);
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = families.get_mut(name) {
+        if let Some(f) = families.get_mut(metric.name) {
             f.series.remove(&key);
         }
     }
@@ -114,14 +231,8 @@ impl Metrics {
         }
     }
 
-    pub fn observe(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        labels: &[(&str, &str)],
-        value: f64,
-    ) {
-        self.update(name, help, Kind::Histogram, |s| {
+    pub fn observe(&self, metric: Metric, labels: &[(&str, &str)], value: f64) {
+        self.update(metric, Kind::Histogram, |s| {
             for le in DURATION_BUCKETS {
                 let mut l = labels.to_vec();
                 let le_text = le.to_string();
@@ -188,23 +299,10 @@ mod tests {
     #[test]
     fn renders_counters_gauges_and_histograms() {
         let m = Metrics::new();
-        m.inc(
-            "sena_evaluations_total",
-            "Evaluations.",
-            &[("rollout", "a")],
-        );
-        m.inc(
-            "sena_evaluations_total",
-            "Evaluations.",
-            &[("rollout", "a")],
-        );
-        m.set("sena_verdict", "Verdict.", &[("rollout", "a\"b")], 2.0);
-        m.observe(
-            "sena_evaluation_duration_seconds",
-            "Duration.",
-            &[("rollout", "a")],
-            0.03,
-        );
+        m.inc(EVALUATIONS, &[("rollout", "a")]);
+        m.inc(EVALUATIONS, &[("rollout", "a")]);
+        m.set(VERDICT, &[("rollout", "a\"b")], 2.0);
+        m.observe(EVALUATION_DURATION, &[("rollout", "a")], 0.03);
         let text = m.render();
         assert!(
             text.contains(
@@ -232,11 +330,7 @@ mod tests {
             m.value("sena_evaluations_total", &[("rollout", "a")]),
             Some(2.0)
         );
-        m.inc(
-            "sena_evaluations_total",
-            "Evaluations.",
-            &[("rollout", "ab")],
-        );
+        m.inc(EVALUATIONS, &[("rollout", "ab")]);
         m.forget_label("rollout", "a");
         let text = m.render();
         assert!(!text.contains("rollout=\"a\""), "{text}");
@@ -244,5 +338,22 @@ mod tests {
             text.contains("sena_evaluations_total{rollout=\"ab\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn every_metric_is_declared_once_with_a_sena_name_and_help() {
+        let mut names = std::collections::BTreeSet::new();
+        for m in ALL {
+            assert!(names.insert(m.name), "{} declared twice", m.name);
+            assert!(m.name.starts_with("sena_"), "{}", m.name);
+            assert!(!m.help.is_empty() && m.help.ends_with('.'), "{}", m.name);
+            let counter = m.name.ends_with("_total");
+            assert_eq!(
+                counter,
+                m.kind == Kind::Counter,
+                "{}: _total iff counter",
+                m.name
+            );
+        }
     }
 }

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::decide::{Decision, Expansion, Verdict};
-use crate::eval::{CheckResult, CheckStatus};
+use crate::domain::{CheckResult, CheckStatus, Decision, Expansion, StagePosition, Verdict};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -99,7 +98,7 @@ impl CheckReport {
 impl RolloutReport {
     pub fn new(
         rollout: &crate::config::Rollout,
-        stage: crate::decide::StagePosition,
+        stage: StagePosition,
         decision: &Decision,
         checks: &[CheckResult],
         at: Timestamp,

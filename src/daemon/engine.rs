@@ -19,7 +19,7 @@ use crate::health::Component;
 use crate::metrics::Metrics;
 use crate::notify::policy::{self, PolicyInput};
 use crate::report::{JournalRecord, RolloutReport, StatusReport};
-use crate::state::{EvaluationCommit, StoreError, StoreHandle, STORE_ERRORS_HELP};
+use crate::state::{EvaluationCommit, StoreError, StoreHandle};
 
 pub use super::unsaved::Unsaved;
 
@@ -45,7 +45,7 @@ pub struct Shared {
     /// Sena's own problems (store, resources), for `/readyz` and the logs.
     pub health: Arc<crate::health::Health>,
     /// Send outcomes and deliveries the store could not take.
-    pub delivery_memory: Arc<crate::notify::memory::DeliveryMemory>,
+    pub delivery_memory: Arc<crate::deliver::memory::DeliveryMemory>,
     /// Per rollout, what the last evaluations decided but could not commit
     /// (the store failing): the next evaluation starts from it, so a full
     /// disk neither re-pages every interval nor forgets an incident.
@@ -71,7 +71,7 @@ impl Shared {
             prometheus_seen: AtomicBool::new(false),
             outbox_wake: Arc::new(Notify::new()),
             health: Arc::new(crate::health::Health::new()),
-            delivery_memory: Arc::new(crate::notify::memory::DeliveryMemory::new()),
+            delivery_memory: Arc::new(crate::deliver::memory::DeliveryMemory::new()),
             unsaved: Default::default(),
             incident_id_floor: Default::default(),
         }
@@ -88,7 +88,7 @@ impl Shared {
     /// once per change of state, not per evaluation).
     pub fn store_failed(&self, op: &'static str, e: &StoreError) {
         self.metrics
-            .inc("sena_store_errors_total", STORE_ERRORS_HELP, &[("op", op)]);
+            .inc(crate::metrics::STORE_ERRORS, &[("op", op)]);
         self.health
             .fail(Component::Store, crate::notify::error_chain(e));
     }
@@ -123,13 +123,6 @@ impl Shared {
         channels
     }
 }
-
-const EVALS_HELP: &str = "Evaluations of a rollout's checks.";
-const DURATION_HELP: &str = "Time to evaluate all of a rollout's checks and record the decision.";
-const QUERY_ERRORS_HELP: &str = "Check queries that failed (Prometheus down, slow, or bad PromQL).";
-const VERDICT_HELP: &str = "Current verdict per rollout: 0 continue, 1 hold, 2 rollback.";
-const LAST_OK_HELP: &str = "Unix time of the last evaluation whose queries all answered.";
-const PAGES_HELP: &str = "People paged, by escalation level.";
 
 /// An [`EvaluationCommit`] that owns its parts, to send to the store's thread.
 struct OwnedCommit {
@@ -307,8 +300,7 @@ pub async fn evaluate(
     for o in &out.outgoing {
         if let Some(view) = &o.advisory.incident {
             shared.metrics.add(
-                "sena_pages_total",
-                PAGES_HELP,
+                crate::metrics::PAGES,
                 &[("level", &view.level.to_string())],
                 view.paged.len() as f64,
             );
@@ -324,16 +316,14 @@ pub async fn evaluate(
 
     let name = rollout.name.as_str();
     let m = &shared.metrics;
-    m.inc("sena_evaluations_total", EVALS_HELP, &[("rollout", name)]);
+    m.inc(crate::metrics::EVALUATIONS, &[("rollout", name)]);
     m.observe(
-        "sena_evaluation_duration_seconds",
-        DURATION_HELP,
+        crate::metrics::EVALUATION_DURATION,
         &[("rollout", name)],
         started.elapsed().as_secs_f64(),
     );
     m.set(
-        "sena_verdict",
-        VERDICT_HELP,
+        crate::metrics::VERDICT,
         &[("rollout", name)],
         decision.verdict.gauge() as f64,
     );
@@ -342,16 +332,14 @@ pub async fn evaluate(
         .filter(|c| c.status == CheckStatus::Error)
         .count();
     m.add(
-        "sena_query_errors_total",
-        QUERY_ERRORS_HELP,
+        crate::metrics::QUERY_ERRORS,
         &[("rollout", name)],
         errors as f64,
     );
     if errors == 0 {
         shared.prometheus_seen.store(true, Ordering::Relaxed);
         m.set(
-            "sena_last_successful_evaluation_timestamp_seconds",
-            LAST_OK_HELP,
+            crate::metrics::LAST_SUCCESSFUL_EVALUATION,
             &[("rollout", name)],
             now.as_millisecond() as f64 / 1000.0,
         );

@@ -3,6 +3,7 @@
 //! config on SIGHUP / `POST /-/reload` and shuts down on SIGTERM/SIGINT
 //! after in-flight evaluations finish.
 
+mod api;
 pub mod engine;
 pub mod transition;
 mod unsaved;
@@ -40,9 +41,6 @@ pub enum Command {
     Shutdown,
 }
 
-const RELOAD_OK_HELP: &str = "Whether the last configuration reload succeeded (1) or was rejected, keeping the previous configuration (0).";
-const RELOAD_TS_HELP: &str = "Unix time of the last successful configuration reload.";
-
 pub async fn run(
     config_path: PathBuf,
     config: Config,
@@ -58,15 +56,9 @@ pub async fn run(
     let metrics = Arc::new(Metrics::new());
     let listen = config.server.listen;
     let shared = Arc::new(Shared::new(config, store, metrics.clone(), clock));
+    metrics.set(crate::metrics::RELOAD_SUCCESSFUL, &[], 1.0);
     metrics.set(
-        "sena_config_last_reload_successful",
-        RELOAD_OK_HELP,
-        &[],
-        1.0,
-    );
-    metrics.set(
-        "sena_config_last_reload_success_timestamp_seconds",
-        RELOAD_TS_HELP,
+        crate::metrics::RELOAD_SUCCESS_TIMESTAMP,
         &[],
         shared.clock.now().as_second() as f64,
     );
@@ -78,10 +70,20 @@ pub async fn run(
             addr: listen,
             source,
         })?;
+    let server_config = &shared.config().server;
+    let limits = crate::server::Limits {
+        max_connections: server_config.max_connections,
+        header_read_timeout: server_config.header_read_timeout,
+    };
     let server = tokio::spawn(crate::server::serve(
         listener,
-        shared.clone(),
-        commands.clone(),
+        Arc::new(api::DaemonApi {
+            shared: shared.clone(),
+            commands: commands.clone(),
+        }),
+        limits,
+        shared.health.clone(),
+        shared.metrics.clone(),
     ));
     tokio::spawn(forward_signals(commands.clone()));
 
@@ -116,12 +118,9 @@ async fn reload(
 ) -> Result<(), String> {
     let rejected = |shared: &Arc<Shared>, why: String| {
         tracing::error!("configuration reload rejected; the previous configuration keeps running");
-        shared.metrics.set(
-            "sena_config_last_reload_successful",
-            RELOAD_OK_HELP,
-            &[],
-            0.0,
-        );
+        shared
+            .metrics
+            .set(crate::metrics::RELOAD_SUCCESSFUL, &[], 0.0);
         Err(why)
     };
     let loaded = match config::load(path) {
@@ -188,15 +187,11 @@ async fn reload(
         latest.retain(|name, _| config.rollout(name).is_some());
     }
     *workers = workers::Workers::start(shared, parts);
+    shared
+        .metrics
+        .set(crate::metrics::RELOAD_SUCCESSFUL, &[], 1.0);
     shared.metrics.set(
-        "sena_config_last_reload_successful",
-        RELOAD_OK_HELP,
-        &[],
-        1.0,
-    );
-    shared.metrics.set(
-        "sena_config_last_reload_success_timestamp_seconds",
-        RELOAD_TS_HELP,
+        crate::metrics::RELOAD_SUCCESS_TIMESTAMP,
         &[],
         shared.clock.now().as_second() as f64,
     );

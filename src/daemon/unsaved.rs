@@ -10,8 +10,8 @@ use jiff::Timestamp;
 
 use super::engine::Shared;
 use crate::decide::StagePosition;
+use crate::deliver::memory::MemoryItem;
 use crate::health::Component;
-use crate::notify::memory::MemoryItem;
 use crate::notify::Delivery;
 use crate::state::{Incident, RolloutMemory, RolloutState, StoreError};
 

@@ -13,7 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::{DaemonError, Shared};
 use crate::config::{Config, Rollout};
 use crate::datasource::{Datasource, PrometheusDatasource};
-use crate::notify::dispatch::Dispatcher;
+use crate::deliver::Dispatcher;
 use crate::notify::Notifier;
 use crate::saturating;
 
@@ -24,9 +24,6 @@ pub struct Workers {
 
 /// Window over which rollouts' first evaluations are spread at start.
 const FIRST_EVALUATION_SPREAD: Duration = Duration::from_secs(5);
-
-const MISSED_HELP: &str =
-    "Evaluation ticks skipped because the previous evaluation was still running.";
 
 /// The outside-world clients a configuration needs, built before anything
 /// runs: a reload whose Slack or email setup fails is rejected while the
@@ -146,11 +143,9 @@ async fn rollout_loop(
             Default::default()
         }
     };
-    shared.metrics.touch(
-        "sena_missed_iterations_total",
-        MISSED_HELP,
-        &[("rollout", name)],
-    );
+    shared
+        .metrics
+        .touch(crate::metrics::MISSED_ITERATIONS, &[("rollout", name)]);
     // The first evaluation comes within a few seconds, so /api/v1/status
     // fills quickly; later ones at the rollout's offset in its interval.
     // Both are spread by name: a thousand rollouts starting together must
@@ -196,8 +191,7 @@ async fn rollout_loop(
         if took > rollout.interval {
             let missed = (took.as_secs_f64() / rollout.interval.as_secs_f64()).floor();
             shared.metrics.add(
-                "sena_missed_iterations_total",
-                MISSED_HELP,
+                crate::metrics::MISSED_ITERATIONS,
                 &[("rollout", name)],
                 missed,
             );
@@ -205,12 +199,6 @@ async fn rollout_loop(
         }
     }
 }
-
-const OUTBOX_DEPTH_HELP: &str = "Notifications waiting in the outbox.";
-const OUTBOX_AGE_HELP: &str =
-    "Age in seconds of the oldest undelivered notification (0 when none).";
-const OUTBOX_FAILED_HELP: &str = "Notifications given up on after a permanent failure.";
-const INCIDENTS_HELP: &str = "Incidents currently open.";
 
 /// Journal pruning and the outbox/incident gauges.
 async fn housekeeping(
@@ -240,33 +228,18 @@ async fn housekeeping(
         let now = shared.clock.now();
         if let Ok(stats) = shared.store.call(|s| s.outbox_stats()).await {
             let m = &shared.metrics;
-            m.set(
-                "sena_outbox_depth",
-                OUTBOX_DEPTH_HELP,
-                &[],
-                stats.depth as f64,
-            );
-            m.set(
-                "sena_outbox_failed",
-                OUTBOX_FAILED_HELP,
-                &[],
-                stats.failed as f64,
-            );
+            m.set(crate::metrics::OUTBOX_DEPTH, &[], stats.depth as f64);
+            m.set(crate::metrics::OUTBOX_FAILED, &[], stats.failed as f64);
             let age = stats
                 .oldest_created_at
                 .map(|t| now.duration_since(t).as_secs_f64().max(0.0))
                 .unwrap_or(0.0);
-            m.set(
-                "sena_outbox_oldest_undelivered_age_seconds",
-                OUTBOX_AGE_HELP,
-                &[],
-                age,
-            );
+            m.set(crate::metrics::OUTBOX_OLDEST_AGE, &[], age);
         }
         if let Ok(n) = shared.store.call(|s| s.open_incident_count()).await {
             shared
                 .metrics
-                .set("sena_incidents_open", INCIDENTS_HELP, &[], n as f64);
+                .set(crate::metrics::INCIDENTS_OPEN, &[], n as f64);
         }
         since_prune = since_prune.saturating_add(Duration::from_secs(5));
         if since_prune >= Duration::from_secs(600) {

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 pub use prometheus::PrometheusDatasource;
 
-use crate::notify::BoxFuture;
+use futures_util::future::BoxFuture;
 
 /// One series of an instant query result.
 #[derive(Clone, Debug, PartialEq)]

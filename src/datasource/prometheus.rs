@@ -21,7 +21,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use super::answer::{decode, error_of, Decoded};
 use super::{Datasource, DatasourceError, RangeSeries, Sample};
 use crate::config::PrometheusConfig;
-use crate::notify::BoxFuture;
+use futures_util::future::BoxFuture;
 
 pub struct PrometheusDatasource {
     http: reqwest::Client,

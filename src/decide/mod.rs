@@ -13,7 +13,7 @@ use jiff::Timestamp;
 
 use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{OnFail, Rollout};
-use crate::eval::{CheckResult, CheckStatus};
+use crate::domain::{CheckResult, CheckStatus};
 use crate::saturating;
 
 pub fn decide(

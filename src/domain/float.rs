@@ -46,7 +46,7 @@ fn from_wire<E: serde::de::Error>(w: Wire) -> Result<f64, E> {
     }
 }
 
-/// `#[serde(with = "crate::float::always")]` for an `f64`.
+/// `#[serde(with = "crate::domain::float::always")]` for an `f64`.
 pub mod always {
     use super::*;
 
@@ -67,7 +67,7 @@ pub mod always {
     }
 }
 
-/// `#[serde(with = "crate::float::optional", default)]` for an `Option<f64>`.
+/// `#[serde(with = "crate::domain::float::optional", default)]` for an `Option<f64>`.
 pub mod optional {
     use super::*;
 

@@ -1,11 +1,9 @@
 //! Notifiers: the channels that carry advisories to people. The engine never
 //! calls a channel directly: it writes deliveries to the outbox in the state
-//! store, and the dispatcher sends them with retries (see `outbox`).
+//! store, and the dispatcher (`crate::deliver`) sends them with retries.
 
 pub mod console;
-pub mod dispatch;
 pub mod email;
-pub mod memory;
 pub mod policy;
 pub mod render;
 pub mod slack;
@@ -15,11 +13,9 @@ pub use crate::domain::{
 };
 
 use crate::domain::Channel;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use futures_util::future::BoxFuture;
 
 /// What a confirmed send returns: for Slack Web API, the message `ts` to
 /// thread later messages under.

@@ -56,9 +56,6 @@ pub struct Limits {
 /// client that does not read gets nothing), then the socket is closed.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 21\r\nretry-after: 1\r\nconnection: close\r\n\r\ntoo many connections\n";
 
-const REFUSED_HELP: &str =
-    "HTTP connections refused because server.max_connections were already open.";
-
 /// Serves `router` on `listener` until the task is aborted.
 pub async fn serve(
     listener: TcpListener,
@@ -70,7 +67,7 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut accept_failing = false;
     let mut at_cap = false;
-    metrics.touch("sena_http_connections_refused_total", REFUSED_HELP, &[]);
+    metrics.touch(crate::metrics::HTTP_CONNECTIONS_REFUSED, &[]);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -101,7 +98,7 @@ pub async fn serve(
                 );
             }
             at_cap = true;
-            metrics.inc("sena_http_connections_refused_total", REFUSED_HELP, &[]);
+            metrics.inc(crate::metrics::HTTP_CONNECTIONS_REFUSED, &[]);
             refuse(stream);
             continue;
         };

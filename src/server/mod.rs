@@ -6,7 +6,6 @@
 
 mod connections;
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -14,59 +13,72 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
 
-use crate::daemon::{transition, Command, Shared};
+pub use connections::Limits;
+
+use crate::domain::Incident;
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::report::StatusReport;
+
+/// What the HTTP surface asks of the daemon. The daemon implements it
+/// (`daemon::api`); the server knows nothing of how, so the dependency
+/// points one way: the daemon wires the server, never the reverse.
+pub trait Api: Send + Sync + 'static {
+    /// The latest evaluation of every rollout.
+    fn status(&self) -> StatusReport;
+    /// Why Sena is not ready, one reason each; empty when it is.
+    fn not_ready(&self) -> Vec<String>;
+    /// The most recent incidents, newest first.
+    fn incidents(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Incident>, String>>;
+    /// Acknowledges incident `id` for `by`; `None` when there is none.
+    fn acknowledge(&self, id: i64, by: String) -> BoxFuture<'_, Result<Option<Incident>, String>>;
+    /// Reloads the configuration from its file.
+    fn reload(&self) -> BoxFuture<'_, Reload>;
+}
+
+/// How a reload request ended.
+pub enum Reload {
+    Done,
+    /// Every diagnostic of the rejected configuration; the old one runs on.
+    Rejected(String),
+    ShuttingDown,
+}
 
 #[derive(Clone)]
 struct App {
-    shared: Arc<Shared>,
-    commands: mpsc::Sender<Command>,
+    api: Arc<dyn Api>,
+    metrics: Arc<Metrics>,
 }
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    commands: mpsc::Sender<Command>,
+    api: Arc<dyn Api>,
+    limits: Limits,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
 ) {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_page))
         .route("/api/v1/status", get(status))
         .route("/api/v1/incidents", get(incidents))
         .route("/api/v1/incidents/{id}/ack", post(ack))
         .route("/-/reload", post(reload))
         .with_state(App {
-            shared: shared.clone(),
-            commands,
+            api,
+            metrics: metrics.clone(),
         });
-    let server = &shared.config().server;
-    let limits = connections::Limits {
-        max_connections: server.max_connections,
-        header_read_timeout: server.header_read_timeout,
-    };
-    connections::serve(
-        listener,
-        app,
-        limits,
-        shared.health.clone(),
-        shared.metrics.clone(),
-    )
-    .await;
+    connections::serve(listener, app, limits, health, metrics).await;
 }
 
 /// 200 once Prometheus has answered and while Sena itself is well; 503
 /// with every reason otherwise (one per line).
 async fn readyz(State(app): State<App>) -> Response {
-    let mut reasons = Vec::new();
-    if !app.shared.prometheus_seen.load(Ordering::Relaxed) {
-        reasons.push("Prometheus has not answered yet".to_string());
-    }
-    for (component, why) in app.shared.health.problems() {
-        reasons.push(format!("{} failing: {why}", component.as_str()));
-    }
+    let reasons = app.api.not_ready();
     if reasons.is_empty() {
         return (StatusCode::OK, "ready\n").into_response();
     }
@@ -79,19 +91,19 @@ async fn readyz(State(app): State<App>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
 }
 
-async fn metrics(State(app): State<App>) -> Response {
+async fn metrics_page(State(app): State<App>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.shared.metrics.render(),
+        app.metrics.render(),
     )
         .into_response()
 }
 
 async fn status(State(app): State<App>) -> Response {
-    Json(app.shared.status()).into_response()
+    Json(app.api.status()).into_response()
 }
 
 /// The most incidents one `GET /api/v1/incidents` lists.
@@ -105,7 +117,7 @@ struct Limit {
 async fn incidents(State(app): State<App>, Query(q): Query<Limit>) -> Response {
     // Bounded: the answer is built in memory.
     let limit = q.limit.unwrap_or(50).min(MAX_INCIDENTS_LISTED);
-    match app.shared.store.call(move |s| s.incidents(limit)).await {
+    match app.api.incidents(limit).await {
         Ok(list) => Json(serde_json::json!({ "incidents": list })).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
@@ -126,27 +138,21 @@ async fn ack(
         .and_then(|Json(b)| b.by)
         .or(q.by)
         .unwrap_or_else(|| "someone".into());
-    let shared = app.shared.clone();
-    let result =
-        tokio::task::spawn_blocking(move || transition::acknowledge(&shared, id, &by)).await;
-    match result {
-        Ok(Ok(Some(incident))) => Json(serde_json::json!({ "incident": incident })).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, format!("no incident {id}\n")).into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    match app.api.acknowledge(id, by).await {
+        Ok(Some(incident)) => Json(serde_json::json!({ "incident": incident })).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no incident {id}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 
 async fn reload(State(app): State<App>) -> Response {
-    let (tx, rx) = oneshot::channel();
-    if app.commands.send(Command::Reload(Some(tx))).await.is_err() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
-    }
-    match rx.await {
-        Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
-        Ok(Err(diagnostics)) => {
+    match app.api.reload().await {
+        Reload::Done => (StatusCode::OK, "reloaded\n").into_response(),
+        Reload::Rejected(diagnostics) => {
             (StatusCode::BAD_REQUEST, format!("{diagnostics}\n")).into_response()
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+        Reload::ShuttingDown => {
+            (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
+        }
     }
 }

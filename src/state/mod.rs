@@ -64,10 +64,6 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// HELP of `sena_store_errors_total{op}`, shared by every writer that counts.
-pub const STORE_ERRORS_HELP: &str =
-    "State store operations that failed (disk full, I/O error), by operation.";
-
 /// One SQLite connection behind a mutex: `Connection` is `!Sync`, writes are
 /// short, and a single writer is what SQLite wants anyway.
 pub struct Store {

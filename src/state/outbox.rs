@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
 use super::{from_millis, to_millis, Result, Store, StoreError};
-use crate::notify::{Delivery, RecipientProgress};
+use crate::domain::{Delivery, RecipientProgress};
 
 #[derive(Clone, Debug)]
 pub struct OutboxItem {

@@ -6,9 +6,9 @@ use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
 use super::{from_millis, to_millis, Incident, Result, Store, StoreError};
-use crate::decide::{StagePosition, Verdict};
+use crate::domain::Delivery;
 use crate::domain::{BreachMemory, RolloutMemory};
-use crate::notify::Delivery;
+use crate::domain::{StagePosition, Verdict};
 
 /// A rollout's state as one transition reads it: what was said, the open
 /// incident, and the version both belong to.

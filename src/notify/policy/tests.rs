@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::config::{NotifyConfig, Percent, Stage};
-use crate::decide::Expansion;
+use crate::domain::Expansion;
 
 const ROSTER: &str = r#"
 timezone: Asia/Seoul

@@ -10,8 +10,8 @@
 
 use slack_morphism::prelude::*;
 
-use crate::decide::Verdict;
-use crate::eval::CheckStatus;
+use crate::domain::CheckStatus;
+use crate::domain::Verdict;
 use crate::notify::{Advisory, AdvisoryKind};
 use crate::roster::Person;
 
@@ -160,7 +160,7 @@ fn fields(a: &Advisory, recipients: &[Person]) -> Vec<SlackBlockText> {
         .collect()
 }
 
-fn check_text(a: &Advisory, check: &crate::eval::CheckResult) -> String {
+fn check_text(a: &Advisory, check: &crate::domain::CheckResult) -> String {
     let facts = super::check_facts(a, check);
     let icon = match check.status {
         CheckStatus::Failing => ":red_circle:",

@@ -87,7 +87,7 @@ pub fn satisfaction(value: f64, status: CheckStatus) -> CheckResult {
         name: "satisfaction".into(),
         status,
         value: Some(value),
-        value_text: crate::config::value::format_in_unit(value, crate::config::Unit::Percent),
+        value_text: crate::domain::format::format_in_unit(value, crate::config::Unit::Percent),
         threshold: Threshold {
             bound: Bound::Above,
             value: 0.95,

@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
-use crate::decide::Verdict;
-use crate::eval::{CheckResult, CheckStatus};
+use crate::domain::Verdict;
+use crate::domain::{CheckResult, CheckStatus};
 use crate::notify::{Advisory, AdvisoryKind};
 use crate::roster::Person;
 

@@ -18,7 +18,7 @@ pub use html::html;
 pub use subject::email_subject;
 pub use text::text;
 
-use crate::decide::Verdict;
+use crate::domain::Verdict;
 use crate::domain::{Bound, CheckResult, CheckStatus, Threshold};
 use crate::notify::{Advisory, AdvisoryKind, NextLevel};
 use crate::roster::Person;
@@ -69,7 +69,7 @@ pub(crate) struct CheckFacts<'a> {
 pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFacts<'a> {
     // A series without labels (a single aggregated value) says nothing the
     // value does not already say.
-    let broken: Vec<&crate::eval::SeriesValue> = check
+    let broken: Vec<&crate::domain::SeriesValue> = check
         .breaching_series()
         .filter(|s| s.labels.keys().any(|k| k != "__name__"))
         .collect();
@@ -144,11 +144,11 @@ fn breaching_for(a: &Advisory, c: &CheckResult) -> Option<String> {
     if !matches!(c.status, CheckStatus::Failing | CheckStatus::Pending) {
         return None;
     }
-    let lasted = crate::config::value::format_elapsed(a.at.as_second() - started.as_second());
+    let lasted = crate::domain::format::format_elapsed(a.at.as_second() - started.as_second());
     Some(match c.status {
         CheckStatus::Pending => format!(
             "{lasted}, fails after {}",
-            crate::config::value::format_elapsed(crate::saturating::seconds(c.for_seconds))
+            crate::domain::format::format_elapsed(crate::saturating::seconds(c.for_seconds))
         ),
         _ => lasted,
     })
@@ -211,7 +211,7 @@ pub(crate) fn next_text(a: &Advisory, next: &NextLevel) -> String {
         .saturating_add(crate::saturating::seconds(next.after_seconds));
     let remaining = due.saturating_sub(a.at.as_second());
     let when = if remaining > 0 {
-        format!("in {}", crate::config::value::format_elapsed(remaining))
+        format!("in {}", crate::domain::format::format_elapsed(remaining))
     } else {
         "now".to_string()
     };
@@ -237,7 +237,7 @@ fn kind_only(a: &Advisory) -> Option<String> {
     let since_open = a
         .incident
         .as_ref()
-        .map(|i| crate::config::value::format_elapsed(a.at.as_second() - i.opened_at.as_second()));
+        .map(|i| crate::domain::format::format_elapsed(a.at.as_second() - i.opened_at.as_second()));
     match a.kind {
         AdvisoryKind::Opened => None,
         AdvisoryKind::Reminder => Some(match since_open {
@@ -349,15 +349,15 @@ mod tests {
 
     #[test]
     fn durations_read_like_speech() {
-        assert_eq!(crate::config::value::format_elapsed(45), "45s");
-        assert_eq!(crate::config::value::format_elapsed(90), "1m 30s");
-        assert_eq!(crate::config::value::format_elapsed(720), "12m");
-        assert_eq!(crate::config::value::format_elapsed(3900), "1h 5m");
+        assert_eq!(crate::domain::format::format_elapsed(45), "45s");
+        assert_eq!(crate::domain::format::format_elapsed(90), "1m 30s");
+        assert_eq!(crate::domain::format::format_elapsed(720), "12m");
+        assert_eq!(crate::domain::format::format_elapsed(3900), "1h 5m");
         assert_eq!(
-            crate::config::value::format_elapsed(2 * 86_400 + 3 * 3600 + 60),
+            crate::domain::format::format_elapsed(2 * 86_400 + 3 * 3600 + 60),
             "2d 3h"
         );
-        assert_eq!(crate::config::value::format_elapsed(-5), "0s");
+        assert_eq!(crate::domain::format::format_elapsed(-5), "0s");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! reader sees the worst number without opening the mail:
 //! `[sena] ROLLBACK checkout-api 5%: error_rate 0.42% > 0.1%`.
 
-use crate::decide::Verdict;
-use crate::eval::CheckStatus;
+use crate::domain::CheckStatus;
+use crate::domain::Verdict;
 use crate::notify::{Advisory, AdvisoryKind};
 
 /// Long reasons would push the rollout out of view in a narrow inbox.
@@ -119,7 +119,7 @@ mod tests {
         a.kind = AdvisoryKind::Escalated;
         a.incident.as_mut().unwrap().level = 1;
         a.checks
-            .push(satisfaction(0.93, crate::eval::CheckStatus::Failing));
+            .push(satisfaction(0.93, crate::domain::CheckStatus::Failing));
         assert_eq!(
             email_subject(&a),
             "[sena] ROLLBACK checkout-api 5%: error_rate 0.42% > 0.1% (+1 more) (escalated to level 1)"

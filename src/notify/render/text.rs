@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::eval::CheckStatus;
+use crate::domain::CheckStatus;
 use crate::notify::Advisory;
 use crate::roster::Person;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::super::fixtures::*;
 use super::*;
-use crate::eval::SeriesValue;
+use crate::domain::SeriesValue;
 use crate::notify::{Advisory, AdvisoryKind};
 
 #[test]

@@ -1,4 +1,5 @@
-//! The dispatcher: drains the outbox, one task per channel so a dead channel
+//! Delivery, between the outbox and the channels: the dispatcher drains the
+//! outbox, one task per channel so a dead channel
 //! never blocks another or the evaluation loop.
 //!
 //! A channel's queue goes out oldest first (in-memory items, then stored
@@ -17,6 +18,7 @@
 
 mod aside;
 mod backoff;
+pub mod memory;
 
 pub use backoff::backoff;
 
@@ -28,12 +30,14 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use self::backoff::ChannelBackoff;
-use super::memory::{DeliveryMemory, MemoryItem, Outcome};
-use super::{Advisory, AdvisoryKind, Delivery, Notifier, NotifyError, RecipientProgress, Refusal};
+use self::memory::{DeliveryMemory, MemoryItem, Outcome};
 use crate::clock::Clock;
-use crate::domain::{Channel, DedupKey, Verdict};
+use crate::domain::{
+    Advisory, AdvisoryKind, Channel, DedupKey, Delivery, RecipientProgress, Refusal, Verdict,
+};
 use crate::health::{Component, Health};
 use crate::metrics::Metrics;
+use crate::notify::{Notifier, NotifyError};
 use crate::state::{StoreHandle, Unreadable};
 
 /// Rows read per pass; a full batch means more may wait behind it.
@@ -99,13 +103,11 @@ impl Dispatcher {
     async fn run_channel(&self, notifier: Arc<dyn Notifier>, mut shutdown: watch::Receiver<bool>) {
         let channel = notifier.channel();
         self.metrics.touch(
-            "sena_notifications_sent_total",
-            SENT_HELP,
+            crate::metrics::NOTIFICATIONS_SENT,
             &[("channel", channel.as_str())],
         );
         self.metrics.touch(
-            "sena_outbox_quarantined_total",
-            QUARANTINED_HELP,
+            crate::metrics::OUTBOX_QUARANTINED,
             &[("channel", channel.as_str())],
         );
         let mut backoff = ChannelBackoff::default();
@@ -261,8 +263,7 @@ impl Dispatcher {
             Ok(sent) => {
                 backoff.delivered();
                 self.metrics.inc(
-                    "sena_notifications_sent_total",
-                    SENT_HELP,
+                    crate::metrics::NOTIFICATIONS_SENT,
                     &[("channel", channel.as_str())],
                 );
                 if let (Some(thread), Some(id)) = (sent.thread, incident_id) {
@@ -284,8 +285,7 @@ impl Dispatcher {
             }) => {
                 self.report_refusals(channel, key, refused_now);
                 self.metrics.inc(
-                    "sena_notifications_failed_total",
-                    FAILED_HELP,
+                    crate::metrics::NOTIFICATIONS_FAILED,
                     &[("channel", channel.as_str()), ("kind", "transient")],
                 );
                 let wait = backoff.failed(retry_after);
@@ -300,8 +300,7 @@ impl Dispatcher {
             Err(NotifyError::Permanent(message)) => {
                 // Counted once for the delivery: nobody got it.
                 self.metrics.inc(
-                    "sena_notifications_failed_total",
-                    FAILED_HELP,
+                    crate::metrics::NOTIFICATIONS_FAILED,
                     &[("channel", channel.as_str()), ("kind", "permanent")],
                 );
                 tracing::error!(channel = channel.as_str(), key, error = %message, "notification failed permanently");
@@ -331,8 +330,7 @@ impl Dispatcher {
     fn report_refusals(&self, channel: Channel, key: &str, refused: &[Refusal]) {
         for r in refused {
             self.metrics.inc(
-                "sena_notifications_failed_total",
-                FAILED_HELP,
+                crate::metrics::NOTIFICATIONS_FAILED,
                 &[("channel", channel.as_str()), ("kind", "permanent")],
             );
             tracing::error!(channel = channel.as_str(), key, recipient = %r.address, error = %r.error, "a recipient was refused for good; the others get the message");
@@ -375,21 +373,12 @@ impl Dispatcher {
     }
 
     fn store_failed(&self, op: &'static str, e: &crate::state::StoreError) {
-        self.metrics.inc(
-            "sena_store_errors_total",
-            crate::state::STORE_ERRORS_HELP,
-            &[("op", op)],
-        );
+        self.metrics
+            .inc(crate::metrics::STORE_ERRORS, &[("op", op)]);
         self.health
             .fail(Component::Store, crate::notify::error_chain(e));
     }
 }
-
-const SENT_HELP: &str = "Notifications confirmed by the channel.";
-const QUARANTINED_HELP: &str =
-    "Outbox rows set aside because they could not be read; each is told to people as a lost notification.";
-const FAILED_HELP: &str =
-    "Failed notification attempts by channel and kind (transient = retried, permanent = given up, for a delivery or one of its recipients).";
 
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,7 @@ impl Dispatcher {
     pub(super) async fn quarantine(&self, bad: Unreadable) {
         let channel = bad.channel;
         self.metrics.inc(
-            "sena_outbox_quarantined_total",
-            QUARANTINED_HELP,
+            crate::metrics::OUTBOX_QUARANTINED,
             &[("channel", channel.as_str())],
         );
         tracing::error!(channel = channel.as_str(), outbox_id = bad.id, reason = %bad.reason, "quarantined an unreadable outbox row; the rows after it go on");

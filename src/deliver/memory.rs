@@ -5,13 +5,12 @@
 //! says: a message whose send succeeded is never sent again because the disk
 //! was full when its row was to be removed.
 
-use crate::domain::Channel;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::{Delivery, RecipientProgress};
+use crate::domain::{Channel, Delivery, RecipientProgress};
 
 /// A send's outcome waiting to be written to its outbox row.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,71 @@
+//! The daemon's side of the HTTP surface: `server::Api` over the shared
+//! state. Reads come from memory (status) or the store's thread
+//! (incidents); an acknowledgement is a transition, run off the async
+//! workers; a reload is a command to the supervisor.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{transition, Command, Shared};
+use crate::domain::Incident;
+use crate::report::StatusReport;
+use crate::server::{Api, Reload};
+
+pub struct DaemonApi {
+    pub shared: Arc<Shared>,
+    pub commands: mpsc::Sender<Command>,
+}
+
+impl Api for DaemonApi {
+    fn status(&self) -> StatusReport {
+        self.shared.status()
+    }
+
+    fn not_ready(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if !self.shared.prometheus_seen.load(Ordering::Relaxed) {
+            reasons.push("Prometheus has not answered yet".to_string());
+        }
+        for (component, why) in self.shared.health.problems() {
+            reasons.push(format!("{} failing: {why}", component.as_str()));
+        }
+        reasons
+    }
+
+    fn incidents(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Incident>, String>> {
+        Box::pin(async move {
+            self.shared
+                .store
+                .call(move |s| s.incidents(limit))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn acknowledge(&self, id: i64, by: String) -> BoxFuture<'_, Result<Option<Incident>, String>> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || transition::acknowledge(&shared, id, &by))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn reload(&self) -> BoxFuture<'_, Reload> {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            if self.commands.send(Command::Reload(Some(tx))).await.is_err() {
+                return Reload::ShuttingDown;
+            }
+            match rx.await {
+                Ok(Ok(())) => Reload::Done,
+                Ok(Err(diagnostics)) => Reload::Rejected(diagnostics),
+                Err(_) => Reload::ShuttingDown,
+            }
+        })
+    }
+}
