@@ -343,8 +343,10 @@ fn out_of_descriptors_is_senas_own_problem_not_the_canarys() {
     sena.wait_ready(DEADLINE);
     sena.wait_for_verdict(app, "continue", DEADLINE);
     let logs = sena.logs();
+    // Whichever ran out first, a query or the accept loop, the log says
+    // once that Sena itself is out of descriptors.
     assert!(
-        logs.contains("local resources failing") && logs.contains(own),
+        logs.contains("local resources failing") && logs.contains("out of file descriptors"),
         "logged as Sena's own problem:\n{logs}"
     );
     assert!(logs.contains("local resources works again"), "{logs}");
