@@ -76,7 +76,7 @@ impl CheckReport {
             bound: c.threshold.bound.as_str().to_string(),
             threshold_value: c.threshold.value,
             on_fail: c.on_fail,
-            for_duration: crate::config::value::format_duration(std::time::Duration::from_secs(
+            for_duration: crate::domain::format::format_duration(std::time::Duration::from_secs(
                 c.for_seconds,
             )),
             breach_started_at: c.breach_started_at,

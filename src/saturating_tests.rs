@@ -12,9 +12,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::*;
-use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{Bound, Check, NoData, OnFail, Percent, Rollout, Stage, Threshold, Unit};
 use crate::datasource::{Datasource, DatasourceError, RangeSeries, Sample};
+use crate::domain::format::{format_duration, format_elapsed};
 use crate::eval::judge::{judge, observe};
 use crate::notify::{BoxFuture, NextLevel};
 

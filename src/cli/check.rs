@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::config::value::format_duration;
 use crate::config::{self, Check, NoData, OnFail, Rollout};
+use crate::domain::format::format_duration;
 
 /// Exit code 0 when the config is valid, 1 otherwise. Diagnostics go to
 /// `err` (warnings too, as compilers do), the summary to `out`.

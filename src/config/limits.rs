@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::reader::{Fields, FileDiags};
-use super::value::format_duration;
 use super::{Bound, Threshold, Unit};
+use crate::domain::format::format_duration;
 
 /// Faster than once a second is a query flood, not closer watching.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);

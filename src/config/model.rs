@@ -165,7 +165,7 @@ pub struct Percent(pub f64);
 
 impl fmt::Display for Percent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", crate::config::value::trim_float(self.0))
+        write!(f, "{}%", crate::domain::format::trim_float(self.0))
     }
 }
 

@@ -127,13 +127,11 @@ pub fn parse_byte_size(text: &str) -> Result<u64, String> {
     }
 }
 
-pub use crate::domain::format::{
-    format_bytes, format_duration, format_elapsed, format_in_unit, trim_float,
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    // Parsing here and printing in `domain::format` must agree: tested together.
+    use crate::domain::format::{format_bytes, format_elapsed, format_in_unit, trim_float};
 
     #[test]
     fn threshold_notations() {

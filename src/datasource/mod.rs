@@ -40,7 +40,7 @@ pub enum DatasourceError {
     #[error("unexpected answer from Prometheus: {0}")]
     Protocol(String),
     /// The body passed `prometheus.max_response_bytes`; reading stopped there.
-    #[error("Prometheus answer larger than max_response_bytes ({}); narrow the query or raise the limit", crate::config::value::format_bytes(*.limit))]
+    #[error("Prometheus answer larger than max_response_bytes ({}); narrow the query or raise the limit", crate::domain::format::format_bytes(*.limit))]
     TooLarge { limit: u64 },
     /// More series than the check's `max_series`; only the count was kept.
     #[error("the query returned {count} series, more than max_series ({limit}); aggregate it (for example `sum by (region) (...)`) or raise the check's `max_series`")]

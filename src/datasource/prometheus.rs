@@ -145,9 +145,9 @@ impl PrometheusDatasource {
         if e.is_timeout() {
             DatasourceError::Timeout(self.timeout)
         } else if e.is_connect() {
-            DatasourceError::Unreachable(root_cause(e))
+            DatasourceError::Unreachable(crate::domain::format::root_cause(e))
         } else {
-            DatasourceError::Unreachable(format!("{e}: {}", root_cause(e)))
+            DatasourceError::Unreachable(format!("{e}: {}", crate::domain::format::root_cause(e)))
         }
     }
 }
@@ -195,14 +195,6 @@ fn sensitive(v: &str) -> Result<HeaderValue, DatasourceError> {
         .map_err(|_| DatasourceError::Protocol("a header value has invalid characters".into()))?;
     value.set_sensitive(true);
     Ok(value)
-}
-
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// The start of a body for an error message, printable and short.

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::config::value::{format_duration, format_elapsed};
 use crate::config::{OnFail, Rollout};
+use crate::domain::format::{format_duration, format_elapsed};
 use crate::domain::{CheckResult, CheckStatus};
 use crate::saturating;
 

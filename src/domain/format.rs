@@ -97,6 +97,32 @@ pub fn format_elapsed(seconds: i64) -> String {
     }
 }
 
+/// An error and its causes on one line (`a: b: c`), skipping a cause its
+/// parent already quotes; for log lines and the outbox's `last_error`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text.replace(['\r', '\n'], " ")
+}
+
+/// The innermost cause of an error: what a person can act on when the
+/// outer layers only say "error sending request".
+pub fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Pure judgement of one check: query answer + breach memory + now →
 //! `CheckResult`. No I/O, no system clock; this is where "blind means hold"
-//! is enforced, so most of the eval unit tests live here.
+//! is enforced (its tests: `judge_tests.rs` and `decide/tests.rs`).
 
 use std::collections::BTreeMap;
 

@@ -58,18 +58,4 @@ pub trait Notifier: Send + Sync {
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), skipping a cause its
-/// parent already quotes; for log lines and the outbox's `last_error`.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text.replace(['\r', '\n'], " ")
-}
+pub(crate) use crate::domain::format::error_chain;

@@ -23,7 +23,7 @@ pub fn build(d: &Delivery, from: &Mailbox, domain: &str) -> Result<Message, Noti
         .from(from.clone())
         .subject(render::email_subject(&d.advisory))
         .message_id(Some(ids.message_id))
-        .header(DedupKey(one_line(d.dedup_key.as_str())))
+        .header(DedupKey(header_safe(d.dedup_key.as_str())))
         .user_agent(concat!("sena/", env!("CARGO_PKG_VERSION")).to_string());
     for mailbox in to {
         builder = builder.to(mailbox);
@@ -104,7 +104,11 @@ fn atom(s: &str) -> String {
     }
 }
 
-fn one_line(s: &str) -> String {
+/// A header value Sena made itself (the dedup key): control characters
+/// removed so it cannot fold or add a header, and never cut, since a
+/// shortened key would no longer match its copies. Free text in the subject
+/// goes through the renderer's bounded `one_line` instead.
+fn header_safe(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).collect()
 }
 
