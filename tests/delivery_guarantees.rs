@@ -285,6 +285,26 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Waits until `rollout` has been evaluated three more times.
+fn three_more_evaluations(sena: &Sena, rollout: &str) {
+    let count = || sena.metric("sena_evaluations_total", &[("rollout", rollout)]);
+    let before = count();
+    wait_until(
+        "three more evaluations",
+        DEADLINE,
+        || (count() >= before.map(|b| b + 3.0)).then_some(()),
+        || sena.logs_tail(),
+    );
+}
+
+fn assert_no_mail_twice(smtp: &SmtpServer, when: &str) {
+    let doubled: Vec<_> = by_subject(&smtp.messages())
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(doubled.is_empty(), "mails sent twice {when}: {doubled:?}");
+}
+
 /// Subject → how many mails had it.
 fn by_subject(mails: &[Mail]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -363,21 +383,8 @@ fn a_full_disk_pages_every_rollout_once_and_recovers() {
     assert_eq!(listed, names.len(), "every rollout stays in the status");
 
     // A few more evaluations on the full disk: still one mail per rollout.
-    let before = sena.metric("sena_evaluations_total", &[("rollout", &names[0])]);
-    wait_until(
-        "three more evaluations",
-        DEADLINE,
-        || {
-            let now = sena.metric("sena_evaluations_total", &[("rollout", &names[0])]);
-            (now >= before.map(|b| b + 3.0)).then_some(())
-        },
-        || sena.logs_tail(),
-    );
-    let doubled: Vec<_> = by_subject(&smtp.messages())
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .collect();
-    assert!(doubled.is_empty(), "mails sent twice: {doubled:?}");
+    three_more_evaluations(&sena, &names[0]);
+    assert_no_mail_twice(&smtp, "on the full disk");
 
     // Space returns: ready again, the incidents reach the store, nothing
     // is sent a second time.
@@ -412,22 +419,6 @@ fn a_full_disk_pages_every_rollout_once_and_recovers() {
         .filter_map(|i| i["id"].as_i64())
         .collect();
     assert_eq!(ids.len(), names.len(), "distinct incident ids: {body}");
-    let before = sena.metric("sena_evaluations_total", &[("rollout", &names[0])]);
-    wait_until(
-        "three evaluations after recovery",
-        DEADLINE,
-        || {
-            let now = sena.metric("sena_evaluations_total", &[("rollout", &names[0])]);
-            (now >= before.map(|b| b + 3.0)).then_some(())
-        },
-        || sena.logs_tail(),
-    );
-    let doubled: Vec<_> = by_subject(&smtp.messages())
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .collect();
-    assert!(
-        doubled.is_empty(),
-        "mails sent twice after recovery: {doubled:?}"
-    );
+    three_more_evaluations(&sena, &names[0]);
+    assert_no_mail_twice(&smtp, "after recovery");
 }

@@ -197,6 +197,24 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
 /// no longer page the next level after it. Acknowledging an incident that is
 /// not open, or already acknowledged, changes nothing and says nothing.
 pub fn acknowledge(input: &PolicyInput<'_>, by: &str) -> PolicyOutput {
+    change_open_incident(input, AdvisoryKind::Acknowledged, |inc| {
+        if inc.acked_by.is_some() {
+            return false;
+        }
+        inc.acked_by = Some(by.to_string());
+        inc.acked_at = Some(input.now);
+        true
+    })
+}
+
+/// Applies `change` to the open incident; when it says it changed
+/// something, everyone paged so far hears it as a `kind` message. What was
+/// said before stays as it was.
+fn change_open_incident(
+    input: &PolicyInput<'_>,
+    kind: AdvisoryKind,
+    change: impl FnOnce(&mut Incident) -> bool,
+) -> PolicyOutput {
     let memory = input.memory.cloned().unwrap_or(RolloutMemory {
         verdict: input.decision.verdict,
         since: input.now,
@@ -205,20 +223,17 @@ pub fn acknowledge(input: &PolicyInput<'_>, by: &str) -> PolicyOutput {
     });
     let mut incident = input.incident.cloned();
     let mut outgoing = Vec::new();
-    if let Some(inc) = incident
-        .as_mut()
-        .filter(|i| i.acked_by.is_none() && i.resolved_at.is_none())
-    {
-        inc.acked_by = Some(by.to_string());
-        inc.acked_at = Some(input.now);
-        let so_far = 0..=inc.level;
-        outgoing.push(page(
-            input,
-            inc,
-            AdvisoryKind::Acknowledged,
-            on_call_of(input, inc).as_ref(),
-            so_far,
-        ));
+    if let Some(inc) = incident.as_mut().filter(|i| i.resolved_at.is_none()) {
+        if change(inc) {
+            let so_far = 0..=inc.level;
+            outgoing.push(page(
+                input,
+                inc,
+                kind,
+                on_call_of(input, inc).as_ref(),
+                so_far,
+            ));
+        }
     }
     PolicyOutput {
         memory,
@@ -245,30 +260,10 @@ fn blind_long_enough(input: &PolicyInput<'_>, memory: &RolloutMemory) -> bool {
 /// everyone paged so far (and the approver) hears that nobody watches it any
 /// more, rather than being left with an incident that never resolves.
 pub fn retire(input: &PolicyInput<'_>) -> PolicyOutput {
-    let memory = input.memory.cloned().unwrap_or(RolloutMemory {
-        verdict: input.decision.verdict,
-        since: input.now,
-        last_notified_at: None,
-        ready_notified_stage: None,
-    });
-    let mut incident = input.incident.cloned();
-    let mut outgoing = Vec::new();
-    if let Some(inc) = incident.as_mut().filter(|i| i.resolved_at.is_none()) {
+    change_open_incident(input, AdvisoryKind::Removed, |inc| {
         inc.resolved_at = Some(input.now);
-        let so_far = 0..=inc.level;
-        outgoing.push(page(
-            input,
-            inc,
-            AdvisoryKind::Removed,
-            on_call_of(input, inc).as_ref(),
-            so_far,
-        ));
-    }
-    PolicyOutput {
-        memory,
-        incident,
-        outgoing,
-    }
+        true
+    })
 }
 
 /// The chain of the incident's slot now (it may have been reloaded).
