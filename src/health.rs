@@ -16,6 +16,14 @@ pub enum Component {
 }
 
 impl Component {
+    /// What Sena does about it, for the one log line when it starts.
+    fn consequence(self) -> &'static str {
+        match self {
+            Component::Store => "evaluations go on and pages are sent from memory; the journal records of evaluations are lost until it recovers",
+            Component::Resources => "the checks that cannot be asked hold their rollouts",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Component::Store => "state store",
@@ -41,7 +49,13 @@ impl Health {
         let mut problems = self.problems.lock().unwrap_or_else(|p| p.into_inner());
         let started = !problems.contains_key(&component);
         if started {
-            tracing::error!(component = component.as_str(), reason = %why, "Sena is unwell: {} failing", component.as_str());
+            tracing::error!(
+                component = component.as_str(),
+                reason = %why,
+                "Sena is unwell: {} failing; {}",
+                component.as_str(),
+                component.consequence()
+            );
         }
         problems.insert(component, why);
         started

@@ -39,6 +39,10 @@ pub enum DatasourceError {
     Query(String),
     #[error("unexpected answer from Prometheus: {0}")]
     Protocol(String),
+    /// The `prometheus:` section cannot make a client (a header name, the
+    /// URL); `sena check` should have said so, this is the backstop.
+    #[error("prometheus configuration: {0}")]
+    Config(String),
     /// The body passed `prometheus.max_response_bytes`; reading stopped there.
     #[error("Prometheus answer larger than max_response_bytes ({}); narrow the query or raise the limit", crate::domain::format::format_bytes(*.limit))]
     TooLarge { limit: u64 },

@@ -44,7 +44,7 @@ impl PrometheusDatasource {
         let mut headers = HeaderMap::new();
         for (name, value) in &cfg.headers {
             let name = HeaderName::try_from(name.as_str())
-                .map_err(|e| DatasourceError::Protocol(format!("header name `{name}`: {e}")))?;
+                .map_err(|e| DatasourceError::Config(format!("header name `{name}`: {e}")))?;
             headers.insert(name, sensitive(value.expose())?);
         }
         if let Some(auth) = &cfg.basic_auth {
@@ -66,10 +66,9 @@ impl PrometheusDatasource {
             .default_headers(headers)
             .pool_max_idle_per_host(MAX_QUERIES_IN_FLIGHT)
             .build()
-            .map_err(|e| DatasourceError::Protocol(format!("building HTTP client: {e}")))?;
+            .map_err(|e| DatasourceError::Config(format!("building the HTTP client: {e}")))?;
         let base = cfg.url.trim_end_matches('/').to_string();
-        reqwest::Url::parse(&base)
-            .map_err(|e| DatasourceError::Protocol(format!("Prometheus URL: {e}")))?;
+        reqwest::Url::parse(&base).map_err(|e| DatasourceError::Config(format!("url: {e}")))?;
         Ok(PrometheusDatasource {
             http,
             base,
@@ -192,7 +191,7 @@ fn prometheus_time(t: Timestamp) -> String {
 
 fn sensitive(v: &str) -> Result<HeaderValue, DatasourceError> {
     let mut value = HeaderValue::from_str(v)
-        .map_err(|_| DatasourceError::Protocol("a header value has invalid characters".into()))?;
+        .map_err(|_| DatasourceError::Config("a header value has invalid characters".into()))?;
     value.set_sensitive(true);
     Ok(value)
 }
