@@ -54,11 +54,12 @@ impl Threshold {
 
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.bound {
-            Bound::Below => "<",
-            Bound::Above => ">",
-        };
-        write!(f, "{op} {}", self.format_value(self.value))
+        write!(
+            f,
+            "{} {}",
+            self.bound.healthy_op(),
+            self.format_value(self.value)
+        )
     }
 }
 
@@ -84,12 +85,27 @@ impl Bound {
             Bound::Above => ">",
         }
     }
+}
 
-    /// The comparison a breaching value makes: `≥` for below, `≤` for above.
-    pub fn breach_op(self) -> &'static str {
-        match self {
-            Bound::Below => "≥",
-            Bound::Above => "≤",
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_threshold_travels_typed_and_old_rows_still_read() {
+        let t = Threshold {
+            bound: Bound::Below,
+            value: 2.0,
+            unit: Unit::Seconds,
+        };
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"bound":"below","value":2.0,"unit":"seconds"}"#);
+        assert_eq!(serde_json::from_str::<Threshold>(&json).unwrap(), t);
+        assert_eq!(t.to_string(), "< 2s");
+        assert_eq!(t.format_value(2.31), "2.31s");
+        // A row queued before thresholds were typed: text, bound, value.
+        let legacy: Threshold =
+            serde_json::from_str(r#"{"text":"< 0.1%","bound":"below","value":0.001}"#).unwrap();
+        assert_eq!((legacy.bound, legacy.unit), (Bound::Below, Unit::Plain));
     }
 }
