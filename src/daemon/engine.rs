@@ -172,23 +172,20 @@ pub async fn evaluate(
     // What earlier evaluations decided but could not commit comes first: the
     // store does not have it.
     let unsaved = shared.unsaved_state(&rollout.name);
-    let (mut stage, stage_unsaved) = match &unsaved {
-        Some(u) if u.stage_unsaved => (u.stage, true),
-        _ => shared.stage_or_default(&rollout.name, now).await,
+    // One door: the state is read with its version before the queries; the
+    // transition is computed after them and committed whole only if nobody
+    // changed the rollout meanwhile (an ack while Prometheus answered), else
+    // re-read and recomputed. The queries are not repeated, only the policy.
+    let ((mut stage, stage_unsaved), mut state) = match &unsaved {
+        Some(u) if u.stage_unsaved => ((u.stage, true), u.state()),
+        Some(u) => (shared.stage_or_default(&rollout.name, now).await, u.state()),
+        // The common path: stage and state in one trip to the store.
+        None => shared.stage_and_state(&rollout.name, now).await,
     };
     if stage.index >= rollout.stages.len() {
         // The config lost stages since this was stored: judge the last one.
         stage.index = rollout.stages.len() - 1;
     }
-
-    // One door: the state is read with its version before the queries; the
-    // transition is computed after them and committed whole only if nobody
-    // changed the rollout meanwhile (an ack while Prometheus answered), else
-    // re-read and recomputed. The queries are not repeated, only the policy.
-    let mut state = match &unsaved {
-        Some(u) => u.state(),
-        None => shared.stored_state(&rollout.name).await,
-    };
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
     report_local_resources(shared, &checks);
     let decision = decide(rollout, stage, &checks, now);

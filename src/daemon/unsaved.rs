@@ -72,22 +72,41 @@ impl Shared {
         rollout: &str,
         now: Timestamp,
     ) -> (StagePosition, bool) {
+        self.stage_and_state(rollout, now).await.0
+    }
+
+    /// The stage (as [`Shared::stage_or_default`]) and what was last said,
+    /// the open incident and their version, in one call to the store; a
+    /// state that cannot be read is empty (the evaluation then pages as if
+    /// new, which is loud but never silent).
+    pub(super) async fn stage_and_state(
+        &self,
+        rollout: &str,
+        now: Timestamp,
+    ) -> ((StagePosition, bool), RolloutState) {
         let name = rollout.to_string();
         let read = self
             .store
-            .call(move |s| match s.stage_or_start(&name, now) {
-                Ok(stage) => Ok((Some(stage), None)),
-                Err(e) => Ok((s.stage(&name).ok().flatten(), Some(e))),
+            .call(move |s| {
+                let (stage, stage_failed) = match s.stage_or_start(&name, now) {
+                    Ok(stage) => (Some(stage), None),
+                    Err(e) => (s.stage(&name).ok().flatten(), Some(e)),
+                };
+                Ok((stage, stage_failed, s.rollout_state(&name)))
             })
             .await;
-        let (stage, failed) = match read {
+        let (stage, stage_failed, state) = match read {
             Ok(answer) => answer,
-            Err(e) => (None, Some(e)),
+            Err(e) => (None, Some(e), Err(StoreError::Stopped)),
         };
-        if let Some(e) = failed {
+        if let Some(e) = stage_failed {
             self.store_failed("read_stage", &e);
         }
-        match stage {
+        let state = state.unwrap_or_else(|e| {
+            self.store_failed("read_state", &e);
+            RolloutState::default()
+        });
+        let stage = match stage {
             Some(stage) => (stage, false),
             None => (
                 StagePosition {
@@ -96,21 +115,8 @@ impl Shared {
                 },
                 true,
             ),
-        }
-    }
-
-    /// What was last said, the open incident and their version, from the
-    /// store; nothing when it cannot be read (the evaluation then pages as
-    /// if new, which is loud but never silent).
-    pub(super) async fn stored_state(&self, rollout: &str) -> RolloutState {
-        let name = rollout.to_string();
-        self.store
-            .call(move |s| s.rollout_state(&name))
-            .await
-            .unwrap_or_else(|e| {
-                self.store_failed("read_state", &e);
-                RolloutState::default()
-            })
+        };
+        (stage, state)
     }
 
     /// An id for an incident about to open: reserved in the store, or, when

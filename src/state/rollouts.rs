@@ -95,20 +95,20 @@ impl Store {
         Ok(memory)
     }
 
-    /// Memory, open incident and version, read in one transaction so they
-    /// belong together.
+    /// Memory, open incident and version, read under one hold of the
+    /// daemon's only connection; no other process writes these rows (one
+    /// daemon per state directory), so nothing commits in between and they
+    /// belong together without the cost of a transaction.
     pub fn rollout_state(&self, rollout: &str) -> Result<RolloutState> {
         let conn = self.conn();
-        super::in_transaction(&conn, |tx| {
-            let version: Option<i64> = tx
-                .prepare_cached("SELECT version FROM rollout_version WHERE rollout = ?1")?
-                .query_row([rollout], |r| r.get(0))
-                .optional()?;
-            Ok(RolloutState {
-                memory: memory_in(tx, rollout)?,
-                incident: super::incidents::open_in(tx, rollout)?,
-                version: version.unwrap_or(0),
-            })
+        let version: Option<i64> = conn
+            .prepare_cached("SELECT version FROM rollout_version WHERE rollout = ?1")?
+            .query_row([rollout], |r| r.get(0))
+            .optional()?;
+        Ok(RolloutState {
+            memory: memory_in(&conn, rollout)?,
+            incident: super::incidents::open_in(&conn, rollout)?,
+            version: version.unwrap_or(0),
         })
     }
 
