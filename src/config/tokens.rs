@@ -98,10 +98,12 @@ fn token(
         }
         let digest = TokenDigest::of(secret.expose());
         if let Some((_, first, first_line)) = seen.iter().find(|(known, ..)| *known == digest) {
-            d.error(
-                &name.referenced,
-                format!("`token_file`: {shown} holds the same token as {first} (line {first_line}); give every identity its own token"),
-            );
+            let message = if *first == shown {
+                format!("`token_file`: {shown} is already used on line {first_line}; give every identity its own token")
+            } else {
+                format!("`token_file`: {shown} holds the same token as {first} (line {first_line}); give every identity its own token")
+            };
+            d.error(&name.referenced, message);
             return None;
         }
         seen.push((digest, shown, line));
@@ -207,3 +209,7 @@ fn capabilities(d: &mut FileDiags, node: &Node) -> Option<Capabilities> {
     }
     complete.then(|| Capabilities::of(&found))
 }
+
+#[cfg(test)]
+#[path = "tokens_tests.rs"]
+mod tests;
