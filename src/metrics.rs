@@ -120,6 +120,10 @@ pub const HTTP_CONNECTIONS_REFUSED: Metric = Metric::counter(
     "sena_http_connections_refused_total",
     "HTTP connections refused because server.max_connections were already open.",
 );
+pub const HTTP_UNAUTHORIZED: Metric = Metric::counter(
+    "sena_http_unauthorized_total",
+    "HTTP requests refused by access control, by reason: missing_token, malformed_token, invalid_token (401); forbidden (the identity lacks the capability), not_loopback (no server.tokens and a remote caller) (403).",
+);
 
 /// Every metric, for the test that keeps names unique and well-formed.
 pub const ALL: &[Metric] = &[
@@ -141,6 +145,7 @@ pub const ALL: &[Metric] = &[
     RELOAD_SUCCESSFUL,
     RELOAD_SUCCESS_TIMESTAMP,
     HTTP_CONNECTIONS_REFUSED,
+    HTTP_UNAUTHORIZED,
 ];
 
 const DURATION_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];

@@ -221,6 +221,22 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-tokens-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-tokens-bad.yaml:7:17: person `lubt` is not one of the roster's people; did you mean `lubit`?",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:8:23: set `person` (a roster person) or `name` (a machine identity), not both",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:9:7: machine token `deploy-pipeline` needs `can:`, the list of what it may do (read, ack, decide, reload); a machine gets nothing by default",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:10:35: `token_file`: tests/fixtures/rules/tokens/lubit-copy holds the same token as tests/fixtures/rules/tokens/lubit (line 7); give every identity its own token",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:11:35: `token_file`: tests/fixtures/rules/tokens/empty is empty",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:12:61: unknown capability `aprove` (valid: read, ack, decide, reload)",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:13:15: `lubit` is a roster person; write `person: lubit` for them, or give the machine a name of its own",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:14:7: a token needs `person:` (a roster person) or `name:` (a machine, like a deploy pipeline)",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:15:35: `token_file`: tests/fixtures/rules/tokens/spaced holds spaces or non-ASCII characters, which an `Authorization: Bearer` header cannot carry; use printable ASCII, as `openssl rand -hex 32` writes",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:15:55: `can` is empty; list what the token may do (read, ack, decide, reload)",
+        "tests/fixtures/rules/sena-tokens-bad.yaml:16:36: `token_file`: tests/fixtures/rules/tokens/gate is already used on line 12; give every identity its own token",
+        ],
+    ),
+    (
         "syntax-bad.yaml",
         &[
         "tests/fixtures/rules/syntax-bad.yaml:5:8: illegal placement of ':' indicator",
@@ -265,7 +281,20 @@ const BAD: &[(&str, &[&str])] = &[
 
 /// (fixture, every warning it produces, in order): files that load, but
 /// with something `sena check` must point out.
-const WARN: &[(&str, &[&str])] = &[(
+const WARN: &[(&str, &[&str])] = &[
+    (
+        "sena-listen-warn.yaml",
+        &[
+        "tests/fixtures/rules/sena-listen-warn.yaml:6:11: warning: `0.0.0.0:9464` is reachable from other hosts but `server.tokens` is not set: anyone who can reach it reads status and incidents, and acks and reloads are refused unless they come from this host; configure `server.tokens`",
+        ],
+    ),
+    (
+        "sena-short-token-warn.yaml",
+        &[
+        "tests/fixtures/rules/sena-short-token-warn.yaml:7:36: warning: `token_file`: tests/fixtures/rules/tokens/short holds fewer than 16 characters, short enough to guess; generate one with `openssl rand -hex 32`",
+        ],
+    ),
+    (
     "threshold-warn.yaml",
     &[
         "tests/fixtures/rules/threshold-warn.yaml:6:12: warning: `above: -5%` can never fail: a ratio written as a percentage is never under 0%, so every value is over -5% and the check always says continue; check the sign and the unit",
@@ -275,7 +304,8 @@ const WARN: &[(&str, &[&str])] = &[(
         "tests/fixtures/rules/threshold-warn.yaml:18:12: warning: `below: 150%` can never fail: a ratio written as a percentage is never over 100%, so every value is under 150% and the check always says continue; check the sign and the unit",
         "tests/fixtures/rules/threshold-warn.yaml:21:12: warning: `below: 0s` can never pass: the check is healthy only while the value is under 0s, and a duration is never under 0s, so it always breaches; check the sign, the unit and whether you meant `above`",
     ],
-)];
+),
+];
 
 /// Loads a fixture as `sena check` would: a whole `sena.yaml`, or a rules
 /// file through a one-rollout config beside it.
@@ -422,4 +452,31 @@ fn the_binary_summarises_a_valid_config() {
          \x20 p95_latency < 2s for 2m, on fail rollback, no data hold (../rules/canary.yaml:47)\n\
          \x20 satisfaction > 95% for 5m, on fail hold, no data hold (../rules/canary.yaml:60)\n"
     );
+}
+
+/// `sena check` names token files, never their content: not in errors
+/// (duplicates, bad characters), not in warnings, not in the summary.
+#[test]
+fn sena_check_never_shows_a_token() {
+    let mut printed = String::new();
+    for fixture in [
+        "sena-tokens-bad.yaml",
+        "sena-short-token-warn.yaml",
+        "sena-listen-warn.yaml",
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sena"))
+            .args(["check", "--config", &format!("{DIR}/{fixture}")])
+            .output()
+            .expect("run sena");
+        printed.push_str(&String::from_utf8_lossy(&output.stdout));
+        printed.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(printed.contains("tokens/lubit-copy"), "{printed}");
+    for entry in std::fs::read_dir(Path::new(DIR).join("tokens")).unwrap() {
+        let token = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let token = token.trim();
+        if !token.is_empty() {
+            assert!(!printed.contains(token), "a token was printed:\n{printed}");
+        }
+    }
 }

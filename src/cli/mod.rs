@@ -92,7 +92,13 @@ enum Command {
     /// Acknowledge an incident through the running daemon, stopping escalation.
     Ack {
         incident: i64,
-        /// Who acknowledges (default: $USER).
+        /// The API token (one line), when the daemon has `server.tokens`;
+        /// the daemon records the token's person. Else $SENA_TOKEN (never a
+        /// flag: arguments show in `ps`).
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Who acknowledges (default: $USER); only for a daemon without
+        /// `server.tokens`, which accepts acks from its own host only.
         #[arg(long)]
         by: Option<String>,
         #[arg(long, short, default_value = "sena.yaml")]
@@ -128,9 +134,17 @@ pub fn main() -> i32 {
         }
         Command::Ack {
             incident,
+            token_file,
             by,
             config,
-        } => ack::run(&config, incident, by, stdout, stderr),
+        } => {
+            let credentials = ack::Credentials {
+                token_file,
+                token: std::env::var("SENA_TOKEN").ok(),
+                by,
+            };
+            ack::run(&config, incident, credentials, stdout, stderr)
+        }
     }
 }
 

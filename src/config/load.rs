@@ -49,7 +49,7 @@ const PROMETHEUS_KEYS: &[&str] = &[
     "max_response_bytes",
     "max_series",
 ];
-const SERVER_KEYS: &[&str] = &["listen", "max_connections", "header_read_timeout"];
+const SERVER_KEYS: &[&str] = &["listen", "max_connections", "header_read_timeout", "tokens"];
 
 /// `prometheus.max_response_bytes`: far above any useful check answer (a
 /// thousand labelled series is about 200 KiB), far below what hurts.
@@ -118,7 +118,6 @@ fn read_config(
         .as_ref()
         .map_or(secs(30), |e| super::limits::interval(d, e, secs(30)));
     let state = state(d, &f, dir);
-    let server = server(d, &f);
     let notify = section(d, &f, "notify", &["repeat", "resolve_after", "blind_after"]);
     let notify = NotifyConfig {
         repeat: notify
@@ -134,6 +133,8 @@ fn read_config(
     let roster = f
         .get("roster")
         .and_then(|n| super::roster::read_entry(d, others, n, dir));
+    // After the roster: a token's `person` must be one of its people.
+    let server = server(d, &f, dir, roster.as_ref());
     let slack = f.get("slack").and_then(|n| slack(d, n, dir, env));
     let email = f
         .get("email")
@@ -306,7 +307,12 @@ fn state(d: &mut FileDiags, f: &Fields, dir: &Path) -> StateConfig {
     }
 }
 
-fn server(d: &mut FileDiags, f: &Fields) -> ServerConfig {
+fn server(
+    d: &mut FileDiags,
+    f: &Fields,
+    dir: &Path,
+    roster: Option<&crate::roster::Roster>,
+) -> ServerConfig {
     let default = SocketAddr::from(([127, 0, 0, 1], 9464));
     let server = section(d, f, "server", SERVER_KEYS);
     let max_connections = server
@@ -315,20 +321,32 @@ fn server(d: &mut FileDiags, f: &Fields) -> ServerConfig {
     let header_read_timeout = server
         .as_ref()
         .map_or(secs(10), |s| s.period(d, "header_read_timeout", secs(10)));
+    let tokens_node = server.as_ref().and_then(|s| s.get("tokens"));
+    let tokens = tokens_node.and_then(|n| super::tokens::tokens(d, n, dir, roster));
     let listen = server.and_then(|s| s.text(d, "listen"));
-    let listen = listen.map_or(default, |l| {
-        l.value.trim().parse().unwrap_or_else(|_| {
+    let listen = listen.map_or(default, |l| match l.value.trim().parse::<SocketAddr>() {
+        Ok(addr) => {
+            if !addr.ip().to_canonical().is_loopback() && tokens_node.is_none() {
+                d.warning(
+                    &l.referenced,
+                    format!("`{addr}` is reachable from other hosts but `server.tokens` is not set: anyone who can reach it reads status and incidents, and acks and reloads are refused unless they come from this host; configure `server.tokens`"),
+                );
+            }
+            addr
+        }
+        Err(_) => {
             d.error(
                 &l.referenced,
                 format!("`{}` is not a listen address; write IP:PORT like `127.0.0.1:9464` (or `0.0.0.0:9464` for every interface)", l.value),
             );
             default
-        })
+        }
     });
     ServerConfig {
         listen,
         max_connections,
         header_read_timeout,
+        tokens: tokens.map(std::sync::Arc::new),
     }
 }
 

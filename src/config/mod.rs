@@ -12,6 +12,7 @@ mod reader;
 mod rollouts;
 pub mod roster;
 mod rules;
+mod tokens;
 pub mod value;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};

@@ -5,11 +5,12 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::roster::Roster;
 
-pub use crate::domain::{Bound, OnFail, Threshold, Unit};
+pub use crate::domain::{Bound, OnFail, Threshold, TokenTable, Unit};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -84,7 +85,7 @@ pub struct StateConfig {
     pub journal_max_records: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Connections served at once; more are answered 503 and closed, so
@@ -93,6 +94,19 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this long of starting
     /// (or of the previous response, on a kept-alive connection).
     pub header_read_timeout: Duration,
+    /// `server.tokens`: who may call the API, as what. `None`: no tokens,
+    /// so only callers on this host (loopback) may change anything.
+    pub tokens: Option<Arc<TokenTable>>,
+}
+
+impl ServerConfig {
+    /// The settings a reload cannot change (the socket is already bound);
+    /// tokens are not among them, so a leaked token is revoked by a reload.
+    pub fn same_listener(&self, other: &ServerConfig) -> bool {
+        self.listen == other.listen
+            && self.max_connections == other.max_connections
+            && self.header_read_timeout == other.header_read_timeout
+    }
 }
 
 #[derive(Clone, Debug)]

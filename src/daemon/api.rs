@@ -10,7 +10,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{transition, Command, Shared};
-use crate::domain::Incident;
+use crate::domain::{Incident, TokenTable};
 use crate::report::StatusReport;
 use crate::server::{Api, Reload};
 
@@ -53,6 +53,10 @@ impl Api for DaemonApi {
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())
         })
+    }
+
+    fn tokens(&self) -> Option<Arc<TokenTable>> {
+        self.shared.config().server.tokens.clone()
     }
 
     fn reload(&self) -> BoxFuture<'_, Reload> {

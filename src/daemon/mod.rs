@@ -137,11 +137,17 @@ async fn reload(
     }
     let old = shared.config();
     let mut new = loaded.config;
-    if new.state.path != old.state.path || new.server != old.server {
-        tracing::warn!("state.path and server.* take effect only at restart");
+    if new.state.path != old.state.path || !new.server.same_listener(&old.server) {
+        tracing::warn!(
+            "state.path and server.* (except server.tokens) take effect only at restart"
+        );
     }
     new.state.path = old.state.path.clone();
-    new.server = old.server.clone();
+    // The new tokens apply at once: a reload is how a leaked one is revoked.
+    new.server = crate::config::ServerConfig {
+        tokens: new.server.tokens.clone(),
+        ..old.server.clone()
+    };
     // Clients first: a Slack or SMTP setup that fails rejects the reload
     // before the running workers are stopped.
     let parts = match workers::Parts::build(&new) {

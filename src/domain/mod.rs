@@ -3,6 +3,7 @@
 //! and every other module may depend on it; `tests/architecture.rs` keeps
 //! it so (and keeps the stages pointing one way).
 //!
+//! - `access`: who asks (a person, a machine, a local caller) and what it may do;
 //! - `threshold`: a check's limit, typed from the YAML to the message;
 //! - `check`: what one evaluation of a check found;
 //! - `verdict`: continue / hold / rollback, the decision, the stage;
@@ -10,6 +11,7 @@
 //! - `advisory`: what people are told, to whom, on which channel;
 //! - `format`, `float`: values as people and Prometheus write them.
 
+pub mod access;
 pub mod advisory;
 pub mod check;
 pub mod float;
@@ -19,6 +21,7 @@ pub mod progress;
 pub mod threshold;
 pub mod verdict;
 
+pub use access::{Capabilities, Capability, Identity, Principal, TokenDigest, TokenTable};
 pub use advisory::{
     Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
 };

@@ -69,8 +69,8 @@ pub async fn serve(
     let mut at_cap = false;
     metrics.touch(crate::metrics::HTTP_CONNECTIONS_REFUSED, &[]);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 if is_out_of_descriptors(&e) {
                     accept_failing = true;
@@ -106,7 +106,13 @@ pub async fn serve(
             tracing::info!("HTTP connections below the cap again");
             at_cap = false;
         }
-        let service = TowerToHyperService::new(router.clone());
+        // The peer address rides on every request: without tokens, only
+        // loopback callers may change anything (`auth.rs`).
+        let service = TowerToHyperService::new(
+            router
+                .clone()
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+        );
         tokio::spawn(async move {
             let _slot = slot;
             let mut builder = http1::Builder::new();

@@ -2,13 +2,15 @@
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
-//! bounded in `connections.rs`.
+//! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
+//! declared per route below.
 
+mod auth;
 mod connections;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,7 +20,7 @@ use serde::Deserialize;
 
 pub use connections::Limits;
 
-use crate::domain::Incident;
+use crate::domain::{Capability, Identity, Incident, Principal, TokenTable};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::report::StatusReport;
@@ -37,6 +39,9 @@ pub trait Api: Send + Sync + 'static {
     fn acknowledge(&self, id: i64, by: String) -> BoxFuture<'_, Result<Option<Incident>, String>>;
     /// Reloads the configuration from its file.
     fn reload(&self) -> BoxFuture<'_, Reload>;
+    /// The configured tokens, as of the last reload; `None` when there are
+    /// none (then only loopback callers may change anything).
+    fn tokens(&self) -> Option<Arc<TokenTable>>;
 }
 
 /// How a reload request ended.
@@ -60,16 +65,44 @@ pub async fn serve(
     health: Arc<Health>,
     metrics: Arc<Metrics>,
 ) {
+    use auth::Need;
+    for reason in auth::Denied::REASONS {
+        metrics.touch(crate::metrics::HTTP_UNAUTHORIZED, &[("reason", reason)]);
+    }
+    // Every API route declares what it needs; a new mutating route names
+    // its capability here and takes `Extension<Identity>`.
+    let needs = |need: Need| {
+        axum::middleware::from_fn_with_state(
+            auth::Gate {
+                api: api.clone(),
+                metrics: metrics.clone(),
+                need,
+            },
+            auth::gate,
+        )
+    };
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/incidents", get(incidents))
-        .route("/api/v1/incidents/{id}/ack", post(ack))
-        .route("/-/reload", post(reload))
+        .route(
+            "/api/v1/status",
+            get(status).route_layer(needs(Need::Nothing)),
+        )
+        .route(
+            "/api/v1/incidents",
+            get(incidents).route_layer(needs(Need::Nothing)),
+        )
+        .route(
+            "/api/v1/incidents/{id}/ack",
+            post(ack).route_layer(needs(Need::Capability(Capability::Ack))),
+        )
+        .route(
+            "/-/reload",
+            post(reload).route_layer(needs(Need::Capability(Capability::Reload))),
+        )
         .with_state(App {
-            api,
+            api: api.clone(),
             metrics: metrics.clone(),
         });
     connections::serve(listener, app, limits, health, metrics).await;
@@ -128,16 +161,27 @@ struct AckBody {
     by: Option<String>,
 }
 
+/// The ack is recorded under the caller's identity. Only a local caller
+/// in loopback-only mode (no tokens) names itself with `by`; for a token
+/// holder a `by` is ignored rather than refused, so scripts that still
+/// send one keep working, and the answer shows who it was recorded as.
 async fn ack(
     State(app): State<App>,
+    Extension(caller): Extension<Identity>,
     Path(id): Path<i64>,
     Query(q): Query<AckBody>,
     body: Option<Json<AckBody>>,
 ) -> Response {
-    let by = body
-        .and_then(|Json(b)| b.by)
-        .or(q.by)
-        .unwrap_or_else(|| "someone".into());
+    let claimed = body.and_then(|Json(b)| b.by).or(q.by);
+    let by = match &caller.principal {
+        Principal::Local => claimed.unwrap_or_else(|| "local".into()),
+        principal => {
+            if claimed.as_deref().is_some_and(|c| c != principal.name()) {
+                tracing::info!(incident = id, by = %principal, "ignoring the `by` of an authenticated ack: the token says who acknowledges");
+            }
+            principal.name().to_string()
+        }
+    };
     match app.api.acknowledge(id, by).await {
         Ok(Some(incident)) => Json(serde_json::json!({ "incident": incident })).into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, format!("no incident {id}\n")).into_response(),
@@ -145,7 +189,8 @@ async fn ack(
     }
 }
 
-async fn reload(State(app): State<App>) -> Response {
+async fn reload(State(app): State<App>, Extension(caller): Extension<Identity>) -> Response {
+    tracing::info!(by = %caller.principal, "configuration reload requested over HTTP");
     match app.api.reload().await {
         Reload::Done => (StatusCode::OK, "reloaded\n").into_response(),
         Reload::Rejected(diagnostics) => {

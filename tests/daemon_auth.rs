@@ -1,0 +1,381 @@
+//! Who may change what, end to end (issue 9): with `server.tokens` an ack
+//! or a reload needs a token whose identity holds the capability, and the
+//! ack is recorded under the token's person whatever the body says; without
+//! tokens only callers on the daemon's own host may change anything. Real
+//! binary, shared Prometheus, `sena ack` as a user would run it.
+
+mod common;
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::http;
+use common::sena::{binary, Sena};
+use common::{wait_until, ConfigBuilder, TestConfig};
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(40);
+
+const LUBIT: &str = "lubit-3f9c2a7d1e8b4c6a9f0e2d4b6c8a1e3f";
+const SENA: &str = "sena-8b1d4f7a2c9e6b3d0a5f8c1e4b7d2a9c";
+const CI: &str = "ci-5e2b8d1f4a7c0e3b6d9f2a5c8e1b4d7a";
+const WRONG: &str = "mallory-0000000000000000000000000000";
+
+const ROSTER: &str = r#"timezone: UTC
+people:
+  sena:  { slack: U0SENA }
+  lubit: { slack: U0LUBIT }
+slots:
+  - name: around-the-clock
+    from: "00:00"
+    to: "24:00"
+    escalation:
+      - notify: [sena]
+"#;
+
+/// Always breaching: an incident opens at the first evaluation.
+const FAILING_RULES: &str = "checks:
+  - name: constant
+    query: vector(1)
+    below: 0.1
+    on_fail: rollback
+";
+
+fn with_tokens(rollouts: &[&str]) -> TestConfig {
+    let mut builder = ConfigBuilder::new()
+        .roster(ROSTER)
+        .server_key("tokens:")
+        .server_key("  - { person: lubit, token_file: tokens/lubit }")
+        .server_key("  - { person: sena, token_file: tokens/sena }")
+        .server_key("  - { name: deploy-pipeline, token_file: tokens/ci, can: [read] }")
+        .file("tokens/lubit", &format!("{LUBIT}\n"))
+        .file("tokens/sena", &format!("{SENA}\n"))
+        .file("tokens/ci", &format!("{CI}\n"))
+        .file("tokens/wrong", &format!("{WRONG}\n"));
+    for name in rollouts {
+        builder = builder.rollout(name, FAILING_RULES);
+    }
+    builder.write()
+}
+
+/// `method path` with an optional bearer token and a JSON body.
+fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> http::Response {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = Vec::new();
+    if !body.is_empty() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth));
+    }
+    http::request(method, &format!("{base}{path}"), &headers, body.as_bytes())
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// The open incident of `rollout`, once it exists.
+fn incident_of(sena: &Sena, rollout: &str) -> Value {
+    wait_until(
+        &format!("an incident for {rollout}"),
+        DEADLINE,
+        || {
+            let (status, body) = sena.get("/api/v1/incidents");
+            let list: Value = serde_json::from_str(&body).ok()?;
+            (status == 200).then_some(())?;
+            list["incidents"]
+                .as_array()?
+                .iter()
+                .find(|i| i["rollout"] == rollout)
+                .cloned()
+        },
+        || sena.logs_tail(),
+    )
+}
+
+fn acked_by(sena: &Sena, rollout: &str) -> Value {
+    incident_of(sena, rollout)["acked_by"].clone()
+}
+
+fn sena_ack(
+    cfg: &TestConfig,
+    id: i64,
+    token_file: Option<&str>,
+    env_token: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new(binary());
+    cmd.args(["ack", &id.to_string(), "--config"])
+        .arg(cfg.path())
+        .env_remove("SENA_TOKEN")
+        .stdin(Stdio::null());
+    if let Some(file) = token_file {
+        cmd.arg("--token-file").arg(cfg.dir.path().join(file));
+    }
+    if let Some(token) = env_token {
+        cmd.env("SENA_TOKEN", token);
+    }
+    cmd.output().expect("run sena ack")
+}
+
+fn assert_401(r: &http::Response, what: &str) {
+    assert_eq!(r.status, 401, "{what}: {}", r.body);
+    let challenge = r.header("WWW-Authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer"),
+        "{what}: challenge {challenge:?}"
+    );
+    assert!(r.json()["error"].is_string(), "{what}: {}", r.body);
+}
+
+#[test]
+fn with_tokens_only_a_capable_token_changes_anything_and_names_who() {
+    let cfg = with_tokens(&["auth-api", "auth-cli"]);
+    let sena = Sena::start(cfg.path());
+    let base = sena.base_url();
+    let api_id = incident_of(&sena, "auth-api")["id"].as_i64().unwrap();
+    let cli_id = incident_of(&sena, "auth-cli")["id"].as_i64().unwrap();
+    let ack = format!("/api/v1/incidents/{api_id}/ack");
+
+    // No token, a wrong one, a malformed header: 401, nothing acknowledged.
+    assert_401(
+        &call(&base, "POST", &ack, None, r#"{"by":"lubit"}"#),
+        "no token",
+    );
+    assert_401(&call(&base, "POST", &ack, Some(WRONG), ""), "wrong token");
+    let basic = http::request(
+        "POST",
+        &format!("{base}{ack}"),
+        &[("Authorization", "Basic bHViaXQ6eA==")],
+        b"",
+    )
+    .unwrap();
+    assert_401(&basic, "another scheme");
+    // A read-only machine: 403.
+    let forbidden = call(&base, "POST", &ack, Some(CI), "");
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    assert!(
+        forbidden.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("deploy-pipeline may not ack"),
+        "{}",
+        forbidden.body
+    );
+    assert_eq!(
+        acked_by(&sena, "auth-api"),
+        Value::Null,
+        "refused acks changed nothing"
+    );
+
+    // Reload is mutating too.
+    assert_401(
+        &call(&base, "POST", "/-/reload", None, ""),
+        "reload without a token",
+    );
+    assert_eq!(call(&base, "POST", "/-/reload", Some(CI), "").status, 403);
+
+    // Reads stay open, take any valid token, refuse a wrong one.
+    assert_eq!(call(&base, "GET", "/api/v1/status", None, "").status, 200);
+    assert_eq!(
+        call(&base, "GET", "/api/v1/incidents", Some(CI), "").status,
+        200
+    );
+    assert_401(
+        &call(&base, "GET", "/api/v1/incidents", Some(WRONG), ""),
+        "read with a wrong token",
+    );
+    for open in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            call(&base, "GET", open, Some(WRONG), "").status,
+            200,
+            "{open}"
+        );
+    }
+
+    // lubit's token with a body naming someone else: recorded as lubit.
+    let done = call(&base, "POST", &ack, Some(LUBIT), r#"{"by":"mallory"}"#);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        done.json()["incident"]["acked_by"],
+        "lubit",
+        "{}",
+        done.body
+    );
+    let by_query = call(&base, "POST", &format!("{ack}?by=mallory"), Some(SENA), "");
+    assert_eq!(by_query.status, 200, "{}", by_query.body);
+    assert_eq!(acked_by(&sena, "auth-api"), "lubit");
+
+    // The CLI: a wrong token exits 1 with the 401; a read-only one with the 403.
+    let wrong = sena_ack(&cfg, cli_id, Some("tokens/wrong"), None);
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("401") && stderr.contains("not valid"),
+        "{stderr}"
+    );
+    let none = sena_ack(&cfg, cli_id, None, None);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--token-file"));
+    let ci = sena_ack(&cfg, cli_id, None, Some(CI));
+    let stderr = String::from_utf8_lossy(&ci.stderr);
+    assert_eq!(ci.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("403"), "{stderr}");
+    assert_eq!(acked_by(&sena, "auth-cli"), Value::Null);
+    // ... and sena's token file acknowledges as sena.
+    let ok = sena_ack(&cfg, cli_id, Some("tokens/sena"), None);
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(stdout.contains("acknowledged by sena"), "{stdout}");
+    assert_eq!(acked_by(&sena, "auth-cli"), "sena");
+
+    assert_eq!(call(&base, "POST", "/-/reload", Some(SENA), "").status, 200);
+
+    // Every refusal counted by reason.
+    let count = |reason: &str| {
+        sena.metric("sena_http_unauthorized_total", &[("reason", reason)])
+            .unwrap_or(-1.0)
+    };
+    assert!(count("missing_token") >= 3.0, "{}", sena.metrics());
+    assert!(count("invalid_token") >= 3.0, "{}", sena.metrics());
+    assert!(count("malformed_token") >= 1.0, "{}", sena.metrics());
+    assert!(count("forbidden") >= 3.0, "{}", sena.metrics());
+    assert_eq!(count("not_loopback"), 0.0);
+
+    // Refusals are logged at WARN; no token ever is.
+    let logs = sena.logs();
+    assert!(logs.contains("refused an HTTP request"), "{logs}");
+    for token in [LUBIT, SENA, CI, WRONG] {
+        assert!(!logs.contains(token), "a token reached the logs:\n{logs}");
+    }
+}
+
+#[test]
+fn hostile_authorization_headers_and_many_callers_do_not_hurt_the_daemon() {
+    let cfg = with_tokens(&["auth-hostile"]);
+    let sena = Sena::start(cfg.path());
+    let base = sena.base_url();
+    let id = incident_of(&sena, "auth-hostile")["id"].as_i64().unwrap();
+    let ack = format!("/api/v1/incidents/{id}/ack");
+    let huge = format!("Bearer {}", "A".repeat(60_000));
+    let headers: Vec<String> = vec![
+        String::new(),
+        "Bearer".into(),
+        "Bearer ключ-🔑".into(),
+        huge,
+        format!("Bearer {LUBIT}x"),
+    ];
+    std::thread::scope(|scope| {
+        for worker in 0..16 {
+            let (base, ack, headers) = (&base, &ack, &headers);
+            scope.spawn(move || {
+                for round in 0..5 {
+                    let value = &headers[(worker + round) % headers.len()];
+                    let r = http::request(
+                        "POST",
+                        &format!("{base}{ack}"),
+                        &[("Authorization", value)],
+                        b"",
+                    )
+                    .unwrap_or_else(|e| panic!("POST with a hostile header: {e}"));
+                    assert!(matches!(r.status, 401 | 431), "{}: {}", r.status, r.body);
+                }
+            });
+        }
+    });
+    assert_eq!(acked_by(&sena, "auth-hostile"), Value::Null);
+    assert_eq!(
+        call(&base, "GET", "/readyz", None, "").status,
+        200,
+        "{}",
+        sena.logs_tail()
+    );
+    assert!(
+        sena.exit_status().is_none(),
+        "the daemon died:\n{}",
+        sena.logs_tail()
+    );
+}
+
+/// A non-loopback address of this machine, if it has one.
+fn non_loopback_address() -> Option<IpAddr> {
+    let mut found = None;
+    // SAFETY: getifaddrs/freeifaddrs as documented; the list is read before it is freed.
+    unsafe {
+        let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+        if libc::getifaddrs(&mut list) != 0 {
+            return None;
+        }
+        let mut cursor = list;
+        while !cursor.is_null() {
+            let addr = (*cursor).ifa_addr;
+            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
+                let v4 = &*(addr as *const libc::sockaddr_in);
+                let ip = std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
+                if !ip.is_loopback() && !ip.is_unspecified() {
+                    found = Some(IpAddr::V4(ip));
+                    break;
+                }
+            }
+            cursor = (*cursor).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    found
+}
+
+#[test]
+fn without_tokens_only_this_host_may_change_anything() {
+    let name = "auth-loopback";
+    let cfg = ConfigBuilder::new()
+        .roster(ROSTER)
+        .rollout(name, FAILING_RULES)
+        .write();
+    // Every interface, so another local address reaches it as a remote peer.
+    let yaml = cfg.yaml().replace("listen: 127.0.0.1:", "listen: 0.0.0.0:");
+    std::fs::write(cfg.path(), yaml).unwrap();
+    let sena = Sena::start(cfg.path());
+    let id = incident_of(&sena, name)["id"].as_i64().unwrap();
+    let ack = format!("/api/v1/incidents/{id}/ack");
+
+    match non_loopback_address() {
+        Some(ip) => {
+            let remote = format!("http://{}", SocketAddr::new(ip, cfg.listen.port()));
+            let refused = call(&remote, "POST", &ack, None, r#"{"by":"mallory"}"#);
+            assert_eq!(refused.status, 403, "{}", refused.body);
+            assert!(
+                refused.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("server.tokens"),
+                "{}",
+                refused.body
+            );
+            assert_eq!(call(&remote, "POST", "/-/reload", None, "").status, 403);
+            assert_eq!(
+                call(&remote, "GET", "/api/v1/incidents", None, "").status,
+                200,
+                "reads stay open"
+            );
+            assert_eq!(acked_by(&sena, name), Value::Null);
+            assert_eq!(
+                sena.metric(
+                    "sena_http_unauthorized_total",
+                    &[("reason", "not_loopback")]
+                ),
+                Some(2.0)
+            );
+        }
+        // The peer rule itself is unit-tested in src/server/auth_tests.rs.
+        None => eprintln!("no non-loopback address on this machine; remote callers not exercised"),
+    }
+
+    // From loopback, no token needed; the caller names itself, "local" by default.
+    let local = format!("http://127.0.0.1:{}", cfg.listen.port());
+    let done = call(&local, "POST", &ack, None, "");
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(acked_by(&sena, name), "local");
+    assert_eq!(call(&local, "POST", "/-/reload", None, "").status, 200);
+}
