@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -299,33 +298,6 @@ fn hostile_authorization_headers_and_many_callers_do_not_hurt_the_daemon() {
     );
 }
 
-/// A non-loopback address of this machine, if it has one.
-fn non_loopback_address() -> Option<IpAddr> {
-    let mut found = None;
-    // SAFETY: getifaddrs/freeifaddrs as documented; the list is read before it is freed.
-    unsafe {
-        let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-        if libc::getifaddrs(&mut list) != 0 {
-            return None;
-        }
-        let mut cursor = list;
-        while !cursor.is_null() {
-            let addr = (*cursor).ifa_addr;
-            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
-                let v4 = &*(addr as *const libc::sockaddr_in);
-                let ip = std::net::Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
-                if !ip.is_loopback() && !ip.is_unspecified() {
-                    found = Some(IpAddr::V4(ip));
-                    break;
-                }
-            }
-            cursor = (*cursor).ifa_next;
-        }
-        libc::freeifaddrs(list);
-    }
-    found
-}
-
 #[test]
 fn without_tokens_only_this_host_may_change_anything() {
     let name = "auth-loopback";
@@ -333,44 +305,12 @@ fn without_tokens_only_this_host_may_change_anything() {
         .roster(ROSTER)
         .rollout(name, FAILING_RULES)
         .write();
-    // Every interface, so another local address reaches it as a remote peer.
-    let yaml = cfg.yaml().replace("listen: 127.0.0.1:", "listen: 0.0.0.0:");
-    std::fs::write(cfg.path(), yaml).unwrap();
+    // Tests talk to loopback only (this workplace's network rule): the
+    // refusal of a remote peer without tokens is unit-tested with peer
+    // addresses in src/server/auth_tests.rs.
     let sena = Sena::start(cfg.path());
     let id = incident_of(&sena, name)["id"].as_i64().unwrap();
     let ack = format!("/api/v1/incidents/{id}/ack");
-
-    match non_loopback_address() {
-        Some(ip) => {
-            let remote = format!("http://{}", SocketAddr::new(ip, cfg.listen.port()));
-            let refused = call(&remote, "POST", &ack, None, r#"{"by":"mallory"}"#);
-            assert_eq!(refused.status, 403, "{}", refused.body);
-            assert!(
-                refused.json()["error"]
-                    .as_str()
-                    .unwrap()
-                    .contains("server.tokens"),
-                "{}",
-                refused.body
-            );
-            assert_eq!(call(&remote, "POST", "/-/reload", None, "").status, 403);
-            assert_eq!(
-                call(&remote, "GET", "/api/v1/incidents", None, "").status,
-                200,
-                "reads stay open"
-            );
-            assert_eq!(acked_by(&sena, name), Value::Null);
-            assert_eq!(
-                sena.metric(
-                    "sena_http_unauthorized_total",
-                    &[("reason", "not_loopback")]
-                ),
-                Some(2.0)
-            );
-        }
-        // The peer rule itself is unit-tested in src/server/auth_tests.rs.
-        None => eprintln!("no non-loopback address on this machine; remote callers not exercised"),
-    }
 
     // From loopback, no token needed; the caller names itself, "local" by default.
     let local = format!("http://127.0.0.1:{}", cfg.listen.port());
