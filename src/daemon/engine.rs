@@ -271,8 +271,15 @@ pub async fn evaluate(
             Err(e) => break (out, outbox, Err(e)),
         }
     };
+    let said = !matches!(committed, Err(StoreError::Conflict { .. }));
     match committed {
         Ok(()) => shared.committed(&rollout.name),
+        // Others kept changing the rollout (acks, decisions): not a store
+        // failure. Nothing of this evaluation is said; the next one decides
+        // from the state as it then is.
+        Err(StoreError::Conflict { .. }) => {
+            tracing::warn!(rollout = %rollout.name, attempts = MAX_ATTEMPTS, "the rollout changed during every try of this evaluation; dropping its result");
+        }
         Err(e) => {
             // Nothing of this evaluation is recorded. Keep its state in
             // memory for the next one and page from memory, saying so: a
@@ -294,7 +301,7 @@ pub async fn evaluate(
             shared.page_from_memory(outbox.clone(), &e);
         }
     }
-    for o in &out.outgoing {
+    for o in out.outgoing.iter().filter(|_| said) {
         if let Some(view) = &o.advisory.incident {
             shared.metrics.add(
                 crate::metrics::PAGES,
@@ -304,7 +311,7 @@ pub async fn evaluate(
         }
     }
     *breaches = new_breaches;
-    if !outbox.is_empty() {
+    if said && !outbox.is_empty() {
         shared.outbox_wake.notify_waiters();
         for o in &out.outgoing {
             tracing::info!(rollout = %rollout.name, kind = ?o.advisory.kind, verdict = o.advisory.verdict.as_str(), reason = %o.advisory.reason, "advisory queued");
