@@ -16,7 +16,7 @@
 //!   `continue`; a breach inside that window continues the same incident
 //!   without a new page.
 //! - While not `continue`, a reminder every `repeat`.
-//! - The approver hears "ready to expand" once per stage.
+//! - The approver and the deputies hear "ready to expand" once per stage.
 //! - A hold caused only by blind checks (no data, query errors) opens an
 //!   incident only once it has lasted `blind_after`; a failing check pages
 //!   at once.
@@ -171,11 +171,11 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     if let (Some(exp), false) = (&input.decision.ready_to_expand, open) {
         if memory.ready_notified_stage != Some(input.stage_index) {
             memory.ready_notified_stage = Some(input.stage_index);
-            let approver: Vec<Person> = input
-                .roster
-                .and_then(|r| r.person(&exp.approver))
+            // The approver and the deputies: any of them may answer.
+            let approver: Vec<Person> = std::iter::once(&exp.approver)
+                .chain(&input.rollout.deputies)
+                .filter_map(|name| input.roster.and_then(|r| r.person(name)))
                 .cloned()
-                .into_iter()
                 .collect();
             out.push(Outgoing {
                 advisory: advisory(input, AdvisoryKind::ReadyToExpand, None),
@@ -307,6 +307,7 @@ fn escalate(
     }
 }
 
+pub mod decision;
 mod page;
 
 use page::{advisory, page};
