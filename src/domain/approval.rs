@@ -145,6 +145,18 @@ impl DecisionRecord {
     }
 }
 
+/// How a decision request ended, as the API answers it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DecisionAnswer {
+    /// It took effect; the stored record.
+    Decided(DecisionRecord),
+    /// The same decision was already taken: the first record, unchanged.
+    Duplicate(DecisionRecord),
+    /// Refused; the stored record says why (`outcome`).
+    Refused(DecisionRecord),
+    UnknownRollout,
+}
+
 /// A NO-GO in force: the rollout holds until a later GO or `sena stage`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hold {

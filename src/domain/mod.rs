@@ -28,7 +28,8 @@ pub use advisory::{
     Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
 };
 pub use approval::{
-    Advice, CheckEvidence, Choice, DecisionRecord, DecisionRequest, Hold, Outcome, Refused, Via,
+    Advice, CheckEvidence, Choice, DecisionAnswer, DecisionRecord, DecisionRequest, Hold, Outcome,
+    Refused, Via,
 };
 pub use check::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
 pub use incident::{Incident, RolloutMemory};
