@@ -157,3 +157,7 @@ pub(super) fn hold_in(conn: &rusqlite::Connection, rollout: &str) -> Result<Opti
     })
     .transpose()
 }
+
+#[cfg(test)]
+#[path = "decisions_tests.rs"]
+mod tests;
