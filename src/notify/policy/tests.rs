@@ -274,6 +274,27 @@ fn ready_to_expand_is_announced_once_per_stage_to_the_approver() {
 }
 
 #[test]
+fn ready_to_expand_reaches_the_deputies_and_says_how_to_answer() {
+    let mut d = Driver::new();
+    d.rollout.deputies = vec!["copilot".into()];
+    let mut ready = decision(Verdict::Continue);
+    ready.ready_to_expand = Some(Expansion {
+        next_index: 1,
+        next_traffic: "100%".into(),
+        approver: "lubit".into(),
+    });
+    let out = d.step(seoul("10:00"), ready);
+    assert_eq!(names(&out[0]), ["lubit", "copilot"]);
+    let text = crate::notify::render::text(&out[0].advisory, &[]);
+    assert!(
+        text.contains("sena approve checkout-api --stage 0")
+            && text.contains("sena reject checkout-api --stage 0 --comment WHY")
+            && text.contains("POST /api/v1/rollouts/checkout-api/decisions"),
+        "{text}"
+    );
+}
+
+#[test]
 fn without_a_roster_an_incident_still_opens_and_speaks() {
     let out = apply(&PolicyInput {
         rollout: &rollout(),
