@@ -163,6 +163,10 @@ fn go_no_go_through_the_api_with_refusals_overrides_and_evidence() {
     let held = sena.wait_for_verdict("dec-go", "hold", DEADLINE);
     assert_eq!(held["reason"], "NO-GO by lubit: wait for the EU peak");
     assert!(held["ready_to_expand"].is_null());
+    // A deliberate hold over clean checks pages nobody: the status shows
+    // the hold only after its evaluation committed, incident included.
+    let (_, incidents) = sena.get("/api/v1/incidents");
+    assert!(!incidents.contains("dec-go"), "{incidents}");
 
     // A later GO (by the deputy) releases it: stage 1, the bake restarts.
     let go = decide(&sena, "dec-go", Some(MAESTRO), go0);

@@ -230,6 +230,7 @@ pub async fn evaluate(
             incident: state.incident.as_ref(),
             roster: config.roster.as_ref(),
             notify: &config.notify,
+            decided_hold: state.hold.is_some() && advised.verdict == Verdict::Continue,
             next_incident_id,
             prometheus_url: &config.prometheus.external_url,
         });

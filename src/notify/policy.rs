@@ -20,6 +20,7 @@
 //! - A hold caused only by blind checks (no data, query errors) opens an
 //!   incident only once it has lasted `blind_after`; a failing check pages
 //!   at once.
+//! - A hold that is only a person's NO-GO pages nobody.
 
 use jiff::Timestamp;
 
@@ -40,6 +41,10 @@ pub struct PolicyInput<'a> {
     pub incident: Option<&'a Incident>,
     pub roster: Option<&'a Roster>,
     pub notify: &'a NotifyConfig,
+    /// The hold is only a person's NO-GO over checks that advise
+    /// `continue`: no incident opens and nobody is paged for it (the
+    /// decider chose it and the channel already heard).
+    pub decided_hold: bool,
     /// Id to use if an incident opens now.
     pub next_incident_id: i64,
     pub prometheus_url: &'a str,
@@ -82,6 +87,7 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     let on_call = input.roster.and_then(|r| r.on_call(now));
     let incident = match (input.incident.cloned(), verdict) {
         (None, Verdict::Continue) => None,
+        (None, Verdict::Hold) if input.decided_hold => None,
         // Blind, and not for long yet: hold without paging anyone.
         (None, Verdict::Hold) if only_blind(input.checks) && !blind_long_enough(input, &memory) => {
             None

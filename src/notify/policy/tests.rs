@@ -116,6 +116,7 @@ impl Driver {
             incident: self.incident.as_ref(),
             roster: Some(&self.roster),
             notify: &self.notify,
+            decided_hold: false,
             next_incident_id: 7,
             prometheus_url: "http://prom",
         });
@@ -274,6 +275,33 @@ fn ready_to_expand_is_announced_once_per_stage_to_the_approver() {
 }
 
 #[test]
+fn a_no_go_hold_over_clean_checks_pages_nobody() {
+    let mut d = Driver::new();
+    let held = Decision {
+        verdict: Verdict::Hold,
+        reason: "NO-GO by lubit: wait".into(),
+        ready_to_expand: None,
+    };
+    let out = apply(&PolicyInput {
+        rollout: &d.rollout,
+        stage_index: 0,
+        decision: &held,
+        checks: &[],
+        now: seoul("10:00"),
+        memory: None,
+        incident: None,
+        roster: Some(&d.roster),
+        notify: &d.notify,
+        decided_hold: true,
+        next_incident_id: 1,
+        prometheus_url: "http://prom",
+    });
+    assert!(out.outgoing.is_empty() && out.incident.is_none(), "{out:?}");
+    // The same hold from the checks pages at once.
+    assert_eq!(d.step(seoul("10:00"), held).len(), 1);
+}
+
+#[test]
 fn ready_to_expand_reaches_the_deputies_and_says_how_to_answer() {
     let mut d = Driver::new();
     d.rollout.deputies = vec!["copilot".into()];
@@ -306,6 +334,7 @@ fn without_a_roster_an_incident_still_opens_and_speaks() {
         incident: None,
         roster: None,
         notify: &notify(),
+        decided_hold: false,
         next_incident_id: 1,
         prometheus_url: "http://prom",
     });
