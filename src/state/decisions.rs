@@ -31,9 +31,24 @@ pub struct DecisionCommit<'a> {
 }
 
 impl Store {
+    /// Stage, hold, last decision and version under one hold of the only
+    /// connection, so they belong together: a stage read before another
+    /// GO committed must not pair with the version after it.
     pub fn decision_state(&self, rollout: &str) -> Result<DecisionState> {
-        let stage = self.stage(rollout)?;
         let conn = self.conn();
+        let stage: Option<(i64, i64)> = conn
+            .prepare_cached("SELECT idx, started_at FROM stage WHERE rollout = ?1")?
+            .query_row([rollout], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let stage = stage
+            .map(|(idx, at)| {
+                Ok::<_, StoreError>(StagePosition {
+                    index: usize::try_from(idx)
+                        .map_err(|_| StoreError::Corrupt(format!("stage {idx}")))?,
+                    started_at: super::from_millis(at)?,
+                })
+            })
+            .transpose()?;
         let version: Option<i64> = conn
             .prepare_cached("SELECT version FROM rollout_version WHERE rollout = ?1")?
             .query_row([rollout], |r| r.get(0))
