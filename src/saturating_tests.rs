@@ -116,6 +116,7 @@ fn rollout(d: Duration) -> Rollout {
     Rollout {
         name: "web".into(),
         approver: "lubit".into(),
+        deputies: Vec::new(),
         stages: vec![
             Stage {
                 traffic: Percent(5.0),

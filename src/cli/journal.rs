@@ -51,7 +51,7 @@ pub fn run(
 }
 
 /// `1h` (back from now) or an RFC 3339 instant.
-fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
+pub(super) fn parse_since(text: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(d) = humantime::parse_duration(text) {
         let d = jiff::SignedDuration::try_from(d).map_err(|e| e.to_string())?;
         return jiff::Timestamp::now()

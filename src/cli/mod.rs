@@ -1,7 +1,9 @@
 //! The command line: one file per verb. Every verb returns its exit code.
 
 pub mod ack;
+mod api_client;
 pub mod check;
+mod decide;
 pub mod eval;
 pub mod journal;
 pub mod roster;
@@ -104,6 +106,62 @@ enum Command {
         #[arg(long, short, default_value = "sena.yaml")]
         config: PathBuf,
     },
+    /// GO: expand ROLLOUT from stage N to the next, through the daemon.
+    Approve {
+        rollout: String,
+        /// The stage you decide on (0-based), as in the "ready to expand" message.
+        #[arg(long)]
+        stage: usize,
+        #[arg(long)]
+        comment: Option<String>,
+        /// GO against Sena's advice (needs --comment); recorded as such.
+        #[arg(long = "override")]
+        override_advice: bool,
+        /// The API token (one line), when the daemon has `server.tokens`;
+        /// the daemon records the token's person. Else $SENA_TOKEN.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Who decides; only for a daemon without `server.tokens`.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+    /// NO-GO: hold ROLLOUT at stage N until a later GO or `sena stage`.
+    Reject {
+        rollout: String,
+        #[arg(long)]
+        stage: usize,
+        /// Why (required).
+        #[arg(long)]
+        comment: String,
+        /// The API token (one line), when the daemon has `server.tokens`;
+        /// the daemon records the token's person. Else $SENA_TOKEN.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Who decides; only for a daemon without `server.tokens`.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
+    /// Print GO / NO-GO records (with Sena's advice) as JSON lines.
+    Decisions {
+        #[arg(long)]
+        rollout: Option<String>,
+        /// A duration back from now (`30d`) or an RFC 3339 instant.
+        #[arg(long)]
+        since: Option<String>,
+        /// The API token (one line), when the daemon has `server.tokens`;
+        /// the daemon records the token's person. Else $SENA_TOKEN.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        /// Who decides; only for a daemon without `server.tokens`.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
 }
 
 pub fn main() -> i32 {
@@ -145,6 +203,63 @@ pub fn main() -> i32 {
             };
             ack::run(&config, incident, credentials, stdout, stderr)
         }
+        Command::Approve {
+            rollout,
+            stage,
+            comment,
+            override_advice,
+            token_file,
+            by,
+            config,
+        } => {
+            let ask = decide::Ask {
+                rollout: &rollout,
+                decision: "go",
+                stage,
+                comment,
+                override_advice,
+            };
+            decide::decide(&config, ask, credentials(token_file, by), stdout, stderr)
+        }
+        Command::Reject {
+            rollout,
+            stage,
+            comment,
+            token_file,
+            by,
+            config,
+        } => {
+            let ask = decide::Ask {
+                rollout: &rollout,
+                decision: "no_go",
+                stage,
+                comment: Some(comment),
+                override_advice: false,
+            };
+            decide::decide(&config, ask, credentials(token_file, by), stdout, stderr)
+        }
+        Command::Decisions {
+            rollout,
+            since,
+            token_file,
+            by,
+            config,
+        } => decide::list(
+            &config,
+            rollout.as_deref(),
+            since.as_deref(),
+            credentials(token_file, by),
+            stdout,
+            stderr,
+        ),
+    }
+}
+
+fn credentials(token_file: Option<PathBuf>, by: Option<String>) -> api_client::Credentials {
+    api_client::Credentials {
+        token_file,
+        token: std::env::var("SENA_TOKEN").ok(),
+        by,
     }
 }
 

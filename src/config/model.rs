@@ -161,6 +161,8 @@ pub struct Rollout {
     pub name: String,
     /// Who approves each expansion; a roster person name when a roster is configured.
     pub approver: String,
+    /// Who may decide in the approver's place (`deputies:`); may be empty.
+    pub deputies: Vec<String>,
     pub stages: Vec<Stage>,
     pub checks: Vec<Check>,
     pub interval: Duration,

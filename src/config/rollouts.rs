@@ -15,7 +15,9 @@ use super::value::parse_percent;
 use super::{Diagnostic, Percent, Rollout, Stage};
 use crate::roster::Roster;
 
-const ROLLOUT_KEYS: &[&str] = &["name", "approver", "interval", "stages", "rules"];
+const ROLLOUT_KEYS: &[&str] = &[
+    "name", "approver", "deputies", "interval", "stages", "rules",
+];
 const STAGE_KEYS: &[&str] = &["traffic", "bake"];
 
 /// Rules files read so far, each read once however many rollouts list it.
@@ -144,6 +146,7 @@ fn rollout(
             }
             _ => true,
         });
+    let deputies = deputies(d, &f, roster);
     let interval = super::limits::interval(d, &f, default_interval);
     let stages = stages(d, &f);
     let checks = checks(
@@ -159,12 +162,40 @@ fn rollout(
         Some(Rollout {
             name,
             approver: approver?.value,
+            deputies: deputies?,
             stages: stages?,
             checks: checks?,
             interval,
         })
     })();
     (name, rollout)
+}
+
+/// `deputies: [maestro]`: people who may decide when the approver is away;
+/// like `approver`, each must be a roster person when there is a roster.
+fn deputies(d: &mut FileDiags, f: &Fields, roster: Option<&Roster>) -> Option<Vec<String>> {
+    let Some(node) = f.get("deputies") else {
+        return Some(Vec::new());
+    };
+    let items = list(d, "deputies", node)?;
+    let mut names = Vec::new();
+    let mut valid = true;
+    for item in items {
+        let Some(name) = super::reader::text(d, "deputies", item) else {
+            valid = false;
+            continue;
+        };
+        if roster.is_some_and(|r| r.person(&name.value).is_none()) {
+            d.error(
+                &name.referenced,
+                format!("deputy `{}` is not one of the roster's people", name.value),
+            );
+            valid = false;
+            continue;
+        }
+        names.push(name.value);
+    }
+    valid.then_some(names)
 }
 
 fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {

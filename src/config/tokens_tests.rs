@@ -77,3 +77,26 @@ fn no_tokens_means_loopback_only_and_an_empty_list_is_an_error() {
     let empty = load("  tokens: []\n", true).unwrap_err().to_string();
     assert!(empty.contains("`tokens` is empty"), "{empty}");
 }
+
+/// `deputies:` are roster people, like the approver; a stranger is an
+/// error at its own line and column.
+#[test]
+fn deputies_are_roster_people_checked_at_their_line() {
+    let text = |deputies: &str| {
+        format!(
+            "prometheus: {{ url: http://127.0.0.1:9090 }}\nroster: ../config/roster.yaml\nrollouts:\n  - name: web\n    approver: lubit\n    deputies: {deputies}\n    stages: [{{ traffic: 100% }}]\n    rules: [good.yaml]\n"
+        )
+    };
+    let path = Path::new("tests/fixtures/rules/sena.yaml");
+    let loaded = load_str(&text("[sena]"), path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.rollouts[0].deputies, ["sena"]);
+    let err = load_str(&text("[sena, stranger]"), path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sena.yaml:6:22: deputy `stranger` is not one of the roster's people"),
+        "{err}"
+    );
+    let err = load_str(&text("maestro"), path).unwrap_err().to_string();
+    assert!(err.contains("`deputies` must be a list"), "{err}");
+}

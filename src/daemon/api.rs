@@ -1,7 +1,7 @@
 //! The daemon's side of the HTTP surface: `server::Api` over the shared
 //! state. Reads come from memory (status) or the store's thread
 //! (incidents); an acknowledgement is a transition, run off the async
-//! workers; a reload is a command to the supervisor.
+//! workers, like a GO / NO-GO; a reload is a command to the supervisor.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{transition, Command, Shared};
-use crate::domain::{Incident, TokenTable};
+use super::{decisions, transition, Command, Shared};
+use crate::domain::{DecisionAnswer, DecisionRecord, DecisionRequest, Incident, TokenTable};
 use crate::report::StatusReport;
 use crate::server::{Api, Reload};
 
@@ -52,6 +52,40 @@ impl Api for DaemonApi {
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn decide(
+        &self,
+        rollout: String,
+        request: DecisionRequest,
+        can_decide: bool,
+    ) -> BoxFuture<'_, Result<DecisionAnswer, String>> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                decisions::decide(&shared, &rollout, &request, can_decide)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+        })
+    }
+
+    fn decisions(
+        &self,
+        rollout: Option<String>,
+        since: Option<jiff::Timestamp>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DecisionRecord>, String>> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                decisions::list(&shared, rollout.as_deref(), since, limit)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
         })
     }
 

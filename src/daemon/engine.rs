@@ -26,6 +26,9 @@ pub use super::unsaved::Unsaved;
 pub struct Latest {
     pub report: RolloutReport,
     pub checks: Vec<crate::eval::CheckResult>,
+    /// What the checks advised, before any NO-GO: a decision weighs a GO
+    /// against this, so a later GO can release a NO-GO hold.
+    pub advised: crate::decide::Decision,
 }
 
 /// What the daemon's parts share: the HTTP server reads it, rollout tasks write it.
@@ -188,24 +191,26 @@ pub async fn evaluate(
     }
     let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
     report_local_resources(shared, &checks);
-    let decision = decide(rollout, stage, &checks, now);
-
-    let report = RolloutReport::new(rollout, stage, &decision, &checks, now);
-    let journal = match serde_json::to_string(&JournalRecord::new(&report)) {
-        Ok(record) => Some(record),
-        Err(e) => {
-            tracing::error!(rollout = %rollout.name, error = %e, "cannot write this evaluation's journal record; it is missing from the journal");
-            None
-        }
-    };
+    // What the checks advise; a NO-GO in force is applied on top (inside
+    // the loop: a NO-GO committed meanwhile is seen on the recomputation).
+    let advised = decide(rollout, stage, &checks, now);
 
     // State carried in memory must reach the store whole with the first
     // commit that works, changed or not.
     let from_memory = unsaved.is_some();
     let mut reserved_id = None;
     let mut attempt = 0;
-    let (out, outbox, committed) = loop {
+    let (out, outbox, committed, decision, report) = loop {
         attempt += 1;
+        let decision = crate::domain::approval::with_hold(advised.clone(), state.hold.as_ref());
+        let report = RolloutReport::new(rollout, stage, &decision, &checks, now);
+        let journal = match serde_json::to_string(&JournalRecord::new(&report)) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                tracing::error!(rollout = %rollout.name, error = %e, "cannot write this evaluation's journal record; it is missing from the journal");
+                None
+            }
+        };
         let next_incident_id = match reserved_id {
             _ if state.incident.is_some() || decision.verdict == Verdict::Continue => 0,
             Some(id) => id,
@@ -225,6 +230,7 @@ pub async fn evaluate(
             incident: state.incident.as_ref(),
             roster: config.roster.as_ref(),
             notify: &config.notify,
+            decided_hold: state.hold.is_some() && advised.verdict == Verdict::Continue,
             next_incident_id,
             prometheus_url: &config.prometheus.external_url,
         });
@@ -242,7 +248,7 @@ pub async fn evaluate(
             rollout: rollout.name.clone(),
             expected_version: state.version,
             at: now,
-            journal: journal.clone(),
+            journal,
             breaches: breaches_changed.then(|| new_breaches.clone()),
             memory: memory_changed.then(|| out.memory.clone()),
             incident: incident_to_write.cloned(),
@@ -265,10 +271,10 @@ pub async fn evaluate(
                 let conflict = StoreError::Conflict {
                     rollout: rollout.name.clone(),
                 };
-                break (out, outbox, Err(conflict));
+                break (out, outbox, Err(conflict), decision, report);
             }
-            Ok(None) => break (out, outbox, Ok(())),
-            Err(e) => break (out, outbox, Err(e)),
+            Ok(None) => break (out, outbox, Ok(()), decision, report),
+            Err(e) => break (out, outbox, Err(e), decision, report),
         }
     };
     let said = !matches!(committed, Err(StoreError::Conflict { .. }));
@@ -357,6 +363,7 @@ pub async fn evaluate(
             Latest {
                 report: report.clone(),
                 checks,
+                advised,
             },
         );
     Ok(report)

@@ -4,6 +4,7 @@
 //! after in-flight evaluations finish.
 
 mod api;
+mod decisions;
 pub mod engine;
 pub mod transition;
 mod unsaved;

@@ -127,6 +127,7 @@ fn change_incident(
             incident: state.incident.as_ref(),
             roster: config.roster.as_ref(),
             notify: &config.notify,
+            decided_hold: false,
             next_incident_id: 0,
             prometheus_url: &config.prometheus.external_url,
         });

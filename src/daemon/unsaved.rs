@@ -34,6 +34,7 @@ impl Unsaved {
         RolloutState {
             memory: Some(self.memory.clone()),
             incident: self.incident.clone().filter(|i| i.resolved_at.is_none()),
+            hold: None,
             version: self.version,
         }
     }

@@ -34,6 +34,7 @@ fn rollout() -> Rollout {
     Rollout {
         name: "checkout-api".into(),
         approver: "lubit".into(),
+        deputies: Vec::new(),
         stages: vec![
             Stage {
                 traffic: Percent(5.0),

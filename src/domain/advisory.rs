@@ -29,6 +29,9 @@ pub enum AdvisoryKind {
     /// Sena itself lost a queued notification (an unreadable outbox row)
     /// and says so instead of dropping it silently.
     Undeliverable,
+    /// A person's GO or NO-GO took effect (verdict `continue` for GO,
+    /// `hold` for NO-GO; the reason says who and why).
+    Decided,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,6 +98,12 @@ impl Advisory {
                     "RECOVERED {} at {}: back within limits",
                     self.rollout, self.traffic
                 )
+            }
+            (AdvisoryKind::Decided, Verdict::Continue) => {
+                format!("GO {} → now at {}", self.rollout, self.traffic)
+            }
+            (AdvisoryKind::Decided, _) => {
+                format!("NO-GO {}: held at {}", self.rollout, self.traffic)
             }
             (AdvisoryKind::ReadyToExpand, _) | (_, Verdict::Continue) => {
                 match &self.ready_to_expand {
@@ -202,6 +211,14 @@ impl DedupKey {
     }
 
     /// The notice that queued row `outbox_id` was unreadable and set aside.
+    /// A GO or NO-GO that took effect on `stage_index`.
+    pub fn decided(rollout: &str, stage_index: usize, at: Timestamp) -> Self {
+        DedupKey(format!(
+            "{rollout}:decided:{stage_index}:{}",
+            at.as_millisecond()
+        ))
+    }
+
     pub fn lost(outbox_id: i64) -> Self {
         DedupKey(format!("outbox-{outbox_id}:unreadable"))
     }

@@ -3,6 +3,7 @@
 //! and every other module may depend on it; `tests/architecture.rs` keeps
 //! it so (and keeps the stages pointing one way).
 //!
+//! - `approval`: GO / NO-GO decisions and the record of each with its evidence;
 //! - `access`: who asks (a person, a machine, a local caller) and what it may do;
 //! - `threshold`: a check's limit, typed from the YAML to the message;
 //! - `check`: what one evaluation of a check found;
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod advisory;
+pub mod approval;
 pub mod check;
 pub mod float;
 pub mod format;
@@ -24,6 +26,10 @@ pub mod verdict;
 pub use access::{Capabilities, Capability, Identity, Principal, TokenDigest, TokenTable};
 pub use advisory::{
     Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
+};
+pub use approval::{
+    Advice, CheckEvidence, Choice, DecisionAnswer, DecisionRecord, DecisionRequest, Hold, Outcome,
+    Refused, Via,
 };
 pub use check::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
 pub use incident::{Incident, RolloutMemory};

@@ -16,10 +16,11 @@
 //!   `continue`; a breach inside that window continues the same incident
 //!   without a new page.
 //! - While not `continue`, a reminder every `repeat`.
-//! - The approver hears "ready to expand" once per stage.
+//! - The approver and the deputies hear "ready to expand" once per stage.
 //! - A hold caused only by blind checks (no data, query errors) opens an
 //!   incident only once it has lasted `blind_after`; a failing check pages
 //!   at once.
+//! - A hold that is only a person's NO-GO pages nobody.
 
 use jiff::Timestamp;
 
@@ -40,6 +41,10 @@ pub struct PolicyInput<'a> {
     pub incident: Option<&'a Incident>,
     pub roster: Option<&'a Roster>,
     pub notify: &'a NotifyConfig,
+    /// The hold is only a person's NO-GO over checks that advise
+    /// `continue`: no incident opens and nobody is paged for it (the
+    /// decider chose it and the channel already heard).
+    pub decided_hold: bool,
     /// Id to use if an incident opens now.
     pub next_incident_id: i64,
     pub prometheus_url: &'a str,
@@ -82,6 +87,7 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     let on_call = input.roster.and_then(|r| r.on_call(now));
     let incident = match (input.incident.cloned(), verdict) {
         (None, Verdict::Continue) => None,
+        (None, Verdict::Hold) if input.decided_hold => None,
         // Blind, and not for long yet: hold without paging anyone.
         (None, Verdict::Hold) if only_blind(input.checks) && !blind_long_enough(input, &memory) => {
             None
@@ -171,11 +177,11 @@ pub fn apply(input: &PolicyInput<'_>) -> PolicyOutput {
     if let (Some(exp), false) = (&input.decision.ready_to_expand, open) {
         if memory.ready_notified_stage != Some(input.stage_index) {
             memory.ready_notified_stage = Some(input.stage_index);
-            let approver: Vec<Person> = input
-                .roster
-                .and_then(|r| r.person(&exp.approver))
+            // The approver and the deputies: any of them may answer.
+            let approver: Vec<Person> = std::iter::once(&exp.approver)
+                .chain(&input.rollout.deputies)
+                .filter_map(|name| input.roster.and_then(|r| r.person(name)))
                 .cloned()
-                .into_iter()
                 .collect();
             out.push(Outgoing {
                 advisory: advisory(input, AdvisoryKind::ReadyToExpand, None),
@@ -307,6 +313,7 @@ fn escalate(
     }
 }
 
+pub mod decision;
 mod page;
 
 use page::{advisory, page};

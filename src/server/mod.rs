@@ -1,12 +1,14 @@
 //! Sena's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/api/v1/status`,
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
-//! `POST /api/v1/incidents/{id}/ack`). It reads shared state and sends
+//! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
+//! (`decisions.rs`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
 
 mod auth;
 mod connections;
+mod decisions;
 
 use std::sync::Arc;
 
@@ -20,7 +22,10 @@ use serde::Deserialize;
 
 pub use connections::Limits;
 
-use crate::domain::{Capability, Identity, Incident, Principal, TokenTable};
+use crate::domain::{
+    Capability, DecisionAnswer, DecisionRecord, DecisionRequest, Identity, Incident, Principal,
+    TokenTable,
+};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::report::StatusReport;
@@ -37,6 +42,21 @@ pub trait Api: Send + Sync + 'static {
     fn incidents(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Incident>, String>>;
     /// Acknowledges incident `id` for `by`; `None` when there is none.
     fn acknowledge(&self, id: i64, by: String) -> BoxFuture<'_, Result<Option<Incident>, String>>;
+    /// A GO / NO-GO by the caller (`request.by`); `can_decide`: the caller
+    /// holds `Capability::Decide`.
+    fn decide(
+        &self,
+        rollout: String,
+        request: DecisionRequest,
+        can_decide: bool,
+    ) -> BoxFuture<'_, Result<DecisionAnswer, String>>;
+    /// Decision records, oldest first, of one rollout or all, since a time.
+    fn decisions(
+        &self,
+        rollout: Option<String>,
+        since: Option<jiff::Timestamp>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<DecisionRecord>, String>>;
     /// Reloads the configuration from its file.
     fn reload(&self) -> BoxFuture<'_, Reload>;
     /// The configured tokens, as of the last reload; `None` when there are
@@ -96,6 +116,16 @@ pub async fn serve(
         .route(
             "/api/v1/incidents/{id}/ack",
             post(ack).route_layer(needs(Need::Capability(Capability::Ack))),
+        )
+        .route(
+            "/api/v1/rollouts/{name}/decisions",
+            post(decisions::post)
+                .route_layer(needs(Need::Capability(Capability::Decide)))
+                .merge(get(decisions::list_one).route_layer(needs(Need::Nothing))),
+        )
+        .route(
+            "/api/v1/decisions",
+            get(decisions::list_all).route_layer(needs(Need::Nothing)),
         )
         .route(
             "/-/reload",

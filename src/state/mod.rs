@@ -9,6 +9,7 @@
 //! queued, so a crash can never leave a page queued for a change that was
 //! not recorded, or the reverse.
 
+mod decisions;
 mod handle;
 mod incidents;
 mod journal;
@@ -18,6 +19,7 @@ mod rollouts;
 mod schema;
 
 pub use crate::domain::{Incident, RolloutMemory};
+pub use decisions::{DecisionCommit, DecisionState};
 pub use handle::StoreHandle;
 pub use journal::JournalQuery;
 pub use lock::StateLock;

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use super::{from_millis, to_millis, Incident, Result, Store, StoreError};
 use crate::domain::Delivery;
 use crate::domain::{BreachMemory, RolloutMemory};
-use crate::domain::{StagePosition, Verdict};
+use crate::domain::{Hold, StagePosition, Verdict};
 
 /// A rollout's state as one transition reads it: what was said, the open
 /// incident, and the version both belong to.
@@ -16,6 +16,8 @@ use crate::domain::{StagePosition, Verdict};
 pub struct RolloutState {
     pub memory: Option<RolloutMemory>,
     pub incident: Option<Incident>,
+    /// A NO-GO in force: the evaluation holds with its reason.
+    pub hold: Option<Hold>,
     /// 0 before the first commit.
     pub version: i64,
 }
@@ -56,13 +58,14 @@ impl Store {
 
     /// Moves a rollout to a stage (from the CLI or API). Breach memory is kept:
     /// a breach does not end because traffic moved.
+    /// A NO-GO hold ends here too: setting the stage by hand is a decision.
     pub fn set_stage(&self, rollout: &str, index: usize, at: Timestamp, by: &str) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (rollout) DO UPDATE SET idx = ?2, started_at = ?3, changed_by = ?4",
-            params![rollout, index as i64, to_millis(at), by],
-        )?;
-        Ok(())
+        let conn = self.conn();
+        super::in_transaction(&conn, |tx| {
+            set_stage_in(tx, rollout, index, at, by)?;
+            tx.execute("DELETE FROM rollout_hold WHERE rollout = ?1", [rollout])?;
+            Ok(())
+        })
     }
 
     /// The stored stage, or stage 0 starting `now` (recorded) when none is stored.
@@ -108,6 +111,7 @@ impl Store {
         Ok(RolloutState {
             memory: memory_in(&conn, rollout)?,
             incident: super::incidents::open_in(&conn, rollout)?,
+            hold: super::decisions::hold_in(&conn, rollout)?,
             version: version.unwrap_or(0),
         })
     }
@@ -122,24 +126,7 @@ impl Store {
     pub fn commit_evaluation(&self, c: &EvaluationCommit<'_>) -> Result<()> {
         let conn = self.conn();
         super::in_transaction(&conn, |tx| {
-            let bumped = if c.expected_version == 0 {
-                tx.prepare_cached(
-                    "INSERT INTO rollout_version (rollout, version) VALUES (?1, 1)
-                     ON CONFLICT (rollout) DO NOTHING",
-                )?
-                .execute([c.rollout])?
-            } else {
-                tx.prepare_cached(
-                    "UPDATE rollout_version SET version = version + 1
-                     WHERE rollout = ?1 AND version = ?2",
-                )?
-                .execute(params![c.rollout, c.expected_version])?
-            };
-            if bumped != 1 {
-                return Err(StoreError::Conflict {
-                    rollout: c.rollout.to_string(),
-                });
-            }
+            bump_version(tx, c.rollout, c.expected_version)?;
             if let Some(stage) = c.stage {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, 'sena')",
@@ -184,6 +171,45 @@ impl Store {
             Ok(())
         })
     }
+}
+
+pub(super) fn set_stage_in(
+    tx: &rusqlite::Connection,
+    rollout: &str,
+    index: usize,
+    at: Timestamp,
+    by: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO stage (rollout, idx, started_at, changed_by) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (rollout) DO UPDATE SET idx = ?2, started_at = ?3, changed_by = ?4",
+    )?
+    .execute(params![rollout, index as i64, to_millis(at), by])?;
+    Ok(())
+}
+
+/// Moves the rollout's version from `expected` to the next, or fails with
+/// [`StoreError::Conflict`] when another change committed first.
+pub(super) fn bump_version(tx: &rusqlite::Connection, rollout: &str, expected: i64) -> Result<()> {
+    let bumped = if expected == 0 {
+        tx.prepare_cached(
+            "INSERT INTO rollout_version (rollout, version) VALUES (?1, 1)
+             ON CONFLICT (rollout) DO NOTHING",
+        )?
+        .execute([rollout])?
+    } else {
+        tx.prepare_cached(
+            "UPDATE rollout_version SET version = version + 1
+             WHERE rollout = ?1 AND version = ?2",
+        )?
+        .execute(params![rollout, expected])?
+    };
+    if bumped != 1 {
+        return Err(StoreError::Conflict {
+            rollout: rollout.to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn memory_in(conn: &rusqlite::Connection, rollout: &str) -> Result<Option<RolloutMemory>> {

@@ -62,6 +62,21 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             rollout  TEXT PRIMARY KEY,
             version  INTEGER NOT NULL
         );
+        -- Every GO / NO-GO and refusal, append-only, with Sena's advice at
+        -- that instant (JSON: domain::DecisionRecord).
+        CREATE TABLE IF NOT EXISTS decision (
+            id       INTEGER PRIMARY KEY,
+            at       INTEGER NOT NULL,
+            rollout  TEXT NOT NULL,
+            accepted INTEGER NOT NULL,
+            record   TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS decision_rollout ON decision (rollout, id);
+        -- A NO-GO in force, until a GO or `sena stage`.
+        CREATE TABLE IF NOT EXISTS rollout_hold (
+            rollout  TEXT PRIMARY KEY,
+            hold     TEXT NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS counter (
             name   TEXT PRIMARY KEY,
             value  INTEGER NOT NULL

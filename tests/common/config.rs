@@ -22,6 +22,8 @@ pub struct RolloutSpec {
     /// The rules file's YAML text (`checks: [...]`).
     pub rules: String,
     pub approver: String,
+    /// `deputies:`; written only when not empty.
+    pub deputies: Vec<String>,
     /// (traffic, bake) per stage, e.g. `("5%", Some("1h"))`.
     pub stages: Vec<(String, Option<String>)>,
     /// Per-rollout `interval`, overriding `evaluation.interval`.
@@ -34,6 +36,7 @@ impl RolloutSpec {
             name: name.to_string(),
             rules: rules.to_string(),
             approver: "lubit".to_string(),
+            deputies: Vec::new(),
             stages: vec![("5%".into(), Some("1h".into())), ("100%".into(), None)],
             interval: None,
         }
@@ -41,6 +44,11 @@ impl RolloutSpec {
 
     pub fn approver(mut self, approver: &str) -> Self {
         self.approver = approver.to_string();
+        self
+    }
+
+    pub fn deputies(mut self, deputies: &[&str]) -> Self {
+        self.deputies = deputies.iter().map(|d| d.to_string()).collect();
         self
     }
 
@@ -215,6 +223,9 @@ impl ConfigBuilder {
         for r in &self.rollouts {
             let _ = writeln!(yaml, "  - name: {}", r.name);
             let _ = writeln!(yaml, "    approver: {}", r.approver);
+            if !r.deputies.is_empty() {
+                let _ = writeln!(yaml, "    deputies: [{}]", r.deputies.join(", "));
+            }
             yaml.push_str("    stages:\n");
             for (traffic, bake) in &r.stages {
                 match bake {

@@ -45,6 +45,7 @@ fn rollout() -> Rollout {
     Rollout {
         name: "checkout-api".into(),
         approver: "lubit".into(),
+        deputies: Vec::new(),
         stages: vec![
             Stage {
                 traffic: Percent(5.0),
@@ -115,6 +116,7 @@ impl Driver {
             incident: self.incident.as_ref(),
             roster: Some(&self.roster),
             notify: &self.notify,
+            decided_hold: false,
             next_incident_id: 7,
             prometheus_url: "http://prom",
         });
@@ -273,6 +275,54 @@ fn ready_to_expand_is_announced_once_per_stage_to_the_approver() {
 }
 
 #[test]
+fn a_no_go_hold_over_clean_checks_pages_nobody() {
+    let mut d = Driver::new();
+    let held = Decision {
+        verdict: Verdict::Hold,
+        reason: "NO-GO by lubit: wait".into(),
+        ready_to_expand: None,
+    };
+    let out = apply(&PolicyInput {
+        rollout: &d.rollout,
+        stage_index: 0,
+        decision: &held,
+        checks: &[],
+        now: seoul("10:00"),
+        memory: None,
+        incident: None,
+        roster: Some(&d.roster),
+        notify: &d.notify,
+        decided_hold: true,
+        next_incident_id: 1,
+        prometheus_url: "http://prom",
+    });
+    assert!(out.outgoing.is_empty() && out.incident.is_none(), "{out:?}");
+    // The same hold from the checks pages at once.
+    assert_eq!(d.step(seoul("10:00"), held).len(), 1);
+}
+
+#[test]
+fn ready_to_expand_reaches_the_deputies_and_says_how_to_answer() {
+    let mut d = Driver::new();
+    d.rollout.deputies = vec!["copilot".into()];
+    let mut ready = decision(Verdict::Continue);
+    ready.ready_to_expand = Some(Expansion {
+        next_index: 1,
+        next_traffic: "100%".into(),
+        approver: "lubit".into(),
+    });
+    let out = d.step(seoul("10:00"), ready);
+    assert_eq!(names(&out[0]), ["lubit", "copilot"]);
+    let text = crate::notify::render::text(&out[0].advisory, &[]);
+    assert!(
+        text.contains("sena approve checkout-api --stage 0")
+            && text.contains("sena reject checkout-api --stage 0 --comment WHY")
+            && text.contains("POST /api/v1/rollouts/checkout-api/decisions"),
+        "{text}"
+    );
+}
+
+#[test]
 fn without_a_roster_an_incident_still_opens_and_speaks() {
     let out = apply(&PolicyInput {
         rollout: &rollout(),
@@ -284,6 +334,7 @@ fn without_a_roster_an_incident_still_opens_and_speaks() {
         incident: None,
         roster: None,
         notify: &notify(),
+        decided_hold: false,
         next_incident_id: 1,
         prometheus_url: "http://prom",
     });

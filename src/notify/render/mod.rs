@@ -259,14 +259,27 @@ fn kind_only(a: &Advisory) -> Option<String> {
             Some(d) => format!("Resolved: back within limits after {d}"),
             None => "Resolved: back within limits".to_string(),
         }),
-        // The headline already says who may expand to what; for a lost
-        // message the notice says what was lost.
-        AdvisoryKind::ReadyToExpand | AdvisoryKind::Undeliverable => None,
+        // The headline says who may expand to what; this says how to
+        // answer, as commands to type (no one-click links: a mail can be
+        // forwarded, and a GO must carry the decider's own token).
+        AdvisoryKind::ReadyToExpand => Some(answer_text(a)),
+        // For a lost message the notice says what was lost; for a decision
+        // the reason says who decided what.
+        AdvisoryKind::Undeliverable | AdvisoryKind::Decided => None,
         AdvisoryKind::Acknowledged => Some(format!(
             "Acknowledged by {}: escalation stopped",
             acknowledged_by(a).unwrap_or_else(|| "someone".into())
         )),
     }
+}
+
+/// How the approver or a deputy answers a "ready to expand".
+fn answer_text(a: &Advisory) -> String {
+    let (r, s) = (&a.rollout, a.stage_index);
+    format!(
+        "Answer with `sena approve {r} --stage {s}` or `sena reject {r} --stage {s} --comment WHY`, \
+         or POST /api/v1/rollouts/{r}/decisions with {{\"decision\": \"go\", \"stage\": {s}}}"
+    )
 }
 
 /// Who acknowledged, as anyone could type it into the API or `sena ack`:

@@ -131,6 +131,28 @@ fn every_renderer_bounds_and_escapes_free_text() {
     assert!(subject.chars().count() <= 140);
 }
 
+/// A NO-GO's comment is free text from whoever holds a token: it reaches
+/// the channel inside the reason, inert.
+#[test]
+fn a_hostile_decision_comment_is_inert_in_every_format() {
+    let mut a = rollback_advisory();
+    a.kind = AdvisoryKind::Decided;
+    a.incident = None;
+    a.reason = format!("NO-GO by lubit: {HOSTILE}{}", "c".repeat(100_000));
+    let slack = serde_json::to_string(&slack_message_for_test(&a)).unwrap();
+    for raw in ["<!channel>", "@here", "\\r", "\\u001b"] {
+        assert!(!slack.contains(raw), "slack carries {raw}: {slack}");
+    }
+    assert!(!slack.contains(&"c".repeat(PROSE_MAX)), "bounded");
+    let page = super::super::html(&a, &[]);
+    assert!(
+        !page.contains("<!channel>") && !page.contains('\r'),
+        "{page}"
+    );
+    let subject = super::super::email_subject(&a);
+    assert!(!subject.contains(['\r', '\n', '\u{1b}']), "{subject}");
+}
+
 fn slack_message_for_test(a: &Advisory) -> slack_morphism::prelude::SlackMessageContent {
     super::super::slack_message(a, &[person("sena", "U0SENA")])
 }
