@@ -10,6 +10,7 @@
 //! - `verdict`: continue / hold / rollback, the decision, the stage;
 //! - `incident`: an incident and what was last said about a rollout;
 //! - `advisory`: what people are told, to whom, on which channel;
+//! - `gate`: may the traffic mover go on (Flagger, Argo Rollouts, CI);
 //! - `format`, `float`: values as people and Prometheus write them.
 
 pub mod access;
@@ -18,6 +19,7 @@ pub mod approval;
 pub mod check;
 pub mod float;
 pub mod format;
+pub mod gate;
 pub mod incident;
 pub mod progress;
 pub mod threshold;
@@ -32,6 +34,7 @@ pub use approval::{
     Refused, Via,
 };
 pub use check::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
+pub use gate::{judge as judge_gate, Evaluated, GateInput, GatePass, GateView};
 pub use incident::{Incident, RolloutMemory};
 pub use progress::{RecipientProgress, Refusal};
 pub use threshold::{Bound, OnFail, Threshold, Unit};
