@@ -117,6 +117,10 @@ fn rollout(d: Duration) -> Rollout {
         name: "web".into(),
         approver: "lubit".into(),
         deputies: Vec::new(),
+        flagger: crate::config::FlaggerCanary {
+            name: "checkout-api".into(),
+            namespace: None,
+        },
         stages: vec![
             Stage {
                 traffic: Percent(5.0),

@@ -113,6 +113,14 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-flagger-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-flagger-bad.yaml:6:22: flagger name `Checkout_API` is not a Kubernetes name: use lowercase letters, digits, `-` and `.`",
+        "tests/fixtures/rules/sena-flagger-bad.yaml:6:47: `namespace` must be text, found a list",
+        "tests/fixtures/rules/sena-flagger-bad.yaml:11:30: unknown key `namspace`, did you mean `namespace`?",
+        ],
+    ),
+    (
         "sena-limits-bad.yaml",
         &[
         "tests/fixtures/rules/sena-limits-bad.yaml:3:23: `max_response_bytes`: `16 parsecs` is not a size; write bytes (`16777216`) or a number with KiB, MiB, GiB, kB, MB or GB, like `16MiB`",

@@ -163,9 +163,26 @@ pub struct Rollout {
     pub approver: String,
     /// Who may decide in the approver's place (`deputies:`); may be empty.
     pub deputies: Vec<String>,
+    /// Which Flagger canary this rollout is (`flagger:`), for its webhooks.
+    pub flagger: FlaggerCanary,
     pub stages: Vec<Stage>,
     pub checks: Vec<Check>,
     pub interval: Duration,
+}
+
+/// `flagger: {name, namespace}`: the Flagger canary a webhook names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlaggerCanary {
+    /// Default: the rollout's name.
+    pub name: String,
+    /// `None`: any namespace.
+    pub namespace: Option<String>,
+}
+
+impl FlaggerCanary {
+    pub fn matches(&self, name: &str, namespace: &str) -> bool {
+        self.name == name && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -12,12 +12,13 @@ use super::raw::{line_col, Node};
 use super::reader::{list, text, Fields, FileDiags};
 use super::rules::{parse_rules, RuleCheck};
 use super::value::parse_percent;
-use super::{Diagnostic, Percent, Rollout, Stage};
+use super::{Diagnostic, FlaggerCanary, Percent, Rollout, Stage};
 use crate::roster::Roster;
 
 const ROLLOUT_KEYS: &[&str] = &[
-    "name", "approver", "deputies", "interval", "stages", "rules",
+    "name", "approver", "deputies", "flagger", "interval", "stages", "rules",
 ];
+const FLAGGER_KEYS: &[&str] = &["name", "namespace"];
 const STAGE_KEYS: &[&str] = &["traffic", "bake"];
 
 /// Rules files read so far, each read once however many rollouts list it.
@@ -147,6 +148,7 @@ fn rollout(
             _ => true,
         });
     let deputies = deputies(d, &f, roster);
+    let flagger = flagger(d, &f, name.as_ref().map(|n| n.value.as_str()));
     let interval = super::limits::interval(d, &f, default_interval);
     let stages = stages(d, &f);
     let checks = checks(
@@ -163,6 +165,7 @@ fn rollout(
             name,
             approver: approver?.value,
             deputies: deputies?,
+            flagger: flagger?,
             stages: stages?,
             checks: checks?,
             interval,
@@ -196,6 +199,45 @@ fn deputies(d: &mut FileDiags, f: &Fields, roster: Option<&Roster>) -> Option<Ve
         names.push(name.value);
     }
     valid.then_some(names)
+}
+
+/// `flagger: {name, namespace}`: the Flagger canary whose webhooks ask
+/// about this rollout; by default the canary named like the rollout, in
+/// any namespace. Names are Kubernetes object names (DNS labels).
+fn flagger(d: &mut FileDiags, f: &Fields, rollout: Option<&str>) -> Option<FlaggerCanary> {
+    let Some(node) = f.get("flagger") else {
+        return Some(FlaggerCanary {
+            name: rollout.unwrap_or_default().to_string(),
+            namespace: None,
+        });
+    };
+    let errors_before = d.list.len();
+    let g = Fields::read(d, node, "`flagger`", FLAGGER_KEYS)?;
+    let field = |d: &mut FileDiags, key: &str| {
+        let value = g.text(d, key)?;
+        let ok = !value.value.is_empty()
+            && value.value.len() <= 253
+            && value
+                .value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c));
+        if !ok {
+            d.error(
+                &value.referenced,
+                format!(
+                    "flagger {key} `{}` is not a Kubernetes name: use lowercase letters, digits, `-` and `.`",
+                    value.value.escape_debug()
+                ),
+            );
+        }
+        Some(value.value)
+    };
+    let name = field(d, "name");
+    let namespace = field(d, "namespace");
+    (d.list.len() == errors_before).then(|| FlaggerCanary {
+        name: name.unwrap_or_else(|| rollout.unwrap_or_default().to_string()),
+        namespace,
+    })
 }
 
 fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {

@@ -35,6 +35,10 @@ fn rollout() -> Rollout {
         name: "checkout-api".into(),
         approver: "lubit".into(),
         deputies: Vec::new(),
+        flagger: crate::config::FlaggerCanary {
+            name: "checkout-api".into(),
+            namespace: None,
+        },
         stages: vec![
             Stage {
                 traffic: Percent(5.0),

@@ -18,6 +18,10 @@ fn rollout() -> Rollout {
         name: "checkout-api".into(),
         approver: "lubit".into(),
         deputies: vec!["maestro".into()],
+        flagger: crate::config::FlaggerCanary {
+            name: "checkout-api".into(),
+            namespace: None,
+        },
         stages: vec![stage(5.0), stage(10.0), stage(100.0)],
         checks: vec![],
         interval: Duration::from_secs(30),
