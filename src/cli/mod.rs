@@ -5,6 +5,7 @@ mod api_client;
 pub mod check;
 mod decide;
 pub mod eval;
+mod gate;
 pub mod journal;
 pub mod roster;
 pub mod run;
@@ -106,6 +107,17 @@ enum Command {
         #[arg(long, short, default_value = "sena.yaml")]
         config: PathBuf,
     },
+    /// Ask the daemon whether ROLLOUT may go on (for CI): exit 0 GO given
+    /// and continue, 3 hold or waiting for approval, 4 rollback, 1 error.
+    Gate {
+        rollout: String,
+        /// The API token (one line) when the daemon has `server.tokens`
+        /// (it needs `read`); else $SENA_TOKEN.
+        #[arg(long, value_name = "FILE")]
+        token_file: Option<PathBuf>,
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+    },
     /// GO: expand ROLLOUT from stage N to the next, through the daemon.
     Approve {
         rollout: String,
@@ -202,6 +214,18 @@ pub fn main() -> i32 {
                 by,
             };
             ack::run(&config, incident, credentials, stdout, stderr)
+        }
+        Command::Gate {
+            rollout,
+            token_file,
+            config,
+        } => {
+            let credentials = api_client::Credentials {
+                token_file,
+                token: std::env::var("SENA_TOKEN").ok(),
+                by: None,
+            };
+            gate::run(&config, &rollout, credentials, stdout, stderr)
         }
         Command::Approve {
             rollout,

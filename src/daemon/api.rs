@@ -10,9 +10,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{decisions, transition, Command, Shared};
-use crate::domain::{DecisionAnswer, DecisionRecord, DecisionRequest, Incident, TokenTable};
+use crate::domain::{
+    DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Incident, TokenTable,
+};
 use crate::report::StatusReport;
-use crate::server::{Api, Reload};
+use crate::server::{Api, GateTarget, Reload};
 
 pub struct DaemonApi {
     pub shared: Arc<Shared>,
@@ -86,6 +88,16 @@ impl Api for DaemonApi {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())
+        })
+    }
+
+    fn gate(&self, target: GateTarget) -> BoxFuture<'_, Result<Option<GateView>, String>> {
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || super::gates::gate(&shared, &target))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
         })
     }
 

@@ -6,6 +6,7 @@
 mod api;
 mod decisions;
 pub mod engine;
+mod gates;
 pub mod transition;
 mod unsaved;
 mod workers;

@@ -9,7 +9,8 @@
 //!
 //! - With `server.tokens`: a mutating route needs `Authorization: Bearer`
 //!   with a token whose identity holds the capability. Read routes take a
-//!   token if sent (it must then be valid) but do not require one.
+//!   token if sent (it must then be valid) but do not require one; gates
+//!   ([`Need::Read`]) require one holding `read`.
 //! - Without: mutating routes answer only loopback peers, as
 //!   [`Identity::local`]; the accept loop puts the peer address on every
 //!   request (`ConnectInfo`), and a request without one counts as remote.
@@ -37,6 +38,9 @@ const MAX_AUTHORIZATION_BYTES: usize = 4096;
 pub enum Need {
     /// Nothing; a token, if sent, must be valid (reads, for now).
     Nothing,
+    /// With `server.tokens`, a token holding `read`; without, nothing (the
+    /// gates a traffic mover asks from inside the cluster).
+    Read,
     /// An identity holding this capability (every mutating route).
     Capability(Capability),
 }
@@ -134,17 +138,21 @@ pub fn check(
 ) -> Result<Option<Identity>, Denied> {
     let Some(tokens) = tokens else {
         return match need {
-            Need::Nothing => Ok(None),
+            Need::Nothing | Need::Read => Ok(None),
             Need::Capability(_) if peer.is_some_and(is_loopback) => Ok(Some(Identity::local())),
             Need::Capability(_) => Err(Denied::NotLoopback),
         };
     };
     let presented = match (bearer(headers)?, need) {
         (None, Need::Nothing) => return Ok(None),
-        (None, Need::Capability(_)) => return Err(Denied::MissingToken),
+        (None, Need::Capability(_) | Need::Read) => return Err(Denied::MissingToken),
         (Some(token), _) => token,
     };
     let identity = tokens.authenticate(presented).ok_or(Denied::InvalidToken)?;
+    let need = match need {
+        Need::Read => Need::Capability(Capability::Read),
+        need => need,
+    };
     match need {
         Need::Capability(need) if !identity.can.contains(need) => Err(Denied::Forbidden {
             who: identity.principal.name().to_string(),

@@ -191,3 +191,42 @@ fn a_401_carries_the_bearer_challenge_and_a_json_error() {
         "every reason is pre-registered at 0"
     );
 }
+
+#[test]
+fn gates_need_a_read_token_when_tokens_are_configured_and_nothing_otherwise() {
+    let t = tokens();
+    let missing = check(
+        Some(&t),
+        &HeaderMap::new(),
+        peer("127.0.0.1:5000"),
+        Need::Read,
+    );
+    assert_eq!(missing.unwrap_err(), Denied::MissingToken);
+    let ci = check(
+        Some(&t),
+        &headers(&[b"Bearer ci-token-0123456789abcdef"]),
+        None,
+        Need::Read,
+    );
+    assert_eq!(ci.unwrap().unwrap().principal.name(), "deploy-pipeline");
+    let ack_only = TokenTable::new(vec![(
+        TokenDigest::of(CI),
+        Identity {
+            principal: Principal::Machine("pager".into()),
+            can: Capabilities::of(&[Capability::Ack]),
+        },
+    )]);
+    let denied = check(
+        Some(&ack_only),
+        &headers(&[b"Bearer ci-token-0123456789abcdef"]),
+        None,
+        Need::Read,
+    )
+    .unwrap_err();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    // Without tokens a gate is open, from any host (Flagger is in the cluster).
+    assert_eq!(
+        check(None, &HeaderMap::new(), peer("10.0.0.7:5000"), Need::Read),
+        Ok(None)
+    );
+}

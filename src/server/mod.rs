@@ -1,7 +1,8 @@
 //! Sena's HTTP surface: `/healthz`, `/readyz`, `/metrics`, `/api/v1/status`,
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
-//! (`decisions.rs`). It reads shared state and sends
+//! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
+//! (`gates.rs`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
@@ -9,6 +10,7 @@
 mod auth;
 mod connections;
 mod decisions;
+mod gates;
 
 use std::sync::Arc;
 
@@ -23,8 +25,8 @@ use serde::Deserialize;
 pub use connections::Limits;
 
 use crate::domain::{
-    Capability, DecisionAnswer, DecisionRecord, DecisionRequest, Identity, Incident, Principal,
-    TokenTable,
+    Capability, DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Identity, Incident,
+    Principal, TokenTable,
 };
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -57,11 +59,21 @@ pub trait Api: Send + Sync + 'static {
         since: Option<jiff::Timestamp>,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<DecisionRecord>, String>>;
+    /// The gate's judgement of one rollout now; `None` when none matches.
+    fn gate(&self, target: GateTarget) -> BoxFuture<'_, Result<Option<GateView>, String>>;
     /// Reloads the configuration from its file.
     fn reload(&self) -> BoxFuture<'_, Reload>;
     /// The configured tokens, as of the last reload; `None` when there are
     /// none (then only loopback callers may change anything).
     fn tokens(&self) -> Option<Arc<TokenTable>>;
+}
+
+/// Which rollout a gate asks about.
+pub enum GateTarget {
+    /// By Sena's name (Argo Rollouts, `sena gate`).
+    Rollout(String),
+    /// By the Flagger canary a webhook names (`rollouts[].flagger`).
+    Flagger { name: String, namespace: String },
 }
 
 /// How a reload request ended.
@@ -126,6 +138,18 @@ pub async fn serve(
         .route(
             "/api/v1/decisions",
             get(decisions::list_all).route_layer(needs(Need::Nothing)),
+        )
+        .route(
+            "/api/v1/gates/flagger",
+            post(gates::flagger_confirm).route_layer(needs(Need::Read)),
+        )
+        .route(
+            "/api/v1/gates/flagger/rollback",
+            post(gates::flagger_rollback).route_layer(needs(Need::Read)),
+        )
+        .route(
+            "/api/v1/gates/{rollout}",
+            get(gates::view).route_layer(needs(Need::Read)),
         )
         .route(
             "/-/reload",

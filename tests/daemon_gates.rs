@@ -1,0 +1,271 @@
+//! Gates for the traffic movers against the real binary (issue 9):
+//! Flagger's exact webhook payload, the Argo Rollouts web metric JSON and
+//! `sena gate` exit codes, before and after the approver's GO, on a
+//! failing rollout, and without or with a wrong token. Polls with
+//! deadlines; nothing sleeps a fixed time.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::config::RolloutSpec;
+use common::http;
+use common::sena::{binary, Sena};
+use common::{ConfigBuilder, TestConfig};
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(40);
+const LUBIT: &str = "lubit-4a1c2e3f5b6d7a8c9e0f1a2b3c4d5e6f";
+const CI: &str = "ci-77e1d2c3b4a5968778695a4b3c2d1e0f";
+
+const ROSTER: &str = r#"timezone: UTC
+people:
+  sena:  { slack: U0SENA }
+  lubit: { slack: U0LUBIT }
+slots:
+  - name: around-the-clock
+    from: "00:00"
+    to: "24:00"
+    escalation:
+      - notify: [sena]
+"#;
+
+const PASSING: &str = "checks:\n  - name: errors\n    query: vector(0)\n    below: 0.1\n";
+const FAILING: &str =
+    "checks:\n  - name: errors\n    query: vector(1)\n    below: 0.1\n    on_fail: rollback\n";
+
+fn config() -> TestConfig {
+    let spec = |name: &str, rules: &str| {
+        RolloutSpec::new(name, rules).stages(&[
+            ("5%", Some("2s")),
+            ("25%", Some("1h")),
+            ("100%", None),
+        ])
+    };
+    ConfigBuilder::new()
+        .roster(ROSTER)
+        .server_key("tokens:")
+        .server_key("  - { person: lubit, token_file: tokens/lubit }")
+        .server_key("  - { name: deploy-pipeline, token_file: tokens/ci, can: [read] }")
+        .file("tokens/lubit", &format!("{LUBIT}\n"))
+        .file("tokens/ci", &format!("{CI}\n"))
+        .file("tokens/wrong", "not-a-configured-token-0123456789\n")
+        .rollout_with(spec("gate-ok", PASSING))
+        .rollout_with(spec("gate-bad", FAILING))
+        .write()
+}
+
+fn call(sena: &Sena, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> http::Response {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth));
+    }
+    let url = format!("{}{path}", sena.base_url());
+    http::request(method, &url, &headers, body).expect("HTTP call")
+}
+
+/// Flagger's payload, as its webhook sends it.
+fn flagger_payload(name: &str) -> Vec<u8> {
+    serde_json::json!({
+        "name": name,
+        "namespace": "shop",
+        "phase": "Progressing",
+        "checksum": "85d557f47b",
+        "metadata": { "type": "confirm-traffic-increase" }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn sena_gate(cfg: &TestConfig, rollout: &str, token_file: &str) -> (i32, String) {
+    let out = Command::new(binary())
+        .args(["gate", rollout, "--config"])
+        .arg(cfg.path())
+        .arg("--token-file")
+        .arg(cfg.dir.path().join(token_file))
+        .env_remove("SENA_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sena gate");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Polls `f` until it returns `Some`, or fails at the deadline.
+fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::yield_now();
+        std::thread::park_timeout(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn gates_open_only_after_the_go_and_the_rollback_hook_fires_only_on_rollback() {
+    let cfg = config();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_rollout("gate-ok", "to be ready to expand", DEADLINE, |r| {
+        !r["ready_to_expand"].is_null()
+    });
+
+    // Gates need a read token when tokens are configured.
+    assert_eq!(
+        call(&sena, "GET", "/api/v1/gates/gate-ok", None, b"").status,
+        401
+    );
+    let no_token = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        None,
+        &flagger_payload("gate-ok"),
+    );
+    assert_eq!(no_token.status, 401, "{}", no_token.body);
+
+    // Before the GO: continue, not approved; Flagger gets 403, CI exit 3.
+    let view = call(&sena, "GET", "/api/v1/gates/gate-ok", Some(CI), b"").json();
+    let keys: Vec<&str> = view
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 6, "{view}");
+    for key in [
+        "rollout", "stage", "traffic", "verdict", "approved", "reason",
+    ] {
+        assert!(view.get(key).is_some(), "{key} missing from {view}");
+    }
+    assert_eq!(view["rollout"], "gate-ok");
+    assert_eq!(
+        (view["stage"].as_u64(), view["traffic"].as_str()),
+        (Some(0), Some("5%"))
+    );
+    assert_eq!(
+        (view["verdict"].as_str(), view["approved"].as_bool()),
+        (Some("continue"), Some(false))
+    );
+    let before = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        Some(CI),
+        &flagger_payload("gate-ok"),
+    );
+    assert_eq!(before.status, 403, "{}", before.body);
+    assert!(
+        before.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for the approver"),
+        "{}",
+        before.body
+    );
+    let (code, text) = sena_gate(&cfg, "gate-ok", "tokens/ci");
+    assert_eq!(code, 3, "{text}");
+    let (code, text) = sena_gate(&cfg, "gate-ok", "tokens/wrong");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("401"), "{text}");
+
+    // The healthy rollout never passes the rollback hook.
+    let r = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger/rollback",
+        Some(CI),
+        &flagger_payload("gate-ok"),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // Unknown canary: 404 JSON; hostile payloads: 400 JSON.
+    let unknown = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        Some(CI),
+        &flagger_payload("nope"),
+    );
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert!(unknown.json()["error"].is_string());
+    let huge = format!(r#"{{"name": "{}", "namespace": 1}}"#, "x".repeat(200_000));
+    for bad in [
+        &b"\xff\xfe{"[..],
+        b"",
+        br#"{"name": 5, "namespace": "shop"}"#,
+        br#"[]"#,
+        huge.as_bytes(),
+    ] {
+        let r = call(&sena, "POST", "/api/v1/gates/flagger", Some(CI), bad);
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.json()["error"].is_string(), "{}", r.body);
+    }
+    let unknown = call(&sena, "GET", "/api/v1/gates/nope", Some(CI), b"");
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.json()["error"].is_string());
+
+    // The GO moves it to stage 1; once stage 1 is evaluated, the gates open.
+    let go = call(
+        &sena,
+        "POST",
+        "/api/v1/rollouts/gate-ok/decisions",
+        Some(LUBIT),
+        br#"{"decision": "go", "stage": 0}"#,
+    );
+    assert_eq!(go.status, 200, "{}", go.body);
+    let view: Value = until("the gate to open after the GO", || {
+        let v = call(&sena, "GET", "/api/v1/gates/gate-ok", Some(CI), b"").json();
+        (v["verdict"] == "continue").then_some(v)
+    });
+    assert_eq!(view["approved"], true, "{view}");
+    assert_eq!(
+        (view["stage"].as_u64(), view["traffic"].as_str()),
+        (Some(1), Some("25%"))
+    );
+    let after = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        Some(CI),
+        &flagger_payload("gate-ok"),
+    );
+    assert_eq!(after.status, 200, "{}", after.body);
+    let (code, text) = sena_gate(&cfg, "gate-ok", "tokens/ci");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("GO: gate-ok stage 1 (25%)"), "{text}");
+
+    // A failing rollout: the rollback hook passes, confirm does not, CI exit 4.
+    sena.wait_for_verdict("gate-bad", "rollback", DEADLINE);
+    let r = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger/rollback",
+        Some(CI),
+        &flagger_payload("gate-bad"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        Some(CI),
+        &flagger_payload("gate-bad"),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let view = call(&sena, "GET", "/api/v1/gates/gate-bad", Some(CI), b"").json();
+    assert_eq!(
+        (view["verdict"].as_str(), view["approved"].as_bool()),
+        (Some("rollback"), Some(false))
+    );
+    let (code, text) = sena_gate(&cfg, "gate-bad", "tokens/ci");
+    assert_eq!(code, 4, "{text}");
+}
