@@ -44,7 +44,14 @@ impl Cell {
         match self {
             Cell::Text(t) => csv_text(t),
             Cell::Int(i) => i.to_string(),
-            Cell::Float(f) => non_finite_text(*f).map_or_else(|| f.to_string(), str::to_string),
+            // Finite values as JSON writes them (shortest round trip,
+            // `1e300` not 301 digits), so both formats agree.
+            Cell::Float(f) => match non_finite_text(*f) {
+                Some(text) => text.to_string(),
+                None => {
+                    serde_json::Number::from_f64(*f).map_or_else(String::new, |n| n.to_string())
+                }
+            },
             Cell::Bool(b) => b.to_string(),
             Cell::Empty => String::new(),
         }

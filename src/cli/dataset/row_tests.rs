@@ -94,4 +94,14 @@ fn a_jsonl_row_parses_with_checks_nested_and_non_finite_as_text() {
     assert_eq!(v["decision"], "GO");
     // JSON needs no defusing: the comment is kept as written.
     assert!(v["comment"].as_str().unwrap().starts_with("=cmd"));
+    assert_eq!(v.as_object().unwrap().len(), COLUMNS.len() + 1);
+}
+
+#[test]
+fn finite_values_are_written_as_json_writes_them() {
+    assert_eq!(Cell::Float(1e300).csv(), "1e+300");
+    assert_eq!(Cell::Float(0.0042).csv(), "0.0042");
+    assert_eq!(Cell::Float(-0.5).csv(), "-0.5");
+    assert_eq!(Cell::Float(f64::NEG_INFINITY).csv(), "-Inf");
+    assert_eq!(Cell::Float(1e300).json(), serde_json::json!(1e300));
 }

@@ -360,3 +360,25 @@ fn an_unwritable_out_fails_and_leaves_no_temporary_file() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot create"), "{stderr}");
 }
+
+#[test]
+fn a_damaged_record_is_an_error_exit_and_keeps_the_previous_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let store = seeded(&state);
+    store.execute_for_tests("UPDATE decision SET record = '{not json' WHERE id = 3");
+    drop(store);
+    let config = config(dir.path(), &state);
+    let out = dir.path().join("d.csv");
+    std::fs::write(&out, "previous").unwrap();
+    let since = "2026-01-01T00:00:00Z";
+    let (code, _, stderr) = run_verb(&config, since, DatasetFormat::Csv, Some(out.clone()));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("bad record"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+}
