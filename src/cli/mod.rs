@@ -3,6 +3,7 @@
 pub mod ack;
 mod api_client;
 pub mod check;
+pub mod dataset;
 mod decide;
 pub mod eval;
 mod gate;
@@ -81,6 +82,21 @@ enum Command {
         rollout: Option<String>,
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Every GO / NO-GO (and refusal) with its advice and outcome, as CSV or JSON lines.
+    Dataset {
+        #[arg(long, short, default_value = "sena.yaml")]
+        config: PathBuf,
+        /// A duration back from now (`90d`) or an RFC 3339 instant.
+        #[arg(long, default_value = "90d")]
+        since: String,
+        #[arg(long, value_enum, default_value_t = dataset::DatasetFormat::Csv)]
+        format: dataset::DatasetFormat,
+        #[arg(long)]
+        rollout: Option<String>,
+        /// Write here (atomically: a temporary file, then rename) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Show who is on call at an instant (default now), or the week as a table.
     Roster {
@@ -199,6 +215,13 @@ pub fn main() -> i32 {
             rollout,
             limit,
         } => journal::run(&config, since.as_deref(), rollout, limit, stdout, stderr),
+        Command::Dataset {
+            config,
+            since,
+            format,
+            rollout,
+            out,
+        } => dataset::run(&config, &since, format, rollout, out, stdout, stderr),
         Command::Roster { config, at, week } => {
             roster_verb(&config, at.as_deref(), week, stdout, stderr)
         }

@@ -158,7 +158,7 @@ fn insert(tx: &rusqlite::Connection, record: &DecisionRecord) -> Result<Decision
     Ok(stored)
 }
 
-fn parse_record(json: &str) -> Result<DecisionRecord> {
+pub(super) fn parse_record(json: &str) -> Result<DecisionRecord> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("decision record: {e}")))
 }
 

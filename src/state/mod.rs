@@ -9,6 +9,7 @@
 //! queued, so a crash can never leave a page queued for a change that was
 //! not recorded, or the reverse.
 
+mod dataset;
 mod decisions;
 mod handle;
 mod incidents;
@@ -19,6 +20,7 @@ mod rollouts;
 mod schema;
 
 pub use crate::domain::{Incident, RolloutMemory};
+pub use dataset::{NextGo, DECISION_PAGE};
 pub use decisions::{DecisionCommit, DecisionState};
 pub use handle::StoreHandle;
 pub use journal::JournalQuery;

@@ -39,6 +39,8 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             record   TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS journal_at ON journal (at);
+        -- `sena dataset` looks up one rollout's journal after a decision.
+        CREATE INDEX IF NOT EXISTS journal_rollout_at ON journal (rollout, at);
         CREATE TABLE IF NOT EXISTS incident (
             id            INTEGER PRIMARY KEY,
             rollout       TEXT NOT NULL,

@@ -1,0 +1,216 @@
+//! `sena dataset`: every GO / NO-GO (refusals too) as one row with the
+//! advice it was given and what happened after, as CSV or JSON Lines, to
+//! answer "when did people go against the advice, and were they right?".
+//!
+//! Read-only, beside a running daemon: it opens the store as `sena
+//! journal` does and never takes the daemon's lock. Memory stays bounded:
+//! decisions are read a page at a time and each row's outcome is a handful
+//! of keyed `LIMIT 1` lookups, never the journal as a whole.
+
+mod outcome;
+mod row;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use jiff::Timestamp;
+
+use crate::domain::DecisionRecord;
+use crate::state::{Store, StoreError, DECISION_PAGE};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetFormat {
+    Csv,
+    Jsonl,
+}
+
+/// Which decisions, and how to write them.
+pub struct Query {
+    pub since: Option<Timestamp>,
+    pub rollout: Option<String>,
+    pub format: DatasetFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+pub fn run(
+    config_path: &Path,
+    since: &str,
+    format: DatasetFormat,
+    rollout: Option<String>,
+    out_path: Option<PathBuf>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let Some(config) = super::load_or_report(config_path, err) else {
+        return 1;
+    };
+    let since = match super::journal::parse_since(since) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "--since: {e}");
+            return 2;
+        }
+    };
+    let db = config.state.path.join("sena.db");
+    if !db.is_file() {
+        // Store::open would create an empty store; a typo in state.path
+        // must not pass for "no decisions yet".
+        let _ = writeln!(
+            err,
+            "no state store at {}: has `sena run` run with {}? (state.path)",
+            db.display(),
+            config_path.display()
+        );
+        return 1;
+    }
+    let store = match Store::open(&config.state.path) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            return 1;
+        }
+    };
+    let query = Query {
+        since: Some(since),
+        rollout,
+        format,
+    };
+    let written = match &out_path {
+        Some(path) => write_atomically(path, |w| export(&store, &query, w)),
+        None => {
+            let mut w = BufWriter::new(out);
+            export(&store, &query, &mut w).and_then(|n| Ok(w.flush().map(|()| n)?))
+        }
+    };
+    match written {
+        Ok(n) => {
+            if let Some(path) = out_path {
+                let _ = writeln!(err, "{n} decisions written to {}", path.display());
+            }
+            0
+        }
+        // The reader went away (`| head`): not an error.
+        Err(DatasetError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            let _ = writeln!(err, "{e}");
+            1
+        }
+    }
+}
+
+/// Writes the dataset; returns the number of rows.
+pub fn export(store: &Store, q: &Query, out: &mut dyn Write) -> Result<usize, DatasetError> {
+    match q.format {
+        DatasetFormat::Jsonl => each_decision(store, q, i64::MAX, |r| {
+            row::write_jsonl(out, &row::flatten(r, &after(store, r)?))?;
+            Ok(())
+        }),
+        DatasetFormat::Csv => {
+            // First pass: the check columns (the union of names, sorted) and
+            // the last id, so the second pass sees no decision added meanwhile
+            // with a check the header lacks.
+            let mut names = BTreeSet::new();
+            let mut last_id = 0;
+            each_decision(store, q, i64::MAX, |r| {
+                names.extend(r.advice.checks.iter().map(|c| c.name.clone()));
+                last_id = r.id;
+                Ok(())
+            })?;
+            let names: Vec<String> = names.into_iter().collect();
+            row::write_csv_header(out, &names)?;
+            each_decision(store, q, last_id, |r| {
+                row::write_csv(out, &row::flatten(r, &after(store, r)?), &names)?;
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Calls `f` for each selected decision with `id <= last_id`, oldest first,
+/// one page in memory at a time.
+fn each_decision(
+    store: &Store,
+    q: &Query,
+    last_id: i64,
+    mut f: impl FnMut(&DecisionRecord) -> Result<(), DatasetError>,
+) -> Result<usize, DatasetError> {
+    let mut after_id = 0;
+    let mut count = 0;
+    loop {
+        let page = store.decisions_page(q.rollout.as_deref(), q.since, after_id, DECISION_PAGE)?;
+        let full = page.len() == DECISION_PAGE;
+        for r in &page {
+            if r.id > last_id {
+                return Ok(count);
+            }
+            f(r)?;
+            count += 1;
+            after_id = r.id;
+        }
+        if !full {
+            return Ok(count);
+        }
+    }
+}
+
+/// The outcome lookups for one decision, then the pure combination.
+fn after(store: &Store, r: &DecisionRecord) -> Result<outcome::After, DatasetError> {
+    let Some(stage) = outcome::watched_stage(r) else {
+        return Ok(outcome::after(r, None, None, 0));
+    };
+    let next_go = store.next_accepted_go(&r.rollout, r.id)?;
+    let until = next_go.as_ref().map(|n| n.at);
+    let rollback = store.first_rollback(&r.rollout, stage, r.at, until)?;
+    let incidents = store.incidents_between(&r.rollout, r.at, until)?;
+    Ok(outcome::after(r, next_go.as_ref(), rollback, incidents))
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`:
+/// a reader never sees half a dataset, and a failure leaves the old file.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<usize, DatasetError>,
+) -> Result<usize, DatasetError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("--out {}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let context = |what: &str, p: &Path, e: io::Error| {
+        io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
+    };
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(|e| context("cannot create", &tmp, e))?;
+        let mut w = BufWriter::new(file);
+        let n = write(&mut w)?;
+        let file = w
+            .into_inner()
+            .map_err(|e| context("cannot write", &tmp, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| context("cannot write", &tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| context("cannot rename to", path, e))?;
+        Ok(n)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,107 @@
+//! CSV escaping and the written forms of a row, hostile text included.
+
+use super::*;
+use crate::cli::dataset::outcome::{after, tests::record};
+use crate::domain::threshold::{Bound, Threshold, Unit};
+use crate::domain::{CheckEvidence, CheckStatus, Choice};
+
+#[test]
+fn csv_text_quotes_what_rfc_4180_requires_and_nothing_else() {
+    assert_eq!(csv_text("plain"), "plain");
+    assert_eq!(csv_text(""), "");
+    assert_eq!(csv_text("a,b"), "\"a,b\"");
+    assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
+    assert_eq!(csv_text("two\nlines"), "\"two\nlines\"");
+    assert_eq!(csv_text("cr\rlf"), "\"cr\rlf\"");
+    assert_eq!(csv_text("løsning ✓ 日本"), "løsning ✓ 日本");
+}
+
+#[test]
+fn csv_text_defuses_formulas() {
+    assert_eq!(csv_text("=1+1"), "'=1+1");
+    assert_eq!(csv_text("+cmd"), "'+cmd");
+    assert_eq!(csv_text("-2"), "'-2");
+    assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(csv_text("\tx"), "'\tx");
+    assert_eq!(
+        csv_text("=HYPERLINK(\"http://x\",\"y\")"),
+        "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+    );
+    // Only the first character counts.
+    assert_eq!(csv_text("a=b"), "a=b");
+}
+
+fn evidence(name: &str, value: Option<f64>) -> CheckEvidence {
+    CheckEvidence {
+        name: name.into(),
+        status: CheckStatus::Passing,
+        value,
+        value_text: String::new(),
+        threshold: Threshold {
+            bound: Bound::Below,
+            value: 0.01,
+            unit: Unit::Percent,
+        },
+    }
+}
+
+fn hostile_row() -> Row {
+    let mut r = record(Choice::Go, crate::domain::Outcome::Accepted);
+    r.comment = Some(format!(
+        "=cmd|' /C calc'!A0, \"q\"\n{}",
+        "x".repeat(100_000)
+    ));
+    r.advice.checks = vec![
+        evidence("error_rate", Some(f64::NAN)),
+        evidence("latency", Some(f64::INFINITY)),
+        evidence("zero", None),
+    ];
+    flatten(&r, &after(&r, None, None, 0))
+}
+
+#[test]
+fn a_csv_row_has_one_field_per_column_and_non_finite_values_spelled() {
+    let row = hostile_row();
+    let names: Vec<String> = ["error_rate", "latency", "missing", "zero"]
+        .map(String::from)
+        .to_vec();
+    let mut out = Vec::new();
+    write_csv_header(&mut out, &names).unwrap();
+    write_csv(&mut out, &row, &names).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let (header, body) = text.split_once("\r\n").unwrap();
+    assert!(header.ends_with(",check.zero.value,check.zero.status,check.zero.threshold"));
+    assert_eq!(header.split(',').count(), COLUMNS.len() + 12);
+    assert!(
+        body.contains(",NaN,passing,< 1%,+Inf,passing,< 1%,,,,,passing,< 1%\r\n"),
+        "{body}"
+    );
+    assert!(body.contains(",\"'=cmd|' /C calc'!A0, \"\"q\"\"\nxxx"));
+    assert!(body.ends_with("\r\n"));
+}
+
+#[test]
+fn a_jsonl_row_parses_with_checks_nested_and_non_finite_as_text() {
+    let row = hostile_row();
+    let mut out = Vec::new();
+    write_jsonl(&mut out, &row).unwrap();
+    assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["checks"]["error_rate"]["value"], "NaN");
+    assert_eq!(v["checks"]["latency"]["value"], "+Inf");
+    assert_eq!(v["checks"]["zero"]["value"], Value::Null);
+    assert_eq!(v["outcome"], "open");
+    assert_eq!(v["decision"], "GO");
+    // JSON needs no defusing: the comment is kept as written.
+    assert!(v["comment"].as_str().unwrap().starts_with("=cmd"));
+    assert_eq!(v.as_object().unwrap().len(), COLUMNS.len() + 1);
+}
+
+#[test]
+fn finite_values_are_written_as_json_writes_them() {
+    assert_eq!(Cell::Float(1e300).csv(), "1e+300");
+    assert_eq!(Cell::Float(0.0042).csv(), "0.0042");
+    assert_eq!(Cell::Float(-0.5).csv(), "-0.5");
+    assert_eq!(Cell::Float(f64::NEG_INFINITY).csv(), "-Inf");
+    assert_eq!(Cell::Float(1e300).json(), serde_json::json!(1e300));
+}
