@@ -100,6 +100,23 @@ pub fn call(
     }
 }
 
+/// What every verb that talks to the daemon starts with: the config (for
+/// `server.listen`) and the token. `None` once the problem is printed.
+pub fn prepare(
+    config_path: &std::path::Path,
+    credentials: &Credentials,
+    err: &mut dyn std::io::Write,
+) -> Option<(crate::config::Config, Option<String>)> {
+    let config = super::load_or_report(config_path, err)?;
+    match token(credentials) {
+        Ok(token) => Some((config, token)),
+        Err(message) => {
+            let _ = writeln!(err, "{message}");
+            None
+        }
+    }
+}
+
 /// The token from `--token-file` (one trailing newline allowed, as in
 /// `server.tokens`) or `SENA_TOKEN`. Errors name the file, never the token.
 pub fn token(credentials: &Credentials) -> Result<Option<String>, String> {

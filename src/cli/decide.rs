@@ -25,15 +25,8 @@ pub fn decide(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let Some(config) = super::load_or_report(config_path, err) else {
+    let Some((config, token)) = api_client::prepare(config_path, &credentials, err) else {
         return 1;
-    };
-    let token = match api_client::token(&credentials) {
-        Ok(token) => token,
-        Err(message) => {
-            let _ = writeln!(err, "{message}");
-            return 1;
-        }
     };
     let mut body = serde_json::json!({
         "decision": ask.decision,
@@ -87,15 +80,8 @@ pub fn list(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let Some(config) = super::load_or_report(config_path, err) else {
+    let Some((config, token)) = api_client::prepare(config_path, &credentials, err) else {
         return 1;
-    };
-    let token = match api_client::token(&credentials) {
-        Ok(token) => token,
-        Err(message) => {
-            let _ = writeln!(err, "{message}");
-            return 1;
-        }
     };
     let since = match since.map(super::journal::parse_since).transpose() {
         Ok(since) => since,

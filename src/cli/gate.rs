@@ -17,15 +17,8 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let Some(config) = super::load_or_report(config_path, err) else {
+    let Some((config, token)) = api_client::prepare(config_path, &credentials, err) else {
         return 1;
-    };
-    let token = match api_client::token(&credentials) {
-        Ok(token) => token,
-        Err(message) => {
-            let _ = writeln!(err, "{message}");
-            return 1;
-        }
     };
     let encoded: String = rollout
         .bytes()
