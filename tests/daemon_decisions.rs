@@ -10,36 +10,12 @@ use std::time::Duration;
 
 use common::config::RolloutSpec;
 use common::http;
+use common::people::{self, CI, LUBIT, MAESTRO, MIRA, PASSING};
 use common::sena::{binary, Sena};
 use common::{ConfigBuilder, TestConfig};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(40);
-
-const LUBIT: &str = "lubit-4a1c2e3f5b6d7a8c9e0f1a2b3c4d5e6f";
-const MAESTRO: &str = "maestro-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-const MIRA: &str = "mira-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-const CI: &str = "ci-77e1d2c3b4a5968778695a4b3c2d1e0f";
-
-const ROSTER: &str = r#"timezone: UTC
-people:
-  sena:    { slack: U0SENA }
-  lubit:   { slack: U0LUBIT }
-  maestro: { slack: U0MAESTRO }
-  mira:    { slack: U0MIRA }
-slots:
-  - name: around-the-clock
-    from: "00:00"
-    to: "24:00"
-    escalation:
-      - notify: [sena]
-"#;
-
-const PASSING: &str = "checks:
-  - name: errors
-    query: vector(0)
-    below: 0.1
-";
 
 const HOLDING: &str = "checks:
   - name: errors
@@ -55,17 +31,7 @@ fn rollout(name: &str, rules: &str) -> RolloutSpec {
 }
 
 fn config() -> TestConfig {
-    ConfigBuilder::new()
-        .roster(ROSTER)
-        .server_key("tokens:")
-        .server_key("  - { person: lubit, token_file: tokens/lubit }")
-        .server_key("  - { person: maestro, token_file: tokens/maestro }")
-        .server_key("  - { person: mira, token_file: tokens/mira }")
-        .server_key("  - { name: deploy-pipeline, token_file: tokens/ci, can: [read] }")
-        .file("tokens/lubit", &format!("{LUBIT}\n"))
-        .file("tokens/maestro", &format!("{MAESTRO}\n"))
-        .file("tokens/mira", &format!("{MIRA}\n"))
-        .file("tokens/ci", &format!("{CI}\n"))
+    people::with_people(ConfigBuilder::new())
         .rollout_with(rollout("dec-go", PASSING))
         .rollout_with(rollout("dec-hold", HOLDING))
         .rollout_with(rollout("dec-race", PASSING))

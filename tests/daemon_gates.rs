@@ -11,29 +11,12 @@ use std::time::{Duration, Instant};
 
 use common::config::RolloutSpec;
 use common::http;
+use common::people::{self, CI, FAILING, LUBIT, PASSING};
 use common::sena::{binary, Sena};
 use common::{ConfigBuilder, TestConfig};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(40);
-const LUBIT: &str = "lubit-4a1c2e3f5b6d7a8c9e0f1a2b3c4d5e6f";
-const CI: &str = "ci-77e1d2c3b4a5968778695a4b3c2d1e0f";
-
-const ROSTER: &str = r#"timezone: UTC
-people:
-  sena:  { slack: U0SENA }
-  lubit: { slack: U0LUBIT }
-slots:
-  - name: around-the-clock
-    from: "00:00"
-    to: "24:00"
-    escalation:
-      - notify: [sena]
-"#;
-
-const PASSING: &str = "checks:\n  - name: errors\n    query: vector(0)\n    below: 0.1\n";
-const FAILING: &str =
-    "checks:\n  - name: errors\n    query: vector(1)\n    below: 0.1\n    on_fail: rollback\n";
 
 fn config() -> TestConfig {
     let spec = |name: &str, rules: &str| {
@@ -43,13 +26,7 @@ fn config() -> TestConfig {
             ("100%", None),
         ])
     };
-    ConfigBuilder::new()
-        .roster(ROSTER)
-        .server_key("tokens:")
-        .server_key("  - { person: lubit, token_file: tokens/lubit }")
-        .server_key("  - { name: deploy-pipeline, token_file: tokens/ci, can: [read] }")
-        .file("tokens/lubit", &format!("{LUBIT}\n"))
-        .file("tokens/ci", &format!("{CI}\n"))
+    people::with_people(ConfigBuilder::new())
         .file("tokens/wrong", "not-a-configured-token-0123456789\n")
         .rollout_with(spec("gate-ok", PASSING))
         .rollout_with(spec("gate-bad", FAILING))

@@ -9,32 +9,12 @@ use std::time::Duration;
 
 use common::config::RolloutSpec;
 use common::http;
+use common::people::{self, LUBIT, MIRA, PASSING};
 use common::sena::{binary, Sena};
 use common::ConfigBuilder;
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(40);
-const LUBIT: &str = "lubit-4a1c2e3f5b6d7a8c9e0f1a2b3c4d5e6f";
-const MIRA: &str = "mira-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-
-const ROSTER: &str = r#"timezone: UTC
-people:
-  sena:  { slack: U0SENA }
-  lubit: { slack: U0LUBIT }
-  mira:  { slack: U0MIRA }
-slots:
-  - name: around-the-clock
-    from: "00:00"
-    to: "24:00"
-    escalation:
-      - notify: [sena]
-"#;
-
-const PASSING: &str = "checks:
-  - name: errors
-    query: vector(0)
-    below: 0.1
-";
 
 fn decide(sena: &Sena, token: &str, body: &[u8]) -> u16 {
     let auth = format!("Bearer {token}");
@@ -50,13 +30,7 @@ fn decide(sena: &Sena, token: &str, body: &[u8]) -> u16 {
 
 #[test]
 fn dataset_exports_decisions_beside_a_running_daemon() {
-    let cfg = ConfigBuilder::new()
-        .roster(ROSTER)
-        .server_key("tokens:")
-        .server_key("  - { person: lubit, token_file: tokens/lubit }")
-        .server_key("  - { person: mira, token_file: tokens/mira }")
-        .file("tokens/lubit", &format!("{LUBIT}\n"))
-        .file("tokens/mira", &format!("{MIRA}\n"))
+    let cfg = people::with_people(ConfigBuilder::new())
         .rollout_with(
             RolloutSpec::new("ds-go", PASSING).stages(&[("5%", Some("2s")), ("100%", None)]),
         )

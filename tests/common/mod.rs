@@ -32,6 +32,7 @@
 
 pub mod config;
 pub mod http;
+pub mod people;
 pub mod process;
 pub mod prometheus;
 pub mod rules;
