@@ -114,6 +114,7 @@ fn webhook(url: &str) -> SlackNotifier {
             url: Secret::new(url),
         },
         api_url: "https://slack.com/api".into(),
+        signing_secret: None,
     })
     .unwrap()
 }
@@ -125,6 +126,7 @@ fn web_api(api_url: &str) -> SlackNotifier {
             channel: "#deploys".into(),
         },
         api_url: api_url.into(),
+        signing_secret: None,
     })
     .unwrap()
 }

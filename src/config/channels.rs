@@ -13,7 +13,13 @@ use super::raw::{Node, Value};
 use super::reader::{check_http_url, secret_file, Fields, FileDiags};
 use super::{EmailConfig, Secret, SlackConfig, SlackMode, SmtpTls};
 
-const SLACK_KEYS: &[&str] = &["webhook_url", "token_file", "channel", "api_url"];
+const SLACK_KEYS: &[&str] = &[
+    "webhook_url",
+    "token_file",
+    "channel",
+    "api_url",
+    "signing_secret_file",
+];
 const EMAIL_KEYS: &[&str] = &["smtp", "from"];
 const SMTP_KEYS: &[&str] = &[
     "host",
@@ -39,6 +45,10 @@ pub(crate) fn slack(d: &mut FileDiags, node: &Node, dir: &Path, env: Env) -> Opt
     let api_url =
         url(d, &f, "api_url", false).unwrap_or_else(|| "https://slack.com/api".to_string());
     let channel = f.text(d, "channel").map(|c| c.value);
+    // Slack's interactive buttons (`POST /api/v1/slack/interactions`).
+    let signing_secret = f
+        .get("signing_secret_file")
+        .and_then(|_| secret_file(d, &f, "signing_secret_file", dir));
     let webhook_key = f.get("webhook_url").and(f.key("webhook_url"));
     let token_key = f.get("token_file").and(f.key("token_file"));
     let mode = match (webhook_key, token_key) {
@@ -76,6 +86,7 @@ pub(crate) fn slack(d: &mut FileDiags, node: &Node, dir: &Path, env: Env) -> Opt
     Some(SlackConfig {
         mode: mode?,
         api_url,
+        signing_secret,
     })
 }
 

@@ -129,6 +129,9 @@ pub struct SlackConfig {
     pub mode: SlackMode,
     /// Slack API base, overridable for tests and proxies.
     pub api_url: String,
+    /// `signing_secret_file`: verifies Slack's interaction requests; set,
+    /// it enables the buttons and their endpoint.
+    pub signing_secret: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]

@@ -14,7 +14,7 @@ use crate::domain::{
     DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Incident, TokenTable,
 };
 use crate::report::StatusReport;
-use crate::server::{Api, GateTarget, Reload};
+use crate::server::{Api, GateTarget, Reload, SlackAction};
 
 pub struct DaemonApi {
     pub shared: Arc<Shared>,
@@ -103,6 +103,23 @@ impl Api for DaemonApi {
 
     fn tokens(&self) -> Option<Arc<TokenTable>> {
         self.shared.config().server.tokens.clone()
+    }
+
+    fn slack_signing_key(&self) -> Option<ring::hmac::Key> {
+        let config = self.shared.config();
+        let secret = config.slack.as_ref()?.signing_secret.as_ref()?;
+        Some(ring::hmac::Key::new(
+            ring::hmac::HMAC_SHA256,
+            secret.expose().as_bytes(),
+        ))
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.shared.clock.now()
+    }
+
+    fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()> {
+        Box::pin(super::slack_actions::act(self.shared.clone(), action))
     }
 
     fn reload(&self) -> BoxFuture<'_, Reload> {

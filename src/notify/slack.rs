@@ -203,6 +203,7 @@ mod tests {
                 url: Secret::new("hooks.slack.com/services/T000/B000/SECRET"),
             },
             api_url: "https://slack.com/api".into(),
+            signing_secret: None,
         };
         let err = SlackNotifier::new(&cfg).unwrap_err().to_string();
         assert!(!err.contains("SECRET"), "{err}");

@@ -2,7 +2,7 @@
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
 //! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
-//! (`gates.rs`). It reads shared state and sends
+//! (`gates.rs`), and Slack's signed button presses (`slack.rs`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
@@ -11,6 +11,7 @@ mod auth;
 mod connections;
 mod decisions;
 mod gates;
+mod slack;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 pub use connections::Limits;
+pub use slack::SlackAction;
 
 use crate::domain::{
     Capability, DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Identity, Incident,
@@ -66,6 +68,14 @@ pub trait Api: Send + Sync + 'static {
     /// The configured tokens, as of the last reload; `None` when there are
     /// none (then only loopback callers may change anything).
     fn tokens(&self) -> Option<Arc<TokenTable>>;
+    /// The HMAC key of `slack.signing_secret_file`, as of the last reload;
+    /// `None` turns Slack's interactions endpoint off (404).
+    fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
+    /// The daemon's clock (a Slack timestamp's freshness).
+    fn now(&self) -> jiff::Timestamp;
+    /// A verified button press: decides (or refuses) and answers through
+    /// its `response_url`. Runs after Slack has had its 200.
+    fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()>;
 }
 
 /// Which rollout a gate asks about.
@@ -98,7 +108,10 @@ pub async fn serve(
     metrics: Arc<Metrics>,
 ) {
     use auth::Need;
-    for reason in auth::Denied::REASONS {
+    for reason in auth::Denied::REASONS
+        .iter()
+        .chain(slack::BadSignature::REASONS)
+    {
         metrics.touch(crate::metrics::HTTP_UNAUTHORIZED, &[("reason", reason)]);
     }
     // Every API route declares what it needs; a new mutating route names
@@ -151,6 +164,8 @@ pub async fn serve(
             "/api/v1/gates/{rollout}",
             get(gates::view).route_layer(needs(Need::Read)),
         )
+        // Slack's signature is the caller's proof here, checked in the handler.
+        .route("/api/v1/slack/interactions", post(slack::interactions))
         .route(
             "/-/reload",
             post(reload).route_layer(needs(Need::Capability(Capability::Reload))),

@@ -145,6 +145,15 @@ impl ConfigBuilder {
         self
     }
 
+    /// `slack.signing_secret_file` (written as `DIR/slack-signing-secret`),
+    /// after `slack_web_api`: turns Slack's interactive buttons on.
+    pub fn slack_signing_secret(mut self, secret: &str) -> Self {
+        if let Some(slack) = &mut self.slack {
+            slack.push_str("  signing_secret_file: slack-signing-secret\n");
+        }
+        self.file("slack-signing-secret", &format!("{secret}\n"))
+    }
+
     /// Web API mode: `slack.token_file` (written as `DIR/slack-token`),
     /// `slack.channel`, `slack.api_url`.
     pub fn slack_web_api(mut self, api_url: &str, token: &str, channel: &str) -> Self {

@@ -5,6 +5,8 @@
 //! - `POST {base}/api/METHOD` (Web API mode; `chat.postMessage`,
 //!   `chat.update`, ...) answers `{"ok":true,"channel":"C0TEST","ts":TS}`
 //!   with a unique, increasing `ts`.
+//! - `POST {base}/response/ANY` (an interaction's `response_url`, see
+//!   `response_url()`) answers `ok` as text.
 //!
 //! `requests()` holds the answered (2xx) requests only, in order;
 //! `all_attempts()` every request with the status it got.
@@ -82,6 +84,11 @@ impl SlackStandIn {
         format!("{}/api", self.base_url())
     }
 
+    /// A `response_url` for a signed interaction: `{base}/response/{id}`.
+    pub fn response_url(&self, id: &str) -> String {
+        format!("{}/response/{id}", self.base_url())
+    }
+
     /// Answered (2xx) requests, in order of arrival.
     pub fn requests(&self) -> Vec<SlackRequest> {
         self.state.lock().unwrap().answered.clone()
@@ -137,7 +144,7 @@ fn answer(state: &Mutex<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Re
         }
         return response;
     }
-    let known = path == "/webhook" || path.starts_with("/api/");
+    let known = path == "/webhook" || path.starts_with("/api/") || path.starts_with("/response/");
     let status = if known { 200 } else { 404 };
     state.attempts.push((path.clone(), status));
     if !known {
@@ -152,7 +159,7 @@ fn answer(state: &Mutex<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Re
         body: parse_body(&headers, &body),
         at: Instant::now(),
     });
-    if path == "/webhook" {
+    if !path.starts_with("/api/") {
         return (StatusCode::OK, "ok").into_response();
     }
     state.next_ts += 1;
