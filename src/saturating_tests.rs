@@ -223,7 +223,7 @@ fn judging_deciding_and_rendering_take_any_duration() {
             });
             let _ = crate::notify::render::text(&a, &[]);
             let _ = crate::notify::render::html(&a, &[]);
-            let _ = crate::notify::render::slack_message(&a, &[]);
+            let _ = crate::notify::render::slack_message(&a, &[], true);
             let _ = crate::notify::render::email_subject(&a);
         }
     }

@@ -37,6 +37,8 @@ pub enum SlackSetupError {
 pub struct SlackNotifier {
     http: reqwest::Client,
     target: Target,
+    /// Interactivity is set up: "ready to expand" carries GO / NO-GO buttons.
+    interactive: bool,
 }
 
 enum Target {
@@ -97,11 +99,15 @@ impl SlackNotifier {
             .user_agent(concat!("sena/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SlackSetupError::Client(e.without_url().to_string()))?;
-        Ok(SlackNotifier { http, target })
+        Ok(SlackNotifier {
+            http,
+            target,
+            interactive: cfg.signing_secret.is_some(),
+        })
     }
 
     async fn send_once(&self, d: &Delivery) -> Result<Sent, NotifyError> {
-        let content = render::slack_message(&d.advisory, &d.recipients);
+        let content = render::slack_message(&d.advisory, &d.recipients, self.interactive);
         let mut body = serde_json::to_value(&content)
             .map_err(|e| NotifyError::Permanent(format!("slack: cannot encode message: {e}")))?;
         // Graph and runbook links would otherwise unfurl into large previews.

@@ -25,7 +25,13 @@ const FIELD_MAX: usize = 2000;
 /// 50 blocks per message; header, facts, divider, passing and footer take 5.
 const MAX_CHECK_SECTIONS: usize = 40;
 
-pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent {
+/// `interactive`: Slack interactivity is set up (`slack.signing_secret_file`),
+/// so a "ready to expand" message carries GO / NO-GO buttons.
+pub fn slack_message(
+    a: &Advisory,
+    recipients: &[Person],
+    interactive: bool,
+) -> SlackMessageContent {
     let mut blocks: Vec<SlackBlock> = slack_blocks![SlackHeaderBlock::new(pt!(cut(
         &format!("{} {}", emoji(a), a.headline()),
         HEADER_MAX
@@ -76,6 +82,11 @@ pub fn slack_message(a: &Advisory, recipients: &[Person]) -> SlackMessageContent
     if !healthy.is_empty() {
         let line: SlackContextBlockElement = md!(cut(&healthy.join("   "), SECTION_TEXT_MAX));
         blocks.push(SlackContextBlock::new(vec![line]).into());
+    }
+    if interactive {
+        if let Some(buttons) = decision_buttons(a) {
+            blocks.push(buttons.into());
+        }
     }
     let footer: SlackContextBlockElement = md!(footer(a));
     blocks.push(SlackContextBlock::new(vec![footer]).into());
@@ -243,6 +254,52 @@ fn mention(p: &Person) -> String {
     }
 }
 
+/// GO / NO-GO for the stage a "ready to expand" message asks about, each
+/// behind a confirm dialog. The value names rollout and stage, so a click on
+/// an old message is judged against the stage it was about (stale → 409).
+fn decision_buttons(a: &Advisory) -> Option<SlackActionsBlock> {
+    let expansion = a.ready_to_expand.as_ref()?;
+    if a.kind != AdvisoryKind::ReadyToExpand {
+        return None;
+    }
+    let value = format!("{}:{}", a.rollout, a.stage_index);
+    let confirm = |title: String, text: String, yes: &str| SlackBlockConfirmItem {
+        title: pt!(cut(&title, 100)),
+        text: SlackBlockText::MarkDown(SlackBlockMarkDownText::new(cut(&text, SECTION_TEXT_MAX))),
+        confirm: pt!(yes),
+        deny: pt!("Cancel"),
+        style: None,
+    };
+    let go =
+        SlackBlockButtonElement::new(pt!(cut(&format!("GO to {}", expansion.next_traffic), 75)))
+            .with_action_id("sena_go".into())
+            .with_value(value.clone())
+            .with_style(SlackBlockButtonStyle::Primary)
+            .with_confirm(confirm(
+                format!("GO to {}?", expansion.next_traffic),
+                format!(
+                    "{} moves to {} and its bake starts again.",
+                    mrkdwn(&a.rollout),
+                    mrkdwn(&expansion.next_traffic)
+                ),
+                "GO",
+            ));
+    let no_go = SlackBlockButtonElement::new(pt!("NO-GO"))
+        .with_action_id("sena_no_go".into())
+        .with_value(value)
+        .with_style(SlackBlockButtonStyle::Danger)
+        .with_confirm(confirm(
+            "NO-GO?".to_string(),
+            format!(
+                "{} stays at {}; Sena will ask for the reason.",
+                mrkdwn(&a.rollout),
+                mrkdwn(&a.traffic)
+            ),
+            "NO-GO",
+        ));
+    Some(SlackActionsBlock::new(vec![go.into(), no_go.into()]))
+}
+
 fn emoji(a: &Advisory) -> &'static str {
     match (a.kind, a.verdict) {
         (AdvisoryKind::Resolved, _) => "✅",
@@ -277,7 +334,7 @@ mod tests {
     use super::*;
 
     fn json(a: &Advisory, recipients: &[Person]) -> (serde_json::Value, String) {
-        let v = serde_json::to_value(slack_message(a, recipients)).unwrap();
+        let v = serde_json::to_value(slack_message(a, recipients, false)).unwrap();
         let all = v.to_string();
         (v, all)
     }
@@ -358,7 +415,7 @@ mod tests {
         let mut a = rollback_advisory();
         a.rollout = "r".repeat(400);
         a.checks[0].description = Some("d".repeat(5000));
-        let v = serde_json::to_value(slack_message(&a, &[])).unwrap();
+        let v = serde_json::to_value(slack_message(&a, &[], false)).unwrap();
         assert!(
             v["blocks"][0]["text"]["text"]
                 .as_str()
@@ -372,5 +429,39 @@ mod tests {
                 assert!(t.chars().count() <= SECTION_TEXT_MAX);
             }
         }
+    }
+
+    #[test]
+    fn a_ready_message_carries_go_and_no_go_buttons_only_when_interactive() {
+        let a = ready_advisory();
+        let v = serde_json::to_value(slack_message(&a, &[], true)).unwrap();
+        let actions: Vec<&serde_json::Value> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .collect();
+        assert_eq!(actions.len(), 1, "{v:#}");
+        let buttons = actions[0]["elements"].as_array().unwrap();
+        let value = format!("{}:{}", a.rollout, a.stage_index);
+        assert_eq!(buttons[0]["action_id"], "sena_go");
+        assert_eq!(buttons[0]["style"], "primary");
+        assert_eq!(buttons[0]["value"], value.as_str());
+        assert!(buttons[0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("GO to "));
+        assert!(buttons[0]["confirm"]["title"].is_object(), "{v:#}");
+        assert_eq!(buttons[1]["action_id"], "sena_no_go");
+        assert_eq!(buttons[1]["style"], "danger");
+        assert!(buttons[1]["confirm"]["confirm"].is_object(), "{v:#}");
+
+        let plain = serde_json::to_value(slack_message(&a, &[], false)).unwrap();
+        assert!(!plain.to_string().contains("\"actions\""), "{plain:#}");
+        let page = serde_json::to_value(slack_message(&rollback_advisory(), &[], true)).unwrap();
+        assert!(
+            !page.to_string().contains("sena_go"),
+            "only a ready message asks"
+        );
     }
 }

@@ -154,5 +154,5 @@ fn a_hostile_decision_comment_is_inert_in_every_format() {
 }
 
 fn slack_message_for_test(a: &Advisory) -> slack_morphism::prelude::SlackMessageContent {
-    super::super::slack_message(a, &[person("sena", "U0SENA")])
+    super::super::slack_message(a, &[person("sena", "U0SENA")], true)
 }
