@@ -231,24 +231,12 @@ impl<'n> Fields<'n> {
 
 /// The text of a scalar; numbers and booleans read as written (`approver: 42`).
 pub(crate) fn text(d: &mut FileDiags, key: &str, node: &Node) -> Option<Spanned<String>> {
-    match node.value.scalar_text() {
-        Some(s) if s.trim().is_empty() => {
-            d.error(&node.referenced, format!("`{key}` is empty"));
-            None
-        }
-        Some(s) => Some(Spanned {
-            value: s,
-            referenced: node.referenced,
-            defined: node.defined,
-        }),
-        None => {
-            d.error(
-                &node.referenced,
-                format!("`{key}` must be text, found {}", node.value.kind()),
-            );
-            None
-        }
+    let text = scalar(d, key, node)?;
+    if text.value.trim().is_empty() {
+        d.error(&node.referenced, format!("`{key}` is empty"));
+        return None;
     }
+    Some(text)
 }
 
 /// The text of a scalar, empty allowed: for values whose emptiness deserves

@@ -73,7 +73,12 @@ impl Shared {
         rollout: &str,
         now: Timestamp,
     ) -> (StagePosition, bool) {
-        self.stage_and_state(rollout, now).await.0
+        let name = rollout.to_string();
+        let read = self
+            .store
+            .call(move |s| Ok(stage_or_stored(s, &name, now)))
+            .await;
+        self.stage_from(read, now)
     }
 
     /// The stage (as [`Shared::stage_or_default`]) and what was last said,
@@ -88,26 +93,32 @@ impl Shared {
         let name = rollout.to_string();
         let read = self
             .store
-            .call(move |s| {
-                let (stage, stage_failed) = match s.stage_or_start(&name, now) {
-                    Ok(stage) => (Some(stage), None),
-                    Err(e) => (s.stage(&name).ok().flatten(), Some(e)),
-                };
-                Ok((stage, stage_failed, s.rollout_state(&name)))
-            })
+            .call(move |s| Ok((stage_or_stored(s, &name, now), s.rollout_state(&name))))
             .await;
-        let (stage, stage_failed, state) = match read {
-            Ok(answer) => answer,
-            Err(e) => (None, Some(e), Err(StoreError::Stopped)),
+        let (stage_read, state) = match read {
+            Ok((stage_read, state)) => (Ok(stage_read), state),
+            Err(e) => (Err(e), Err(StoreError::Stopped)),
         };
-        if let Some(e) = stage_failed {
-            self.store_failed("read_stage", &e);
-        }
+        let stage = self.stage_from(stage_read, now);
         let state = state.unwrap_or_else(|e| {
             self.store_failed("read_state", &e);
             RolloutState::default()
         });
-        let stage = match stage {
+        (stage, state)
+    }
+
+    /// The stage a read found, or stage 0 from `now` kept in memory (the
+    /// flag says it is not stored); a failure is counted once here.
+    fn stage_from(
+        &self,
+        read: Result<(Option<StagePosition>, Option<StoreError>), StoreError>,
+        now: Timestamp,
+    ) -> (StagePosition, bool) {
+        let (stage, failed) = read.unwrap_or_else(|e| (None, Some(e)));
+        if let Some(e) = failed {
+            self.store_failed("read_stage", &e);
+        }
+        match stage {
             Some(stage) => (stage, false),
             None => (
                 StagePosition {
@@ -116,8 +127,7 @@ impl Shared {
                 },
                 true,
             ),
-        };
-        (stage, state)
+        }
     }
 
     /// An id for an incident about to open: reserved in the store, or, when
@@ -192,5 +202,18 @@ impl Shared {
             );
         }
         self.outbox_wake.notify_waiters();
+    }
+}
+
+/// On the store's thread: the stored stage (recorded from `now` the first
+/// time), or, when that write fails, whatever stage is stored, with the error.
+fn stage_or_stored(
+    s: &crate::state::Store,
+    rollout: &str,
+    now: Timestamp,
+) -> (Option<StagePosition>, Option<StoreError>) {
+    match s.stage_or_start(rollout, now) {
+        Ok(stage) => (Some(stage), None),
+        Err(e) => (s.stage(rollout).ok().flatten(), Some(e)),
     }
 }
