@@ -169,3 +169,7 @@ impl Datasource for History {
         Box::pin(std::future::ready(Ok(())))
     }
 }
+
+#[cfg(test)]
+#[path = "history_tests.rs"]
+mod tests;

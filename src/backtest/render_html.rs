@@ -238,3 +238,16 @@ fn chart(h: &mut String, c: &CheckTrace, verdicts: &[Verdict]) {
     };
     let _ = writeln!(h, "<title>{} ({healthy})</title></svg>", escape(&c.check));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_is_escaped() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+    }
+}
