@@ -5,16 +5,19 @@
 # create-blocks-from openmetrics), timed with /usr/bin/time -v (wall time,
 # peak RSS). Everything listens on 127.0.0.1; Prometheus is stopped on exit.
 #
-#   scripts/bench-backtest.sh [--sena PATH] [--days N]
+#   scripts/bench-backtest.sh [--sena PATH] [--days N] [--keep DIR]
+#   (--keep DIR copies the text and HTML reports there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sena=""
 days=7
+keep=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --sena) sena="$2"; shift 2 ;;
         --days) days="$2"; shift 2 ;;
+        --keep) keep="$2"; shift 2 ;;
         *) echo "bench-backtest.sh: unknown flag $1" >&2; exit 1 ;;
     esac
 done
@@ -108,3 +111,6 @@ for format in text html; do
     events=$(grep -c . "$work/report.$format" || true)
     echo "format $format: wall $wall, peak RSS $((rss / 1024)) MiB, $(stat -c %s "$work/report.$format") bytes, $events lines"
 done
+if [ -n "$keep" ]; then
+    mkdir -p "$keep" && cp "$work"/report.* "$keep"/
+fi

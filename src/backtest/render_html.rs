@@ -26,7 +26,7 @@ table{border-collapse:collapse}td,th{padding:2px 8px;text-align:left;vertical-al
 tr:nth-child(even){background:#f4f4f4}.muted{color:#777}\
 svg{display:block;border:1px solid #ddd;background:#fff}\
 .c{fill:#2e7d32}.h{fill:#f9a825}.r{fill:#c62828}.v{fill:none;stroke:#1565c0;stroke-width:1.2}\
-.t{stroke:#c62828;stroke-dasharray:5 4;stroke-width:1}.add{color:#2e7d32}.rem{color:#c62828}";
+.a{font-size:10px;fill:#777}.t{stroke:#c62828;stroke-dasharray:5 4;stroke-width:1}.add{color:#2e7d32}.rem{color:#c62828}";
 
 /// `&`, `<`, `>`, `"` and `'` escaped: safe in text and attribute values.
 pub fn escape(s: &str) -> String {
@@ -176,20 +176,29 @@ fn chart(h: &mut String, c: &CheckTrace, verdicts: &[Verdict]) {
         while j < verdicts.len() && verdicts[j] == v {
             j += 1;
         }
-        let class = match v {
-            Verdict::Continue => "c",
-            Verdict::Hold => "h",
-            Verdict::Rollback => "r",
+        let (class, least) = match v {
+            Verdict::Continue => ("c", 0.5),
+            // A short hold or rollback in a long range stays visible.
+            Verdict::Hold => ("h", 2.0),
+            Verdict::Rollback => ("r", 2.0),
         };
         let _ = write!(
             h,
             "<rect class=\"{class}\" x=\"{:.1}\" y=\"{PLOT}\" width=\"{:.1}\" height=\"{BAND}\"><title>{}</title></rect>",
             x(i),
-            (x(j) - x(i)).max(0.5),
+            (x(j) - x(i)).max(least),
             v.as_str()
         );
         i = j;
     }
+    // The value scale, in the threshold's own unit (`0.42%`, `2.31s`).
+    let _ = write!(
+        h,
+        "<text class=\"a\" x=\"4\" y=\"12\">{}</text><text class=\"a\" x=\"4\" y=\"{}\">{}</text>",
+        escape(&c.threshold.format_value(hi)),
+        PLOT - 4.0,
+        escape(&c.threshold.format_value(lo))
+    );
     let ty = y(c.threshold.value);
     let _ = write!(
         h,

@@ -113,9 +113,6 @@ pub async fn replay(
                 reason: decision.reason.clone(),
             });
         }
-        for o in &out.outgoing {
-            at(page(config, o));
-        }
         let ready = decision.ready_to_expand.clone();
         if let (Some(exp), false) = (&ready, was_ready) {
             at(What::Ready {
@@ -123,6 +120,9 @@ pub async fn replay(
                 next_stage: exp.next_index,
                 next_traffic: exp.next_traffic.clone(),
             });
+        }
+        for o in &out.outgoing {
+            at(page(config, o));
         }
         was_ready = ready.is_some();
 
