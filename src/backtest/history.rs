@@ -71,23 +71,14 @@ impl History {
                     let gate = gate.clone();
                     jobs.push(async move {
                         let _permit = gate.acquire().await.expect("the semaphore is never closed");
-                        let (start, end) = (at(start), at(end));
-                        let answer = ds
-                            .query_range(
-                                &check.query,
-                                start,
-                                end,
-                                window.step as f64,
-                                check.max_series,
-                            )
-                            .await;
+                        let answer = fetch_chunk(ds, check, window.step, start, end).await;
                         answer
                             .map(|s| (check.query.clone(), s))
-                            .map_err(|error| FetchError {
+                            .map_err(|(from, to, error)| FetchError {
                                 rollout: rollout.name.clone(),
                                 check: check.name.clone(),
-                                from: start,
-                                to: end,
+                                from: at(from),
+                                to: at(to),
                                 error,
                             })
                     });
@@ -97,16 +88,56 @@ impl History {
         let mut series: HashMap<String, Vec<RangeSeries>> = HashMap::new();
         for answer in join_all(jobs).await {
             let (query, chunk) = answer?;
-            let list = series.entry(query).or_default();
             // The same series in two chunks becomes one series again.
-            for s in chunk {
-                match list.iter_mut().find(|x| x.labels == s.labels) {
-                    Some(existing) => existing.points.extend(s.points),
-                    None => list.push(s),
-                }
-            }
+            join(series.entry(query).or_default(), chunk);
         }
         Ok(History::from_series(series))
+    }
+}
+
+/// One chunk `[start, end]`; an answer over `max_response_bytes` is asked
+/// again in halves (down to single instants), so a query with many series
+/// still fits the limit the daemon's one-instant answers live under.
+async fn fetch_chunk(
+    ds: &dyn Datasource,
+    check: &crate::config::Check,
+    step: i64,
+    start: i64,
+    end: i64,
+) -> Result<Vec<RangeSeries>, (i64, i64, DatasourceError)> {
+    let mut todo = vec![(start, end)];
+    let mut got: Vec<RangeSeries> = Vec::new();
+    while let Some((from, to)) = todo.pop() {
+        let answer = ds
+            .query_range(
+                &check.query,
+                at(from),
+                at(to),
+                step as f64,
+                check.max_series,
+            )
+            .await;
+        match answer {
+            Ok(series) => join(&mut got, series),
+            Err(DatasourceError::TooLarge { .. }) if to > from => {
+                let half = from + ((to - from) / step / 2) * step;
+                // The later half goes on the stack first: the earlier is asked first.
+                todo.push((half + step, to));
+                todo.push((from, half));
+            }
+            Err(error) => return Err((from, to, error)),
+        }
+    }
+    Ok(got)
+}
+
+/// Adds `more` to `list`; a series seen before gets the new points.
+fn join(list: &mut Vec<RangeSeries>, more: Vec<RangeSeries>) {
+    for s in more {
+        match list.iter_mut().find(|x| x.labels == s.labels) {
+            Some(existing) => existing.points.extend(s.points),
+            None => list.push(s),
+        }
     }
 }
 

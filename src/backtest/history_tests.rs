@@ -113,3 +113,71 @@ fn a_week_at_15s_is_fetched_in_chunks_prometheus_accepts_and_answered_per_instan
         Err(DatasourceError::TooManySeries { count: 1, limit: 0 })
     );
 }
+
+/// Refuses any range of more than 100 points as too large, as Prometheus's
+/// answer over `max_response_bytes` would be.
+struct Small(Counting);
+
+impl Datasource for Small {
+    fn query<'a>(
+        &'a self,
+        p: &'a str,
+        at: Timestamp,
+        m: usize,
+    ) -> BoxFuture<'a, Result<Vec<Sample>, DatasourceError>> {
+        self.0.query(p, at, m)
+    }
+
+    fn query_range<'a>(
+        &'a self,
+        p: &'a str,
+        start: Timestamp,
+        end: Timestamp,
+        step: f64,
+        m: usize,
+    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, DatasourceError>> {
+        if (end.as_second() - start.as_second()) / step as i64 >= 100 {
+            return Box::pin(async { Err(DatasourceError::TooLarge { limit: 1 }) });
+        }
+        self.0.query_range(p, start, end, step, m)
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), DatasourceError>> {
+        self.0.ping()
+    }
+}
+
+#[test]
+fn an_answer_too_large_is_asked_again_in_halves() {
+    let (_dir, config) = config();
+    let from = Timestamp::from_second(1_793_577_600).unwrap();
+    let w = Window::new(
+        from,
+        from + jiff::SignedDuration::from_hours(6),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let ds = Small(Counting::default());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let h = rt
+        .block_on(History::fetch(&ds, &[&config.rollouts[0]], w))
+        .unwrap();
+    for t in w.instants() {
+        let samples = rt
+            .block_on(h.query("q0", Timestamp::from_second(t).unwrap(), 10))
+            .unwrap();
+        assert_eq!(samples.len(), 1, "at {t}");
+        assert_eq!(samples[0].value, t as f64);
+    }
+    // Every instant once: 721 points, 6 queries.
+    assert_eq!(h.series["q0"][0].points.len(), 721);
+    assert!(ds
+        .0
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(s, e, st)| (e - s) / st < 100));
+}

@@ -37,7 +37,7 @@ pub fn short(what: &What) -> String {
         } => {
             let level = level.map(|l| format!(" L{l}")).unwrap_or_default();
             let to = if to.is_empty() {
-                "nobody (no roster)".to_string()
+                "nobody".to_string()
             } else {
                 to.join(", ")
             };
