@@ -289,6 +289,27 @@ fn replays_the_history_with_exact_breach_page_and_readiness_instants_and_a_candi
     );
     assert!(text.contains("summary: 4 pages; error_rate first failing 2026-11-02 09:42:00 +09:00; stage 0 first ready 2026-11-02 10:00:00 +09:00"), "{text}");
 
+    // A stage entered 30 minutes before --from has baked its hour at 30m,
+    // before the burst: ready then, and the approver hears it at once.
+    let out = backtest(
+        &s,
+        &[
+            "--format",
+            "json",
+            "--stage-since",
+            "2026-11-02T08:30:00+09:00",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let timeline = &json["runs"][0]["rollouts"][0];
+    assert_eq!(timeline["stage_entered_at"], "2026-11-01T23:30:00Z");
+    assert_eq!(when(timeline, |e| e["kind"] == "ready"), vec![30, 50]);
+    assert_eq!(
+        pages(timeline)[0],
+        (30, "ready_to_expand".into(), None, names(&["lubit"]))
+    );
+
     // HTML to a file: a chart per check and run, nothing external.
     let html_path = s.dir.path().join("report.html");
     let out = backtest(
