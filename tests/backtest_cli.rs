@@ -8,10 +8,9 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
 
 use common::backfill::{Backfilled, OpenMetrics};
-use common::sena::sena_cmd;
+use common::backtest::{backtest, setup, stderr, stdout, strict};
 use common::slack::SlackStandIn;
 use serde_json::Value;
 
@@ -45,59 +44,6 @@ fn history() -> OpenMetrics {
         )
 }
 
-fn rules(error_limit: &str) -> String {
-    format!(
-        "checks:\n  - name: error_rate\n    query: canary_error_ratio{{app=\"{{{{ rollout }}}}\"}}\n    below: {error_limit}\n    for: 2m\n    on_fail: rollback\n  - name: p95_latency\n    query: canary_p95_seconds{{app=\"{{{{ rollout }}}}\"}}\n    below: 1s\n"
-    )
-}
-
-struct Setup {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-fn setup(prometheus_url: &str, slack_webhook: &str) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("current.yaml"), rules("10%")).unwrap();
-    fs::write(dir.path().join("strict.yaml"), rules("1%")).unwrap();
-    let config = dir.path().join("sena.yaml");
-    fs::write(
-        &config,
-        format!(
-            "prometheus: {{url: \"{prometheus_url}\"}}\n\
-state: {{path: state}}\n\
-slack: {{webhook_url: \"{slack_webhook}\"}}\n\
-rollouts:\n  - name: checkout\n    approver: lubit\n    stages: [{{traffic: 5%, bake: 1h}}, {{traffic: 100%}}]\n    rules: [current.yaml]\n\
-roster:\n  timezone: Asia/Tokyo\n  people:\n    sena: {{slack: U0SENA}}\n    mira: {{slack: U0MIRA}}\n    lubit: {{slack: U0LUBIT}}\n  slots:\n    - name: all-day\n      from: \"00:00\"\n      to: \"24:00\"\n      escalation:\n        - notify: [sena]\n        - {{after: 5m, notify: [mira]}}\n"
-        ),
-    )
-    .unwrap();
-    Setup { dir, config }
-}
-
-fn backtest(s: &Setup, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "backtest",
-        "--config",
-        s.config.to_str().unwrap(),
-        "--from",
-        "2026-11-02T09:00:00+09:00",
-        "--to",
-        "2026-11-02T11:00:00+09:00",
-    ];
-    args.extend_from_slice(extra);
-    sena_cmd(&args)
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `(minutes after T0, page kind, level, to)` of a JSON timeline's pages.
 fn pages(timeline: &Value) -> Vec<(i64, String, Option<u64>, Vec<String>)> {
     timeline["events"]
         .as_array()
@@ -346,127 +292,4 @@ fn replays_the_history_with_exact_breach_page_and_readiness_instants_and_a_candi
         slack.all_attempts()
     );
     assert!(!s.dir.path().join("state").join("sena.db").exists());
-}
-
-fn strict(s: &Setup) -> PathBuf {
-    s.dir.path().join("strict.yaml")
-}
-
-#[test]
-fn prometheus_down_is_exit_1_with_a_clear_message() {
-    let s = setup(
-        &format!("http://127.0.0.1:{}", common::free_port()),
-        "http://127.0.0.1:9/hook",
-    );
-    let out = backtest(&s, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(err.contains("cannot reach Prometheus"), "{err}");
-    assert!(
-        err.contains("check error_rate") || err.contains("check p95_latency"),
-        "{err}"
-    );
-    assert!(stdout(&out).is_empty());
-}
-
-#[test]
-fn bad_flags_are_exit_1_and_bad_rules_exit_2_with_file_line_column() {
-    let s = setup("http://127.0.0.1:9", "http://127.0.0.1:9/hook");
-    let run = |args: &[&str]| {
-        let mut all = vec!["backtest", "--config", s.config.to_str().unwrap()];
-        all.extend_from_slice(args);
-        sena_cmd(&all)
-    };
-    let cases: &[(&[&str], &str)] = &[
-        (
-            &[
-                "--from",
-                "2026-11-02T10:00:00Z",
-                "--to",
-                "2026-11-02T09:00:00Z",
-            ],
-            "must be before --to",
-        ),
-        (
-            &[
-                "--from",
-                "2026-11-02T09:00:00Z",
-                "--to",
-                "2026-11-02T10:00:00Z",
-                "--step",
-                "500ms",
-            ],
-            "the smallest step is 1s",
-        ),
-        (
-            &[
-                "--from",
-                "2026-08-01T00:00:00Z",
-                "--to",
-                "2026-10-30T00:00:00Z",
-                "--step",
-                "1s",
-            ],
-            "use --step 26s or more",
-        ),
-        (
-            &["--from", "yesterday", "--to", "2026-11-02T09:00:00Z"],
-            "--from: `yesterday` is not an RFC 3339 instant",
-        ),
-        (
-            &[
-                "--from",
-                "2026-11-02T09:00:00Z",
-                "--to",
-                "2026-11-02T10:00:00Z",
-                "--rollout",
-                "nope",
-            ],
-            "--rollout nope: no such rollout",
-        ),
-    ];
-    for (args, message) in cases {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
-    }
-
-    let bad = s.dir.path().join("bad.yaml");
-    fs::write(
-        &bad,
-        "checks:\n  - name: e\n    query: x\n    below: lots\n",
-    )
-    .unwrap();
-    let out = run(&[
-        "--from",
-        "2026-11-02T09:00:00Z",
-        "--to",
-        "2026-11-02T10:00:00Z",
-        "--rules",
-        bad.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).starts_with(&format!(
-            "{}:4:12: `lots` is not a threshold",
-            bad.display()
-        )),
-        "{}",
-        stderr(&out)
-    );
-
-    fs::write(s.dir.path().join("current.yaml"), "checks: [").unwrap();
-    let out = run(&[
-        "--from",
-        "2026-11-02T09:00:00Z",
-        "--to",
-        "2026-11-02T10:00:00Z",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let current = s.dir.path().join("current.yaml");
-    assert!(
-        stderr(&out).contains(&format!("{}:", current.display())),
-        "{}",
-        stderr(&out)
-    );
 }

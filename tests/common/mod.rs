@@ -31,6 +31,7 @@
 #![allow(dead_code)]
 
 pub mod backfill;
+pub mod backtest;
 pub mod config;
 pub mod http;
 pub mod people;
