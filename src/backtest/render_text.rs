@@ -169,7 +169,8 @@ fn side_by_side(
             } else {
                 gutter.as_str()
             };
-            writeln!(out, "  {when}  {:<COLUMN$} | {r}", fit(l))?;
+            let line = format!("  {when}  {:<COLUMN$} | {r}", fit(l));
+            writeln!(out, "{}", line.trim_end())?;
         }
     }
     Ok(())
