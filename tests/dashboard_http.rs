@@ -203,3 +203,80 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
     assert_eq!(stale.status, 303);
     assert!(stale.header("location").unwrap().starts_with("/login"));
 }
+
+#[test]
+fn an_open_incident_is_acknowledged_from_the_page_under_the_sessions_person() {
+    let cfg = people::with_people(ConfigBuilder::new())
+        .rollout_with(RolloutSpec::new("dash-ack", people::FAILING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("dash-ack", "rollback", DEADLINE);
+    let incident = common::wait_until(
+        "an open incident for dash-ack",
+        DEADLINE,
+        || {
+            let (_, body) = sena.get("/api/v1/incidents");
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            v["incidents"]
+                .as_array()?
+                .iter()
+                .find(|i| i["rollout"] == "dash-ack" && i["resolved_at"].is_null())
+                .and_then(|i| i["id"].as_i64())
+        },
+        || sena.logs_tail(),
+    );
+
+    let overview = get(&sena, "/?verdict=rollback", None);
+    assert!(overview
+        .body
+        .contains("data-rollout=\"dash-ack\" data-verdict=\"rollback\""));
+    assert!(overview.body.contains("ROLL BACK"));
+    let anonymous = get(&sena, "/rollouts/dash-ack", None);
+    assert!(anonymous
+        .body
+        .contains(&format!("data-incident=\"{incident}\"")));
+    assert!(
+        !anonymous.body.contains("class=\"ack\""),
+        "read-only without a session"
+    );
+
+    let session = {
+        let r = post(
+            &sena,
+            "/login",
+            None,
+            &format!("token={LUBIT}&next=%2Frollouts%2Fdash-ack"),
+        );
+        assert_eq!(r.status, 303);
+        let c = r.header("set-cookie").unwrap();
+        c["sena_session=".len()..c.find(';').unwrap()].to_string()
+    };
+    let page = get(&sena, "/rollouts/dash-ack", Some(&session));
+    assert!(page.body.contains(&format!(
+        "class=\"ack\" type=\"submit\" data-incident=\"{incident}\""
+    )));
+    let acked = post(
+        &sena,
+        &format!("/incidents/{incident}/ack"),
+        Some(&session),
+        &format!("csrf={}&back=%2Frollouts%2Fdash-ack", csrf(&page.body)),
+    );
+    assert_eq!(acked.status, 303, "{}", acked.body);
+    assert_eq!(acked.header("location"), Some("/rollouts/dash-ack"));
+    let shown = get(&sena, "/rollouts/dash-ack", Some(&session));
+    assert!(
+        shown.body.contains("acknowledged by lubit"),
+        "{}",
+        shown.body
+    );
+    let (_, body) = sena.get("/api/v1/incidents");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let record = v["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == incident)
+        .unwrap()
+        .clone();
+    assert_eq!(record["acked_by"], "lubit");
+}
