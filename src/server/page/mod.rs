@@ -28,6 +28,7 @@
 mod actions;
 mod assets;
 mod chart;
+mod history;
 mod html;
 mod layout;
 mod login;
@@ -116,6 +117,14 @@ fn see_other(path: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// A form that could not be read (a stage that is not a number, an
+/// unknown decision, not a form at all): a page that says so, 400. The
+/// sign-in form never gets here with its token in the text (`login.rs`).
+fn bad_form(pages: &Pages, rejection: axum::extract::rejection::FormRejection) -> Response {
+    let why = format!("The form could not be read: {}", rejection.body_text());
+    message_page(pages, StatusCode::BAD_REQUEST, "Bad form", "bad-form", &why)
 }
 
 /// A refused form, as a page.
