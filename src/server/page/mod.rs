@@ -160,7 +160,8 @@ fn message_page(
 }
 
 /// A form post came from a page of this site: its `Origin` (which
-/// browsers send on every POST) names the host it was sent to, and
+/// browsers send on every POST) names the host it was sent to (`Host`, or
+/// `X-Forwarded-Host` from a proxy that rewrites `Host`), and
 /// `Sec-Fetch-Site` does not say cross-site. The CSRF token is the real
 /// check; this also covers the sign-in form, which has no session yet.
 pub fn same_origin(headers: &HeaderMap) -> bool {
@@ -168,14 +169,19 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     if text("sec-fetch-site").is_some_and(|s| s == "cross-site") {
         return false;
     }
-    match (text("origin"), text("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-    }
+    let Some(origin) = text("origin") else {
+        return true;
+    };
+    let Some(origin_host) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    [text("host"), text("x-forwarded-host")]
+        .into_iter()
+        .flatten()
+        .any(|host| host.trim().eq_ignore_ascii_case(origin_host))
 }
 
 impl Pages {
