@@ -13,17 +13,24 @@
 //! tokens the pages answer loopback callers only and are read-only.
 //!
 //! Stable hooks for browser tests (keep them):
-//! `#rollouts` table, rows `tr[data-rollout=NAME][data-verdict=continue|hold|rollback|none]`;
-//! `.verdict[data-verdict]`; `#live[data-src]`; `#live-status[data-state=live|stale|blind]`;
-//! `#filters a[data-filter]`; `#no-rollouts`; rollout page: `#verdict`,
-//! `#checks tr[data-check=NAME][data-status=STATUS]` with `td.value`,
-//! `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`, `a.prometheus`;
-//! `#verdict-band`; `#incidents tr[data-incident=ID]`; `#decisions tr[data-decision=ID]`;
-//! `form#decide-form` with `button#go`, `textarea#comment`, `button#no-go`;
-//! `button.ack[data-incident=ID]`; `#flash`; `#sign-in-link`; `#signed-in[data-who]`;
-//! `button#sign-out`; login: `form#login`, `input#token`, `button#sign-in`,
-//! `#login-error`; on call: `#oncall-now`, `#escalation tr[data-level=N]`,
-//! `#handover`, `#gaps`; `#not-found` on a 404.
+//! - every page: `#signed-in[data-who]`, `button#sign-out`, `#sign-in-link`
+//!   (tokens configured, no session), `#read-only` (no tokens), `#flash`
+//!   (the last action's outcome), `#live[data-src]` (the refreshed part),
+//!   `#live-status[data-state=live|stale|blind]`;
+//! - overview: `#filters a[data-filter=all|attention|rollback|hold|continue]`,
+//!   `#rollouts` table, rows `tr[data-rollout=NAME][data-verdict=continue|hold|rollback|none]`,
+//!   `.verdict[data-verdict]`, `.bake[data-ready]`, `td.reason`, `td.worst`, `#no-rollouts`;
+//! - rollout page: `#verdict`, `#checks tr[data-check=NAME][data-status=STATUS]`
+//!   with `td.value`, `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`
+//!   (`rect.breach`, `line.threshold`), `a.prometheus`, `a.runbook`;
+//!   `#verdict-band`; `form#decide-go button#go` (ready stage only),
+//!   `#go-unavailable`, `form#decide-no-go textarea#comment button#no-go`;
+//!   `#incidents tr[data-incident=ID]`, `button.ack[data-incident=ID]`;
+//!   `#decisions tr[data-decision=ID]`; `#not-found` (404), `#bad-form` (400),
+//!   `#refused` (403);
+//! - sign in: `form#login`, `input#token`, `button#sign-in`, `#login-error`;
+//! - on call: `#oncall-now`, `#escalation tr[data-level=N]`, `#overrides`,
+//!   `#handover`, `#gaps`.
 
 mod actions;
 mod assets;
