@@ -113,6 +113,13 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
     assert!(refused.header("set-cookie").is_none());
     assert!(!refused.body.contains(wrong));
     assert!(!sena.logs().contains(wrong), "the token reached the log");
+    assert_eq!(
+        sena.metric(
+            "sena_http_unauthorized_total",
+            &[("reason", "invalid_token")]
+        ),
+        Some(1.0)
+    );
 
     // A form without a session is sent to sign in.
     let anonymous = post(

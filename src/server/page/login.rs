@@ -125,6 +125,10 @@ pub(super) async fn submit(
     };
     let Some(identity) = identity else {
         tracing::warn!("refused a dashboard sign-in: the token is not valid");
+        pages.metrics.inc(
+            crate::metrics::HTTP_UNAUTHORIZED,
+            &[("reason", "invalid_token")],
+        );
         let why = "That token is not valid.";
         return login_page(&pages, &next, Some(why), StatusCode::UNAUTHORIZED);
     };

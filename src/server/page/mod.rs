@@ -61,6 +61,7 @@ use serde::Deserialize;
 
 use super::auth::is_loopback;
 use super::Api;
+use crate::metrics::Metrics;
 use layout::{Frame, Nav};
 pub use session::Sessions;
 
@@ -68,13 +69,17 @@ pub use session::Sessions;
 struct Pages {
     api: Arc<dyn Api>,
     sessions: Arc<Sessions>,
+    /// Refused sign-ins and visits count in `sena_http_unauthorized_total`
+    /// like refused API calls.
+    metrics: Arc<Metrics>,
 }
 
 /// The pages' routes, ready to merge into the server's router.
-pub fn router(api: Arc<dyn Api>) -> Router {
+pub fn router(api: Arc<dyn Api>, metrics: Arc<Metrics>) -> Router {
     let pages = Pages {
         api,
         sessions: Arc::new(Sessions::default()),
+        metrics,
     };
     Router::new()
         .route("/", get(overview_page))
@@ -108,6 +113,10 @@ async fn guard(State(pages): State<Pages>, request: Request, next: Next) -> Resp
     let mut response = if may_view(pages.api.tokens().is_some(), peer) {
         next.run(request).await
     } else {
+        pages.metrics.inc(
+            crate::metrics::HTTP_UNAUTHORIZED,
+            &[("reason", "not_loopback")],
+        );
         layout::respond(
             StatusCode::FORBIDDEN,
             "<!doctype html><title>Sena</title><p>The dashboard answers only callers on Sena's own host while no <code>server.tokens</code> are configured.</p>".into(),
