@@ -57,8 +57,9 @@ async fn go(shared: &Arc<Shared>, action: &SlackAction) -> serde_json::Value {
                 .clone()
                 .unwrap_or_else(|| format!("slack:{}", action.user)),
         ),
+        token: None,
         // The Slack member ID beside the person, for the record.
-        token: Some(action.user.clone()),
+        slack_user: Some(action.user.clone()),
         via: Via::Slack,
     };
     let can_decide = person.is_some();
