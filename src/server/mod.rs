@@ -12,6 +12,7 @@ mod connections;
 mod decisions;
 mod gates;
 mod slack;
+mod slack_payload;
 
 use std::sync::Arc;
 
@@ -24,7 +25,10 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 pub use connections::Limits;
-pub use slack::SlackAction;
+pub use slack_payload::{
+    Button, MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION,
+    REASON_BLOCK, REASON_MAX_CHARS,
+};
 
 use crate::domain::{
     Capability, DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Identity, Incident,
@@ -73,9 +77,14 @@ pub trait Api: Send + Sync + 'static {
     fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
     /// The daemon's clock (a Slack timestamp's freshness).
     fn now(&self) -> jiff::Timestamp;
-    /// A verified button press: decides (or refuses) and answers through
-    /// its `response_url`. Runs after Slack has had its 200.
+    /// A verified button press: decides, acknowledges or opens the NO-GO
+    /// form, and answers through its `response_url`. Runs after Slack has
+    /// had its 200.
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()>;
+    /// A submitted NO-GO form: `Err` is shown in the form (an empty reason,
+    /// a refusal); `Ok` closes it. The daemon finishes the work even if
+    /// the server stops waiting.
+    fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Which rollout a gate asks about.
