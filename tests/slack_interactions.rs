@@ -13,7 +13,7 @@ use common::config::RolloutSpec;
 use common::http;
 use common::people::{self, PASSING};
 use common::sena::Sena;
-use common::slack::SlackStandIn;
+use common::slack::{form, post_signed, SlackStandIn};
 use common::ConfigBuilder;
 use serde_json::Value;
 
@@ -22,13 +22,6 @@ const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
 fn now() -> i64 {
     common::sena::now_ms() / 1000
-}
-
-fn sign(secret: &str, ts: i64, body: &str) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
-    let tag = ring::hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes());
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("v0={hex}")
 }
 
 fn press(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
@@ -81,29 +74,8 @@ fn submit(user: &str, private_metadata: &str, reason: &str) -> String {
     }))
 }
 
-fn form(payload: &Value) -> String {
-    let json = payload.to_string();
-    let mut body = String::from("payload=");
-    for b in json.bytes() {
-        if b.is_ascii_alphanumeric() {
-            body.push(b as char);
-        } else {
-            body.push_str(&format!("%{b:02X}"));
-        }
-    }
-    body
-}
-
 fn post(sena: &Sena, secret: &str, ts: i64, body: &str) -> http::Response {
-    let sig = sign(secret, ts, body);
-    let ts = ts.to_string();
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("X-Slack-Request-Timestamp", ts.as_str()),
-        ("X-Slack-Signature", sig.as_str()),
-    ];
-    let url = format!("{}/api/v1/slack/interactions", sena.base_url());
-    http::request("POST", &url, &headers, body.as_bytes()).expect("POST interactions")
+    post_signed(&sena.base_url(), secret, ts, body)
 }
 
 fn records(sena: &Sena, rollout: &str) -> Vec<Value> {

@@ -199,6 +199,49 @@ fn answer(state: &Mutex<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Re
     axum::Json(serde_json::json!({"ok": true, "channel": "C0TEST", "ts": ts})).into_response()
 }
 
+/// Slack's request signature: `v0=` + hex HMAC-SHA256 of
+/// `v0:{ts}:{body}` with the signing secret.
+pub fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("v0={hex}")
+}
+
+/// An interaction body as Slack sends it: `payload=` + the JSON,
+/// form-encoded.
+pub fn form(payload: &serde_json::Value) -> String {
+    let json = payload.to_string();
+    let mut body = String::from("payload=");
+    for b in json.bytes() {
+        if b.is_ascii_alphanumeric() {
+            body.push(b as char);
+        } else {
+            body.push_str(&format!("%{b:02X}"));
+        }
+    }
+    body
+}
+
+/// POSTs `body` to Sena's `/api/v1/slack/interactions` signed with
+/// `secret` at Unix time `ts`, as Slack would.
+pub fn post_signed(
+    sena_base_url: &str,
+    secret: &str,
+    ts: i64,
+    body: &str,
+) -> super::http::Response {
+    let sig = sign(secret, ts, body);
+    let ts = ts.to_string();
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Slack-Request-Timestamp", ts.as_str()),
+        ("X-Slack-Signature", sig.as_str()),
+    ];
+    let url = format!("{sena_base_url}/api/v1/slack/interactions");
+    super::http::request("POST", &url, &headers, body.as_bytes()).expect("POST interactions")
+}
+
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> serde_json::Value {
     if let Ok(json) = serde_json::from_slice(body) {
         return json;
