@@ -410,3 +410,27 @@ fn no_go_asks_for_a_reason_in_a_form_and_holds_with_it() {
     );
     assert_eq!(sena.rollout("sl-nogo")["stage"]["index"], 0);
 }
+
+/// Without `slack.signing_secret_file` there are no buttons and no
+/// endpoint: even a correctly signed request finds nothing (404), and
+/// nothing is decided.
+#[test]
+fn without_a_signing_secret_the_endpoint_is_absent() {
+    let slack = SlackStandIn::start();
+    let cfg = people::with_people(ConfigBuilder::new())
+        .slack_web_api(&slack.api_url(), "xoxb-test", "#deploys")
+        .rollout_with(RolloutSpec::new("sl-off", PASSING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("sl-off", "continue", DEADLINE);
+    let go = press("U0LUBIT", "sena_go", "sl-off:0", &slack.response_url("off"));
+    let answer = post(&sena, SECRET, now(), &go);
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert!(
+        answer.body.contains("signing_secret_file"),
+        "says how to turn it on: {}",
+        answer.body
+    );
+    assert!(records(&sena, "sl-off").is_empty());
+    assert!(slack.requests().is_empty(), "{:#?}", slack.requests());
+}
