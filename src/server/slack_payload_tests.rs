@@ -160,6 +160,14 @@ fn hostile_payloads_are_refused_without_panicking() {
         form(&press("sena_go", "a:99999999999999999999999999")),
         form(&press("sena_go", "a:NaN")),
         form(&press("sena_go", "a:0").replace("U0LUBIT", "U0 <!channel>")),
+        form(&press("sena_ack", "0")),
+        form(&press("sena_ack", "-3")),
+        form(&press("sena_ack", "3; DROP TABLE incident")),
+        form(&press("sena_ack", "")),
+        form(&press("sena_ack", "1").replace("U0LUBIT", "")),
+        form(
+            r#"{"type":"view_submission","user":{"id":"U1"},"view":{"callback_id":"sena_no_go","private_metadata":"{\"rollout\":\"a\",\"stage\":0}","state":{"values":{}}}}"#,
+        ),
     ];
     for body in cases {
         let shown = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
