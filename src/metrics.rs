@@ -53,6 +53,18 @@ impl Metric {
             kind: Kind::Histogram,
         }
     }
+
+    /// The series names a scrape shows for this metric: the name, or a
+    /// histogram's `_bucket`, `_sum` and `_count` (what a dashboard queries).
+    pub fn series_names(self) -> Vec<String> {
+        match self.kind {
+            Kind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{}{suffix}", self.name))
+                .collect(),
+            Kind::Counter | Kind::Gauge => vec![self.name.to_string()],
+        }
+    }
 }
 
 pub const EVALUATIONS: Metric = Metric::counter(
