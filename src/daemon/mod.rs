@@ -8,6 +8,7 @@ mod decisions;
 pub mod engine;
 mod gates;
 mod gauges;
+mod pages;
 mod slack_actions;
 pub mod transition;
 mod unsaved;
