@@ -45,7 +45,7 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const START_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The W3C key of an element reference in JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a5b4a5b4a5b";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A WebDriver command that failed: the W3C error code (`no such element`,
 /// `stale element reference`, ...) and chromedriver's message.
