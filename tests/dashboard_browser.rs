@@ -228,6 +228,22 @@ fn on_a_phone_the_overview_fits_and_shows_the_verdict() {
         "the verdict is on screen: {badge}"
     );
     b.screenshot("phone-1-overview");
+
+    // The rollout page too: its tables become cards, nothing sideways.
+    b.goto(&format!("{}/rollouts/{name}", sena.base_url()));
+    b.wait_for_text(
+        "#verdict",
+        "to say CONTINUE",
+        |t| t.contains("CONTINUE"),
+        DEADLINE,
+    );
+    b.wait_for("#checks tr[data-check=\"errors\"]", DEADLINE);
+    let scroll = b.execute("return document.documentElement.scrollWidth;", json!([]));
+    b.screenshot("phone-2-rollout");
+    assert!(
+        scroll.as_u64().is_some_and(|w| w <= 390),
+        "the rollout page scrolls sideways on a phone: scrollWidth {scroll}"
+    );
 }
 
 #[test]
