@@ -80,7 +80,7 @@ done
 echo "== sena eval (one-shot: what would Sena say right now?)"
 target/release/sena eval --config "$WORK/sena.yaml" || true
 
-echo "== sena run for ${RUN_FOR}s (dashboard: http://127.0.0.1:$SENA_PORT/, status: http://127.0.0.1:$SENA_PORT/api/v1/status)"
+echo "== sena run for ${RUN_FOR}s — dashboard: http://127.0.0.1:$SENA_PORT/ (JSON: http://127.0.0.1:$SENA_PORT/api/v1/status)"
 target/release/sena run --config "$WORK/sena.yaml" &
 SENA=$!; pids+=($SENA)
 sleep "$RUN_FOR"

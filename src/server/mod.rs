@@ -2,7 +2,8 @@
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
 //! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
-//! (`gates.rs`), and Slack's signed button presses (`slack.rs`). It reads shared state and sends
+//! (`gates.rs`), and Slack's signed button presses (`slack.rs`), and the
+//! dashboard's HTML pages (`page/`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.

@@ -23,6 +23,7 @@ h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{font-size:.85rem;color:var(--muted)}
+th[scope=row]{font-size:1rem;color:var(--fg)}
 .verdict{display:inline-block;font-weight:700;padding:.1rem .45rem;border:2px solid;border-radius:.3rem;white-space:nowrap}
 .verdict.continue{color:var(--ok)}
 .verdict.hold{color:var(--warn)}
@@ -44,7 +45,7 @@ progress{width:10rem;max-width:100%;height:.8rem}
 .flash{padding:.6rem .8rem;border:2px solid var(--accent);border-radius:.3rem;margin:.5rem 0}
 #live-status{font-size:.85rem;color:var(--muted);margin:.2rem 0 .6rem}
 #live-status[data-state="stale"],#live-status[data-state="blind"]{color:var(--bad);font-weight:700}
-.filters a{margin-right:.6rem}
+.filters a{margin-right:.6rem;white-space:nowrap;display:inline-block;padding:.2rem 0}
 .filters a[aria-current]{font-weight:700;text-decoration:none;color:var(--fg)}
 form.inline{display:inline}
 form.decide{margin:.5rem 0;padding:.6rem;border:1px solid var(--line);border-radius:.3rem}
@@ -75,7 +76,7 @@ var live=document.getElementById('live');
 if(!live||!window.fetch)return;
 var src=live.getAttribute('data-src');
 var every=(+live.getAttribute('data-every')||5)*1000;
-function busy(){var a=document.activeElement;if(a&&live.contains(a)&&/^(INPUT|TEXTAREA|BUTTON)$/.test(a.tagName))return true;
+function busy(){var a=document.activeElement;if(a&&live.contains(a)&&/^(INPUT|TEXTAREA|BUTTON|A|SELECT)$/.test(a.tagName))return true;
 var t=live.querySelectorAll('textarea,input[type=text]');for(var i=0;i<t.length;i++){if(t[i].value)return true}return false}
 function stale(why){var s=document.getElementById('live-status');if(!s)return;s.setAttribute('data-state','stale');
 s.textContent='Stale: '+why+' (last tried '+new Date().toLocaleTimeString()+'); the figures below may be old.'}

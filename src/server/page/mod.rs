@@ -36,6 +36,8 @@ mod overview;
 mod parts;
 mod rollout;
 mod session;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 use std::net::SocketAddr;

@@ -50,7 +50,7 @@ pub(super) async fn page(
             &format!("Sena watches no rollout named {name}."),
         );
     };
-    let journal = journal(&pages, rollout).await;
+    let journal = journal(&pages, &board, rollout).await;
     let incidents: Vec<Incident> = match pages.api.incidents(INCIDENTS_SCANNED).await {
         Ok(list) => list.into_iter().filter(|i| i.rollout == name).collect(),
         Err(e) => {
@@ -96,7 +96,7 @@ pub(super) async fn fragment(
     let Some(rollout) = board.rollouts.iter().find(|r| r.name == name) else {
         return layout::respond(StatusCode::NOT_FOUND, String::new());
     };
-    let journal = journal(&pages, rollout).await;
+    let journal = journal(&pages, &board, rollout).await;
     let session = pages.session(&headers);
     let data = RolloutData {
         board: &board,
@@ -109,11 +109,11 @@ pub(super) async fn fragment(
     layout::respond(StatusCode::OK, html.into_string())
 }
 
-async fn journal(pages: &Pages, rollout: &BoardRollout) -> Vec<JournalPoint> {
-    let Some(report) = &rollout.report else {
+async fn journal(pages: &Pages, board: &Board, rollout: &BoardRollout) -> Vec<JournalPoint> {
+    if rollout.report.is_none() {
         return Vec::new();
-    };
-    let since = report.stage.started_at;
+    }
+    let since = stage_start(rollout, board);
     match pages
         .api
         .journal(rollout.name.clone(), since, JOURNAL_POINTS)
@@ -167,10 +167,22 @@ pub fn live(data: &RolloutData<'_>, session: Option<&Session>) -> Html {
     h
 }
 
+/// Where the charts begin: the stage's start, or for a stage longer than
+/// [`JOURNAL_POINTS`] evaluations, the most recent stretch that many
+/// evaluations cover (the journal is read oldest first, so reading from
+/// the stage's start would end the chart long before now).
 fn stage_start(r: &BoardRollout, board: &Board) -> jiff::Timestamp {
-    r.report
+    let started = r
+        .report
         .as_ref()
-        .map_or(board.now, |rep| rep.stage.started_at)
+        .map_or(board.now, |rep| rep.stage.started_at);
+    let window_ms = i64::try_from(r.interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .saturating_mul(JOURNAL_POINTS as i64 * 9 / 10);
+    let recent =
+        jiff::Timestamp::from_millisecond(board.now.as_millisecond().saturating_sub(window_ms))
+            .unwrap_or(started);
+    started.max(recent)
 }
 
 fn decide_forms(h: &mut Html, r: &BoardRollout, session: Option<&Session>) {
