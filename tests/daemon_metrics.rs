@@ -40,7 +40,7 @@ fn without_rollout(yaml: &str, name: &str) -> String {
 fn check_and_rollout_gauges_follow_evaluations_and_leave_with_a_reload() {
     let app = shared().app_ready("m-gauges");
     let ready = "m-ready";
-    let cfg = ConfigBuilder::new()
+    let cfg = common::people::with_people(ConfigBuilder::new())
         .rollout(
             app.name(),
             &rules::file(&[rules::error_rate("0s"), BLIND.to_string()]),
@@ -103,6 +103,41 @@ fn check_and_rollout_gauges_follow_evaluations_and_leave_with_a_reload() {
         0.0
     );
 
+    // The approver's GO: the next evaluation shows the new stage, its
+    // traffic and bake, and nobody is waited for any more.
+    let url = format!("{}/api/v1/rollouts/{ready}/decisions", sena.base_url());
+    let auth = format!("Bearer {}", common::people::LUBIT);
+    let go = common::http::request(
+        "POST",
+        &url,
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        br#"{"decision":"go","stage":0}"#,
+    )
+    .expect("POST a GO");
+    assert_eq!(go.status, 200, "GO: {}", go.body);
+    common::wait_until(
+        "the ready rollout at stage 1",
+        DEADLINE,
+        || (series("sena_rollout_stage", &ready_r) == Some(1.0)).then_some(()),
+        || sena.metrics(),
+    );
+    common::wait_until(
+        "the approval no longer pending",
+        DEADLINE,
+        || (series("sena_approval_pending", &ready_r) == Some(0.0)).then_some(()),
+        || sena.metrics(),
+    );
+    let text = sena.metrics();
+    assert_eq!(
+        metric_value(&text, "sena_rollout_traffic_ratio", &ready_r),
+        Some(0.5)
+    );
+    let bake_left = metric_value(&text, "sena_rollout_bake_remaining_seconds", &ready_r);
+    assert!(bake_left.is_some_and(|s| s > 3000.0), "{text}");
+
     // The canary breaks: its value and status follow.
     app.set_error_ratio(0.02);
     common::wait_until(
@@ -118,8 +153,7 @@ fn check_and_rollout_gauges_follow_evaluations_and_leave_with_a_reload() {
     // series leave /metrics, the rest stays.
     cfg.write_rules(name, &rules::file(&[rules::error_rate("0s")]));
     std::fs::write(cfg.path(), without_rollout(&cfg.yaml(), ready)).unwrap();
-    let (status, body) = sena.post("/-/reload");
-    assert_eq!(status, 200, "POST /-/reload: {body}");
+    sena.sighup();
     common::wait_until(
         "the removed check and rollout to leave /metrics",
         DEADLINE,
