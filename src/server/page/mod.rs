@@ -18,6 +18,7 @@
 //! `#filters a[data-filter]`; `#no-rollouts`; rollout page: `#verdict`,
 //! `#checks tr[data-check=NAME][data-status=STATUS]` with `td.value`,
 //! `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`, `a.prometheus`;
+//! the stage ladder `ol.ladder` (`li[aria-current=step]` current, `li.done` passed);
 //! `#verdict-band`; `#incidents tr[data-incident=ID]`; `#decisions tr[data-decision=ID]`;
 //! `form#decide-form` with `button#go`, `textarea#comment`, `button#no-go`;
 //! `button.ack[data-incident=ID]`; `#flash`; `#sign-in-link`; `#signed-in[data-who]`;
