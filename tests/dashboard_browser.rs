@@ -51,6 +51,7 @@ fn the_overview_turns_from_continue_to_roll_back_by_itself_and_the_rollout_page_
         DEADLINE,
     );
     b.screenshot("overview-1-continue");
+    b.wait_for("#live-status[data-state=\"live\"]", DEADLINE);
     // Set on this document only: a reload would lose it.
     b.execute(
         "window.senaTestMark = 'same document'; return null;",
