@@ -280,3 +280,34 @@ fn an_open_incident_is_acknowledged_from_the_page_under_the_sessions_person() {
         .clone();
     assert_eq!(record["acked_by"], "lubit");
 }
+
+#[test]
+fn without_tokens_the_pages_answer_this_host_read_only() {
+    // From another host they answer 403 (`page::may_view`, unit-tested):
+    // the tests reach only loopback.
+    let cfg = ConfigBuilder::new()
+        .rollout_with(RolloutSpec::new("dash-local", PASSING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("dash-local", "continue", DEADLINE);
+    let page = get(&sena, "/", None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"read-only\""));
+    assert!(!page.body.contains("id=\"sign-in-link\""));
+    let rollout = get(&sena, "/rollouts/dash-local", None);
+    assert!(!rollout.body.contains("<form"), "no forms without tokens");
+    let login = post(&sena, "/login", None, "token=anything&next=%2F");
+    assert_eq!(login.status, 403);
+    assert!(login.header("set-cookie").is_none());
+    let decide = post(
+        &sena,
+        "/rollouts/dash-local/decide",
+        None,
+        "decision=go&stage=0&csrf=x",
+    );
+    assert_eq!(
+        decide.status, 303,
+        "sent to sign in, which says tokens are needed"
+    );
+    assert_eq!(sena.rollout("dash-local")["stage"]["index"], 0);
+}

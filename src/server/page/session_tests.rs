@@ -125,3 +125,26 @@ fn cookies_carry_the_flags_and_are_read_back() {
     headers.insert("x-forwarded-proto", "HTTPS".parse().unwrap());
     assert!(behind_https(&headers));
 }
+
+#[test]
+fn concurrent_sign_ins_and_lookups_neither_panic_nor_lose_sessions() {
+    let sessions = std::sync::Arc::new(Sessions::default());
+    let tokens = std::sync::Arc::new(table(&["lubit"]));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (sessions, tokens) = (sessions.clone(), tokens.clone());
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    let (id, _) = sessions.start(person("lubit"), at(0)).unwrap();
+                    assert!(sessions.find(&id, at(1), Some(&tokens)).is_some());
+                    sessions.set_flash(&id, "x".into());
+                    assert_eq!(sessions.take_flash(&id).as_deref(), Some("x"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(sessions.count(), 400);
+}
