@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the integration tests need if it is
-# missing (Debian's prometheus and python3-aiosmtpd), then runs every test.
+# missing (Debian's prometheus, python3-aiosmtpd, and chromium with
+# chromium-driver for the dashboard's browser tests), then runs every test.
 #
 #   scripts/test.sh              install if missing, then cargo test
 #   scripts/test.sh --deps-only  install if missing, nothing else (.ci/run)
@@ -31,6 +32,10 @@ if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/n
     missing+=(python3-aiosmtpd)
 fi
 command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
+# tests/dashboard_browser.rs drives headless Chromium through chromedriver
+# (tests/common/browser.rs runs both by absolute path).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 
 scripts/apt-install.sh test.sh "${missing[@]}"
 

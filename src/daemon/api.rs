@@ -14,6 +14,7 @@ use crate::domain::{
     DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Incident, TokenTable,
 };
 use crate::report::StatusReport;
+use crate::server::page::view::{Board, JournalPoint, OnCallView};
 use crate::server::{Api, GateTarget, Reload, SlackAction, SlackNoGo};
 
 pub struct DaemonApi {
@@ -24,6 +25,23 @@ pub struct DaemonApi {
 impl Api for DaemonApi {
     fn status(&self) -> StatusReport {
         self.shared.status()
+    }
+
+    fn board(&self) -> Board {
+        super::pages::board(&self.shared, self.not_ready())
+    }
+
+    fn journal(
+        &self,
+        rollout: String,
+        since: jiff::Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<JournalPoint>, String>> {
+        Box::pin(super::pages::journal(&self.shared, rollout, since, limit))
+    }
+
+    fn on_call(&self) -> Option<OnCallView> {
+        super::pages::on_call(&self.shared)
     }
 
     fn not_ready(&self) -> Vec<String> {

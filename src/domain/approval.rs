@@ -38,6 +38,8 @@ pub enum Via {
     Api,
     Cli,
     Slack,
+    /// The dashboard's forms (a signed-in session).
+    Web,
 }
 
 /// One decision as asked; who asks comes from the caller's token.

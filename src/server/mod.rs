@@ -3,7 +3,8 @@
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
 //! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
 //! (`gates.rs`), and Slack's signed button presses and NO-GO form
-//! (`slack.rs`, read by `slack_payload.rs`). It reads shared state and sends
+//! (`slack.rs`, read by `slack_payload.rs`), and the dashboard's HTML
+//! pages (`page/`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
@@ -12,6 +13,7 @@ mod auth;
 mod connections;
 mod decisions;
 mod gates;
+pub mod page;
 mod slack;
 mod slack_payload;
 
@@ -45,6 +47,20 @@ use crate::report::StatusReport;
 pub trait Api: Send + Sync + 'static {
     /// The latest evaluation of every rollout.
     fn status(&self) -> StatusReport;
+    /// Every configured rollout with its latest evaluation and what the
+    /// dashboard shows beside it (stages, bake, checks' descriptions).
+    fn board(&self) -> page::view::Board;
+    /// The journal of `rollout` since `since` (its current stage's start),
+    /// oldest first, at most `limit` records: the dashboard's charts.
+    fn journal(
+        &self,
+        rollout: String,
+        since: jiff::Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<page::view::JournalPoint>, String>>;
+    /// Who is on call now, the chain, the next hand-over and the gaps;
+    /// `None` without a roster.
+    fn on_call(&self) -> Option<page::view::OnCallView>;
     /// Why Sena is not ready, one reason each; empty when it is.
     fn not_ready(&self) -> Vec<String>;
     /// The most recent incidents, newest first.
@@ -183,7 +199,8 @@ pub async fn serve(
         .with_state(App {
             api: api.clone(),
             metrics: metrics.clone(),
-        });
+        })
+        .merge(page::router(api.clone()));
     connections::serve(listener, app, limits, health, metrics).await;
 }
 
