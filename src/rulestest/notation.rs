@@ -83,7 +83,9 @@ fn item_parts(item: &str) -> Result<(Point, Option<f64>, Option<u64>), String> {
     let (step, rest) = match rest.chars().next() {
         Some('+' | '-') => {
             if !matches!(head, Point::Value(_)) {
-                return Err(format!("`{item}`: only a number can have a step (`0+10x5`)"));
+                return Err(format!(
+                    "`{item}`: only a number can have a step (`0+10x5`)"
+                ));
             }
             let (step, rest) = number(rest)
                 .ok_or_else(|| format!("`{item}`: the step after `+`/`-` must be a number"))?;

@@ -22,7 +22,10 @@ fn non_finite_values() {
     let v = values("NaN nan +Inf -Inf inf");
     assert!(matches!(v[0], Value(x) if x.is_nan()));
     assert!(matches!(v[1], Value(x) if x.is_nan()));
-    assert_eq!(v[2..], [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY].map(Value));
+    assert_eq!(
+        v[2..],
+        [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY].map(Value)
+    );
 }
 
 #[test]
@@ -40,7 +43,15 @@ fn expanding_counts_match_promtool() {
     assert_eq!(values("stale stalex1"), [Stale; 3]);
     assert_eq!(
         values("1 _ 2x1 _x2 stale"),
-        [Value(1.0), Missing, Value(2.0), Value(2.0), Missing, Missing, Stale]
+        [
+            Value(1.0),
+            Missing,
+            Value(2.0),
+            Value(2.0),
+            Missing,
+            Missing,
+            Stale
+        ]
     );
     assert_eq!(values("   "), []);
 }

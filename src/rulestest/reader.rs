@@ -149,10 +149,7 @@ fn read_file(d: &mut FileDiags, rules: &mut RulesFiles, root: &Node, path: &Path
             let at = item.referenced;
             d.error(
                 &at,
-                format!(
-                    "duplicate test name `{}`; first on line {first}",
-                    test.name
-                ),
+                format!("duplicate test name `{}`; first on line {first}", test.name),
             );
             continue;
         }
@@ -196,7 +193,10 @@ fn rule_files(
         },
     };
     if entries.is_empty() {
-        d.error(&node.referenced, "`rule_files` is empty; name the rules file to test");
+        d.error(
+            &node.referenced,
+            "`rule_files` is empty; name the rules file to test",
+        );
     }
     let mut defined_in: HashMap<String, String> = HashMap::new();
     let mut checks = Vec::new();
@@ -292,7 +292,10 @@ fn read_test(d: &mut FileDiags, shared: &Shared, node: &Node) -> Option<TestCase
         .and_then(|n| list(d, "expect", n))
         .map(|items| {
             if items.is_empty() {
-                d.error(&f.at, "`expect` is empty; say what Sena must answer, and when");
+                d.error(
+                    &f.at,
+                    "`expect` is empty; say what Sena must answer, and when",
+                );
             }
             items
                 .iter()
@@ -487,10 +490,7 @@ fn expected_checks(
     let mut out = Vec::new();
     for (name, value) in entries {
         if !check_names.contains(&name.value.as_str()) {
-            d.error(
-                &name.referenced,
-                unknown("check", &name.value, check_names),
-            );
+            d.error(&name.referenced, unknown("check", &name.value, check_names));
             continue;
         }
         let Some(status) = text(d, &name.value, value) else {

@@ -57,9 +57,16 @@ tests:
     assert_eq!(first.rollout.approver, "lubit");
     assert_eq!(first.rollout.stages.len(), 2);
     assert_eq!(first.stage_entered_at, Duration::from_secs(600));
-    let names: Vec<&str> = first.rollout.checks.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = first
+        .rollout
+        .checks
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(names, ["error_rate", "p95_latency", "satisfaction"]);
-    assert!(first.rollout.checks[0].query.contains(r#"app="checkout-api""#));
+    assert!(first.rollout.checks[0]
+        .query
+        .contains(r#"app="checkout-api""#));
     assert_eq!(first.rollout.checks[0].defined_at, "canary.yaml:32");
     assert_eq!(first.series[0].labels["code"], "200");
     assert_eq!(

@@ -125,7 +125,11 @@ impl Parser {
                         Some('n') => '\n',
                         Some('t') => '\t',
                         Some(c @ ('\\' | '"' | '\'')) => c,
-                        _ => return Err(self.error("unknown escape; use \\\\, \\\", \\', \\n or \\t")),
+                        _ => {
+                            return Err(
+                                self.error("unknown escape; use \\\\, \\\", \\', \\n or \\t")
+                            )
+                        }
                     };
                     out.push(escaped);
                     self.at += 1;
@@ -203,10 +207,7 @@ mod tests {
             parse(r#" {__name__="a:b", x="1",} "#).unwrap(),
             labels(&[("__name__", "a:b"), ("x", "1")])
         );
-        assert_eq!(
-            parse(r#"m{v="a\"b\\c\nd"}"#).unwrap()["v"],
-            "a\"b\\c\nd"
-        );
+        assert_eq!(parse(r#"m{v="a\"b\\c\nd"}"#).unwrap()["v"], "a\"b\\c\nd");
     }
 
     #[test]
@@ -216,10 +217,16 @@ mod tests {
             (r#"{a="1"}"#, "no metric name"),
             ("9lives", "expected a metric name"),
             (r#"m{a=1}"#, "expected a quoted label value at character 5"),
-            (r#"m{a="1"}x"#, "unexpected text after the series at character 9"),
+            (
+                r#"m{a="1"}x"#,
+                "unexpected text after the series at character 9",
+            ),
             (r#"m{a=~"1"}"#, "only `=` is allowed"),
             (r#"m{a!="1"}"#, "expected `=` after the label name"),
-            (r#"m{a="1",a="2"}"#, "label `a` is given twice at character 9"),
+            (
+                r#"m{a="1",a="2"}"#,
+                "label `a` is given twice at character 9",
+            ),
             (r#"m{a="1""#, "expected `,` or `}`"),
             (r#"m{a="1"#, "no closing quote"),
             (r#"m{a="\q"}"#, "unknown escape"),
