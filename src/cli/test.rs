@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::rulestest::model::TestFile;
 use crate::rulestest::{reader, report, runner, scratch::Tools};
 
 pub struct Args {
@@ -14,6 +15,9 @@ pub struct Args {
     pub prometheus_bin: Option<PathBuf>,
     pub promtool_bin: Option<PathBuf>,
 }
+
+/// The exit code after SIGINT/SIGTERM, as a shell reports a signalled run.
+const INTERRUPTED: i32 = 130;
 
 pub fn run(args: Args, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let started = std::time::Instant::now();
@@ -45,37 +49,84 @@ pub fn run(args: Args, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return 2;
         }
     };
-    let (mut passed, mut failed, mut errors) = (0usize, 0usize, 0usize);
-    let runtime = super::runtime();
-    for file in &files {
+    let counts = super::runtime().block_on(async {
+        // On SIGINT/SIGTERM the run is dropped, and with it the scratch
+        // Prometheus of the test in progress (killed, its directory removed).
+        tokio::select! {
+            counts = run_files(&tools, &files, out) => Some(counts),
+            () = interrupted() => None,
+        }
+    });
+    let Some(counts) = counts else {
+        let _ = writeln!(err, "sena test: interrupted");
+        return INTERRUPTED;
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = writeln!(
+        out,
+        "{}",
+        report::summary(counts.passed, counts.failed, counts.errors, seconds)
+    );
+    if broken_files > 0 || counts.errors > 0 || counts.write_failed {
+        2
+    } else if counts.failed > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    /// Tests that could not run (Prometheus would not start).
+    errors: usize,
+    write_failed: bool,
+}
+
+/// One test at a time: each has its own Prometheus, and the machine running
+/// the tests is usually a laptop or a CI runner with a core or two.
+async fn run_files(tools: &Tools, files: &[TestFile], out: &mut dyn Write) -> Counts {
+    let mut counts = Counts::default();
+    for file in files {
         let _ = writeln!(out, "{}", file.path.display());
         for test in &file.tests {
-            match runtime.block_on(runner::run(&tools, test)) {
+            match runner::run(tools, test).await {
                 Ok(outcome) => {
                     if outcome.passed() {
-                        passed += 1;
+                        counts.passed += 1;
                     } else {
-                        failed += 1;
+                        counts.failed += 1;
                     }
-                    if let Err(e) = report::write_outcome(out, &file.path, &outcome) {
-                        let _ = writeln!(err, "writing output: {e}");
-                        return 2;
+                    if report::write_outcome(out, &file.path, &outcome).is_err() {
+                        // A closed pipe: the run goes on, but cannot claim success.
+                        counts.write_failed = true;
                     }
                 }
                 Err(why) => {
-                    errors += 1;
+                    counts.errors += 1;
                     let _ = writeln!(out, "  ERROR {}: {why}", test.name);
                 }
             }
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let _ = writeln!(out, "{}", report::summary(passed, failed, errors, seconds));
-    if broken_files > 0 || errors > 0 {
-        2
-    } else if failed > 0 {
-        1
-    } else {
-        0
+    counts
+}
+
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        // Without handlers the default action (exit) applies; never fire.
+        _ => std::future::pending().await,
     }
 }
