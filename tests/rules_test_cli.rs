@@ -71,6 +71,14 @@ fn the_shipped_canary_tests_pass() {
         stdout.contains("\n6 tests: 6 passed, 0 failed ("),
         "{stdout}"
     );
+    run_expecting(
+        0,
+        &["deploy/demo/canary_test.yaml"],
+        &[
+            "the healthy demo canary continues",
+            "2% of 500s from 50s roll back 10s later",
+        ],
+    );
 }
 
 #[test]
