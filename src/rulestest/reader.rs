@@ -200,6 +200,7 @@ fn rule_files(
     }
     let mut defined_in: HashMap<String, String> = HashMap::new();
     let mut checks = Vec::new();
+    let mut all_read = true;
     for entry in entries {
         let Some(rel) = text(d, "rule_files", entry) else {
             continue;
@@ -220,15 +221,25 @@ fn rule_files(
                     checks.push((check.clone(), rel.value.clone()));
                 }
             }
-            Err(why) => d.error(
-                &rel.referenced,
-                format!(
-                    "rules file `{}` {why} (looked for {}; paths are relative to the test file)",
-                    rel.value,
-                    path.display()
-                ),
-            ),
+            Err(why) => {
+                all_read = false;
+                d.error(
+                    &rel.referenced,
+                    format!(
+                        "rules file `{}` {why} (looked for {}; paths are relative to the test file)",
+                        rel.value,
+                        path.display()
+                    ),
+                );
+            }
         }
+    }
+    let clean = !rules.diags.iter().any(Diagnostic::is_error);
+    if all_read && clean && checks.is_empty() && !entries.is_empty() {
+        d.error(
+            &node.referenced,
+            "the rules files define no checks; with nothing to watch Sena would only ever say hold",
+        );
     }
     checks
 }
@@ -256,6 +267,15 @@ fn read_test(d: &mut FileDiags, shared: &Shared, node: &Node) -> Option<TestCase
     let f = Fields::read(d, node, "a test", TEST_KEYS)?;
     let name = f.required_text(d, "name");
     let interval = f.period(d, "interval", shared.evaluation_interval);
+    if interval.subsec_nanos() % 1_000_000 != 0 {
+        if let Some(node) = f.get("interval") {
+            // Prometheus timestamps are whole milliseconds.
+            d.error(
+                &node.referenced,
+                "`interval` must be a whole number of milliseconds, like `15s` or `250ms`",
+            );
+        }
+    }
     let rollout_name = f.required_text(d, "rollout").filter(|name| {
         let valid = name
             .value

@@ -171,3 +171,27 @@ fn huge_series_are_refused_with_a_reason() {
     );
     assert!(e[1].contains("expands to 10000000000 samples"), "{e:?}");
 }
+
+#[test]
+fn intervals_are_whole_milliseconds_and_rules_must_have_checks() {
+    let src = "rule_files: [canary.yaml]\ntests:\n  - name: a\n    rollout: b\n    interval: 1500us\n    expect: [{at: 1m, verdict: hold}]\n";
+    assert_eq!(
+        errors(src),
+        ["5:15: `interval` must be a whole number of milliseconds, like `15s` or `250ms`"]
+    );
+    let dir = std::env::temp_dir().join(format!("sena-rulestest-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("none.yaml"), "checks: []\n").unwrap();
+    let path = dir.join("t.yaml");
+    let e = read_str(
+        "rule_files: [none.yaml]\ntests: [{name: a, rollout: b, expect: [{at: 1m, verdict: hold}]}]\n",
+        &path,
+    )
+    .expect_err("no checks");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert!(
+        e.0[0].to_string().ends_with(":1:13: the rules files define no checks; with nothing to watch Sena would only ever say hold"),
+        "{e}"
+    );
+}
