@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::domain::{CheckStatus, Verdict};
 use crate::rulestest::notation::Point;
 
 /// A test file placed (virtually) beside `rules/canary.yaml`.
