@@ -106,7 +106,7 @@ async fn run_files(tools: &Tools, files: &[TestFile], out: &mut dyn Write) -> Co
                 }
                 Err(why) => {
                     counts.errors += 1;
-                    let _ = writeln!(out, "  ERROR {}: {why}", test.name);
+                    let _ = writeln!(out, "  ERROR {}: {why}", report::printable(&test.name));
                 }
             }
         }

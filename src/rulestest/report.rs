@@ -17,14 +17,14 @@ pub fn write_outcome(out: &mut dyn Write, file: &Path, outcome: &TestOutcome) ->
         return writeln!(
             out,
             "  PASS  {} ({n} instant{})",
-            outcome.name,
+            printable(&outcome.name),
             if n == 1 { "" } else { "s" }
         );
     }
     writeln!(
         out,
         "  FAIL  {} ({}:{})",
-        outcome.name,
+        printable(&outcome.name),
         file.display(),
         outcome.line
     )?;
@@ -55,7 +55,7 @@ fn write_instant(out: &mut dyn Write, file: &Path, i: &Instant) -> io::Result<()
         )?,
         None => writeln!(out, "          verdict  {verdict}")?,
     }
-    writeln!(out, "          reason   {}", i.decision.reason)?;
+    writeln!(out, "          reason   {}", printable(&i.decision.reason))?;
     for m in &i.mismatches {
         match m {
             Mismatch::Reason {
@@ -111,4 +111,19 @@ pub fn summary(passed: usize, failed: usize, errors: usize, seconds: f64) -> Str
         if total == 1 { "" } else { "s" },
         parts.join(", ")
     )
+}
+
+/// Text from the test file or from Prometheus (a test name, label values
+/// in a reason) with control characters escaped, so nothing printed can
+/// move the terminal's cursor or forge a line of the report.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

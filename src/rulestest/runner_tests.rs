@@ -175,3 +175,8 @@ fn the_report_puts_expected_beside_actual() {
         "1 test: 0 passed, 0 failed, 1 could not run (0.50 s)"
     );
 }
+
+#[test]
+fn control_characters_are_escaped_in_the_report() {
+    assert_eq!(report::printable("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+}
