@@ -149,33 +149,73 @@ fn a_failing_test_shows_expected_beside_actual() {
     }
 }
 
+/// Every broken test file (`*_bad_test.yaml`) and the exact lines it
+/// produces on stderr, `DIR/` standing for the fixture directory.
+const BAD: &[(&str, &[&str])] = &[
+    (
+        "mistakes_bad_test.yaml",
+        &[
+            "DIR/mistakes_bad_test.yaml:1:26: rules file `nowhere.yaml` does not exist (looked for DIR/nowhere.yaml; paths are relative to the test file)",
+            "DIR/mistakes_bad_test.yaml:4:5: unknown key `intervall`, did you mean `interval`?",
+            "DIR/mistakes_bad_test.yaml:7:17: `series`: expected `,` or `}` at character 22",
+            "DIR/mistakes_bad_test.yaml:8:17: `values`: `1e400` is not a value; write a number (`1.5`, `2e3`, `NaN`, `+Inf`), `a+bxN`, `axN`, `_`, `_xN` or `stale`",
+            "DIR/mistakes_bad_test.yaml:12:19: unknown check `queue_dept`, did you mean `queue_depth`?",
+        ],
+    ),
+    (
+        "syntax_bad_test.yaml",
+        &["DIR/syntax_bad_test.yaml:5:13: unclosed bracket '['"],
+    ),
+    (
+        "values_bad_test.yaml",
+        &[
+            "DIR/values_bad_test.yaml:5:23: `soon` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
+            "DIR/values_bad_test.yaml:7:31: `values`: `0+1x9999999999999` expands to 10000000000000 samples, past the 1000000 a test may hold in all its series; shorten the series or widen `interval`",
+            "DIR/values_bad_test.yaml:10:32: unknown check status `stuck` (valid: passing, pending, failing, no_data, error)",
+            "DIR/values_bad_test.yaml:11:9: this expectation checks nothing; add `verdict`, `checks`, `reason_contains` or `ready`",
+        ],
+    ),
+];
+
 #[test]
 fn a_broken_test_file_exits_2_with_file_line_column() {
-    let out = sena_cmd(&["test", &fixture("bad_test.yaml")]);
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    let f = fixture("bad_test.yaml");
-    let expected = [
-        format!("{f}:1:26: rules file `nowhere.yaml` does not exist (looked for {DIR}/nowhere.yaml; paths are relative to the test file)"),
-        format!("{f}:4:5: unknown key `intervall`, did you mean `interval`?"),
-        format!("{f}:7:17: `series`: expected `,` or `}}` at character 22"),
-        format!("{f}:8:17: `values`: `1e400` is not a value; write a number (`1.5`, `2e3`, `NaN`, `+Inf`), `a+bxN`, `axN`, `_`, `_xN` or `stale`"),
-        format!("{f}:12:19: unknown check `queue_dept`, did you mean `queue_depth`?"),
-    ];
-    assert_eq!(
-        text(&out.stderr).lines().collect::<Vec<_>>(),
-        expected.iter().map(String::as_str).collect::<Vec<_>>()
-    );
-    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    for (name, lines) in BAD {
+        let out = sena_cmd(&["test", &fixture(name)]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", describe(&out));
+        let expected: Vec<String> = lines.iter().map(|l| l.replace("DIR", DIR)).collect();
+        assert_eq!(
+            text(&out.stderr).lines().collect::<Vec<_>>(),
+            expected,
+            "{name}"
+        );
+        assert!(out.stdout.is_empty(), "{name}: {}", describe(&out));
+    }
+}
+
+#[test]
+fn every_broken_fixture_is_listed() {
+    for entry in std::fs::read_dir(DIR).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with("_bad_test.yaml") {
+            assert!(
+                BAD.iter().any(|(listed, _)| *listed == name),
+                "{name} is not in BAD: add it with the lines it must produce"
+            );
+        }
+    }
 }
 
 #[test]
 fn a_broken_file_does_not_stop_the_others_but_decides_the_exit_code() {
     let out = run_expecting(
         2,
-        &[&fixture("bad_test.yaml"), &fixture("for_test.yaml")],
+        &[
+            &fixture("mistakes_bad_test.yaml"),
+            &fixture("for_test.yaml"),
+        ],
         &["pending until for has passed, failing from that instant"],
     );
-    assert!(text(&out.stderr).contains("bad_test.yaml:4:5: unknown key"));
+    assert!(text(&out.stderr).contains("mistakes_bad_test.yaml:4:5: unknown key"));
     // Without a broken file, one failure makes it 1.
     run_expecting(
         1,
