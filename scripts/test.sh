@@ -27,7 +27,8 @@ done
 missing=()
 # The harness runs /usr/bin/prometheus and /usr/bin/python3 by absolute path:
 # another python3 may come first on PATH without Debian's aiosmtpd.
-[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+# promtool comes in the same package; `sena test` needs both.
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; }; then
     missing+=(python3-aiosmtpd)
 fi
@@ -50,4 +51,6 @@ cargo test --all-targets --no-fail-fast "${cargo_args[@]}"
 # Doc tests are not part of --all-targets.
 if [ ${#cargo_args[@]} -eq 0 ]; then
     cargo test --doc
+    # The shipped rules' own unit tests (README, "Testing rules: `sena test`").
+    cargo run --quiet -- test rules/canary_test.yaml deploy/demo/canary_test.yaml
 fi
