@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod notify;
 pub mod report;
 pub mod roster;
+pub mod rulestest;
 pub mod saturating;
 pub mod server;
 pub mod state;

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod roster;
 pub mod run;
 pub mod stage;
+pub mod test;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,21 @@ enum Command {
         config: PathBuf,
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// Run rules unit tests: input series in a throw-away Prometheus, Sena's
+    /// verdicts checked at given instants. Exit 0 all pass, 1 any fail, 2 a
+    /// test file error or Prometheus cannot run.
+    Test {
+        /// Test files (see README, "Testing rules: `sena test`").
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The Prometheus server to run (default /usr/bin/prometheus, else PATH).
+        #[arg(long, value_name = "PATH")]
+        prometheus_bin: Option<PathBuf>,
+        /// promtool, which turns the input series into TSDB blocks
+        /// (default /usr/bin/promtool, else PATH).
+        #[arg(long, value_name = "PATH")]
+        promtool_bin: Option<PathBuf>,
     },
     /// Move a rollout to a stage (0-based index into its `stages`).
     Stage {
@@ -204,6 +220,18 @@ pub fn main() -> i32 {
         Command::Run { config } => run::run(&config),
         Command::Check { config } => check::run(&config, stdout, stderr),
         Command::Eval { config, format } => eval::run(&config, format, stdout, stderr),
+        Command::Test {
+            files,
+            prometheus_bin,
+            promtool_bin,
+        } => {
+            let args = test::Args {
+                files,
+                prometheus_bin,
+                promtool_bin,
+            };
+            test::run(args, stdout, stderr)
+        }
         Command::Stage {
             rollout,
             index,

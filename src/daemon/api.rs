@@ -15,7 +15,7 @@ use crate::domain::{
 };
 use crate::report::StatusReport;
 use crate::server::page::view::{Board, JournalPoint, OnCallView};
-use crate::server::{Api, GateTarget, Reload, SlackAction};
+use crate::server::{Api, GateTarget, Reload, SlackAction, SlackNoGo};
 
 pub struct DaemonApi {
     pub shared: Arc<Shared>,
@@ -138,6 +138,13 @@ impl Api for DaemonApi {
 
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()> {
         Box::pin(super::slack_actions::act(self.shared.clone(), action))
+    }
+
+    fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>> {
+        // Its own task: if the server stops waiting (Slack's 3 s), the
+        // decision and the message update still finish.
+        let task = tokio::spawn(super::slack_actions::submitted(self.shared.clone(), no_go));
+        Box::pin(async move { task.await.map_err(|e| e.to_string())? })
     }
 
     fn reload(&self) -> BoxFuture<'_, Reload> {

@@ -98,6 +98,7 @@ pub(super) async fn post(
         override_advice: body.override_advice,
         by,
         token,
+        slack_user: None,
         via,
     };
     let can_decide = caller.can.contains(crate::domain::Capability::Decide);

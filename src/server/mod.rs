@@ -2,8 +2,9 @@
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
 //! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
-//! (`gates.rs`), and Slack's signed button presses (`slack.rs`), and the
-//! dashboard's HTML pages (`page/`). It reads shared state and sends
+//! (`gates.rs`), and Slack's signed button presses and NO-GO form
+//! (`slack.rs`, read by `slack_payload.rs`), and the dashboard's HTML
+//! pages (`page/`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
@@ -14,6 +15,7 @@ mod decisions;
 mod gates;
 pub mod page;
 mod slack;
+mod slack_payload;
 
 use std::sync::Arc;
 
@@ -26,7 +28,10 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 pub use connections::Limits;
-pub use slack::SlackAction;
+pub use slack_payload::{
+    Button, MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION,
+    REASON_BLOCK, REASON_MAX_CHARS,
+};
 
 use crate::domain::{
     Capability, DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Identity, Incident,
@@ -89,9 +94,14 @@ pub trait Api: Send + Sync + 'static {
     fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
     /// The daemon's clock (a Slack timestamp's freshness).
     fn now(&self) -> jiff::Timestamp;
-    /// A verified button press: decides (or refuses) and answers through
-    /// its `response_url`. Runs after Slack has had its 200.
+    /// A verified button press: decides, acknowledges or opens the NO-GO
+    /// form, and answers through its `response_url`. Runs after Slack has
+    /// had its 200.
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()>;
+    /// A submitted NO-GO form: `Err` is shown in the form (an empty reason,
+    /// a refusal); `Ok` closes it. The daemon finishes the work even if
+    /// the server stops waiting.
+    fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Which rollout a gate asks about.

@@ -30,6 +30,7 @@
 //! itself is killed (`PR_SET_PDEATHSIG`); see [`process`].
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod config;
 pub mod http;
 pub mod people;

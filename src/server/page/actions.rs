@@ -93,6 +93,7 @@ pub(super) async fn decide(
         override_advice: false,
         by: identity.principal.clone(),
         token,
+        slack_user: None,
         via: Via::Web,
     };
     let can_decide = identity.can.contains(Capability::Decide);

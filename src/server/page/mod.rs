@@ -23,6 +23,7 @@
 //! - rollout page: `#verdict`, `#checks tr[data-check=NAME][data-status=STATUS]`
 //!   with `td.value`, `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`
 //!   (`rect.breach`, `line.threshold`), `a.prometheus`, `a.runbook`;
+//!   the stage ladder `ol.ladder` (`li[aria-current=step]` current, `li.done` passed);
 //!   `#verdict-band`; `form#decide-go button#go` (ready stage only),
 //!   `#go-unavailable`, `form#decide-no-go textarea#comment button#no-go`;
 //!   `#incidents tr[data-incident=ID]`, `button.ack[data-incident=ID]`;
