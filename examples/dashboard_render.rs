@@ -22,7 +22,13 @@ fn main() {
 
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
     let mut bytes = 0;
+    let mut copies: Vec<Duration> = Vec::with_capacity(runs);
     for _ in 0..runs {
+        // What `Api::board` costs on top: a copy of every latest report.
+        let started = Instant::now();
+        let copy = std::hint::black_box(board.clone());
+        copies.push(started.elapsed());
+        drop(copy);
         let started = Instant::now();
         let page = render_overview(&board);
         times.push(started.elapsed());
@@ -30,6 +36,7 @@ fn main() {
         std::hint::black_box(page);
     }
     times.sort();
+    copies.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("overview of {rollouts} rollouts × 3 checks, {runs} renders");
     println!(
@@ -37,6 +44,10 @@ fn main() {
         ms(times[0]),
         ms(times[runs / 2]),
         ms(times[runs - 1])
+    );
+    println!(
+        "copying the board (Api::board): median {:.2} ms",
+        ms(copies[runs / 2])
     );
     println!(
         "page size: {bytes} bytes ({:.1} KiB, {:.0} bytes per rollout)",

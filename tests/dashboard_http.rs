@@ -113,6 +113,13 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
     assert!(refused.header("set-cookie").is_none());
     assert!(!refused.body.contains(wrong));
     assert!(!sena.logs().contains(wrong), "the token reached the log");
+    assert_eq!(
+        sena.metric(
+            "sena_http_unauthorized_total",
+            &[("reason", "invalid_token")]
+        ),
+        Some(1.0)
+    );
 
     // A form without a session is sent to sign in.
     let anonymous = post(
@@ -140,6 +147,32 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
         &format!("decision=go&stage=0&csrf={}", "0".repeat(64)),
     );
     assert_eq!(bad.status, 403, "{}", bad.body);
+    // Hostile bodies: a clear 400 page, nothing decided.
+    for body in [
+        format!("decision=%3Cscript%3Ealert(1)&stage=0&csrf={token}"),
+        format!("decision=go&stage=NaN&csrf={token}"),
+        format!("decision=go&stage=-1&csrf={token}"),
+        format!("decision=go&stage=99999999999999999999999&csrf={token}"),
+    ] {
+        let r = post(&sena, "/rollouts/dash-go/decide", Some(&session), &body);
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(r.body.contains("id=\"bad-form\""), "{}", r.body);
+        assert!(!r.body.contains("<script>alert"), "{}", r.body);
+    }
+    let long = "x".repeat(2001);
+    let r = post(
+        &sena,
+        "/rollouts/dash-go/decide",
+        Some(&session),
+        &format!("decision=no_go&stage=0&comment={long}&csrf={token}"),
+    );
+    assert_eq!(r.status, 303);
+    let shown = get(&sena, "/rollouts/dash-go", Some(&session));
+    assert!(
+        shown.body.contains("longer than 2000 characters"),
+        "{}",
+        shown.body
+    );
     assert_eq!(sena.rollout("dash-go")["stage"]["index"], 0);
 
     // GO through the form: redirected back with the outcome, stage 1.

@@ -200,7 +200,7 @@ pub async fn serve(
             api: api.clone(),
             metrics: metrics.clone(),
         })
-        .merge(page::router(api.clone()));
+        .merge(page::router(api.clone(), metrics.clone()));
     connections::serve(listener, app, limits, health, metrics).await;
 }
 

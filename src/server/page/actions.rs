@@ -6,6 +6,7 @@
 //! session the form is sent to sign in; with a wrong CSRF token it is
 //! refused (403).
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -60,8 +61,12 @@ pub(super) async fn decide(
     State(pages): State<Pages>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    Form(form): Form<DecideForm>,
+    form: Result<Form<DecideForm>, FormRejection>,
 ) -> Response {
+    let Form(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return super::bad_form(&pages, rejection),
+    };
     let back = format!("/rollouts/{}", query_value(&name));
     let (id, session) = match signed_in(&pages, &headers, &form.csrf, &back) {
         Ok(s) => s,
@@ -123,8 +128,12 @@ pub(super) async fn acknowledge(
     State(pages): State<Pages>,
     headers: HeaderMap,
     Path(incident): Path<i64>,
-    Form(form): Form<AckForm>,
+    form: Result<Form<AckForm>, FormRejection>,
 ) -> Response {
+    let Form(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return super::bad_form(&pages, rejection),
+    };
     let back = super::login::local_path(form.back.as_deref()).to_string();
     let (id, session) = match signed_in(&pages, &headers, &form.csrf, &back) {
         Ok(s) => s,

@@ -24,6 +24,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{font-size:.85rem;color:var(--muted)}
 th[scope=row]{font-size:1rem;color:var(--fg)}
+th .muted{font-weight:400;font-size:.9rem}
 .verdict{display:inline-block;font-weight:700;padding:.1rem .45rem;border:2px solid;border-radius:.3rem;white-space:nowrap}
 .verdict.continue{color:var(--ok)}
 .verdict.hold{color:var(--warn)}

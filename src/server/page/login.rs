@@ -4,6 +4,7 @@
 //! constant time), and it is never echoed, logged or stored: the session
 //! keeps only the identity it stood for.
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -102,8 +103,13 @@ pub(super) async fn show(
 pub(super) async fn submit(
     State(pages): State<Pages>,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    // Said without the rejection's text: it could quote the token.
+    let Ok(Form(form)) = form else {
+        let why = "Send the sign-in form as a form.";
+        return login_page(&pages, "/", Some(why), StatusCode::BAD_REQUEST);
+    };
     let next = local_path(form.next.as_deref()).to_string();
     if !super::same_origin(&headers) {
         return super::forbidden(&pages, "This form was sent from another site.");
@@ -119,6 +125,10 @@ pub(super) async fn submit(
     };
     let Some(identity) = identity else {
         tracing::warn!("refused a dashboard sign-in: the token is not valid");
+        pages.metrics.inc(
+            crate::metrics::HTTP_UNAUTHORIZED,
+            &[("reason", "invalid_token")],
+        );
         let why = "That token is not valid.";
         return login_page(&pages, &next, Some(why), StatusCode::UNAUTHORIZED);
     };
@@ -142,8 +152,12 @@ pub(super) async fn submit(
 pub(super) async fn logout(
     State(pages): State<Pages>,
     headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
+    form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Response {
+    let Form(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return super::bad_form(&pages, rejection),
+    };
     let Some((id, session)) = pages.session(&headers) else {
         return super::see_other("/");
     };

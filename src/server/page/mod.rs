@@ -13,22 +13,30 @@
 //! tokens the pages answer loopback callers only and are read-only.
 //!
 //! Stable hooks for browser tests (keep them):
-//! `#rollouts` table, rows `tr[data-rollout=NAME][data-verdict=continue|hold|rollback|none]`;
-//! `.verdict[data-verdict]`; `#live[data-src]`; `#live-status[data-state=live|stale|blind]`;
-//! `#filters a[data-filter]`; `#no-rollouts`; rollout page: `#verdict`,
-//! `#checks tr[data-check=NAME][data-status=STATUS]` with `td.value`,
-//! `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`, `a.prometheus`;
-//! the stage ladder `ol.ladder` (`li[aria-current=step]` current, `li.done` passed);
-//! `#verdict-band`; `#incidents tr[data-incident=ID]`; `#decisions tr[data-decision=ID]`;
-//! `form#decide-form` with `button#go`, `textarea#comment`, `button#no-go`;
-//! `button.ack[data-incident=ID]`; `#flash`; `#sign-in-link`; `#signed-in[data-who]`;
-//! `button#sign-out`; login: `form#login`, `input#token`, `button#sign-in`,
-//! `#login-error`; on call: `#oncall-now`, `#escalation tr[data-level=N]`,
-//! `#handover`, `#gaps`; `#not-found` on a 404.
+//! - every page: `#signed-in[data-who]`, `button#sign-out`, `#sign-in-link`
+//!   (tokens configured, no session), `#read-only` (no tokens), `#flash`
+//!   (the last action's outcome), `#live[data-src]` (the refreshed part),
+//!   `#live-status[data-state=live|stale|blind]`;
+//! - overview: `#filters a[data-filter=all|attention|rollback|hold|continue]`,
+//!   `#rollouts` table, rows `tr[data-rollout=NAME][data-verdict=continue|hold|rollback|none]`,
+//!   `.verdict[data-verdict]`, `.bake[data-ready]`, `td.reason`, `td.worst`, `#no-rollouts`;
+//! - rollout page: `#verdict`, `#checks tr[data-check=NAME][data-status=STATUS]`
+//!   with `td.value`, `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`
+//!   (`rect.breach`, `line.threshold`), `a.prometheus`, `a.runbook`;
+//!   the stage ladder `ol.ladder` (`li[aria-current=step]` current, `li.done` passed);
+//!   `#verdict-band`; `form#decide-go button#go` (ready stage only),
+//!   `#go-unavailable`, `form#decide-no-go textarea#comment button#no-go`;
+//!   `#incidents tr[data-incident=ID]`, `button.ack[data-incident=ID]`;
+//!   `#decisions tr[data-decision=ID]`; `#not-found` (404), `#bad-form` (400),
+//!   `#refused` (403);
+//! - sign in: `form#login`, `input#token`, `button#sign-in`, `#login-error`;
+//! - on call: `#oncall-now`, `#escalation tr[data-level=N]`, `#overrides`,
+//!   `#handover`, `#gaps`.
 
 mod actions;
 mod assets;
 mod chart;
+mod history;
 mod html;
 mod layout;
 mod login;
@@ -54,6 +62,7 @@ use serde::Deserialize;
 
 use super::auth::is_loopback;
 use super::Api;
+use crate::metrics::Metrics;
 use layout::{Frame, Nav};
 pub use session::Sessions;
 
@@ -61,13 +70,17 @@ pub use session::Sessions;
 struct Pages {
     api: Arc<dyn Api>,
     sessions: Arc<Sessions>,
+    /// Refused sign-ins and visits count in `sena_http_unauthorized_total`
+    /// like refused API calls.
+    metrics: Arc<Metrics>,
 }
 
 /// The pages' routes, ready to merge into the server's router.
-pub fn router(api: Arc<dyn Api>) -> Router {
+pub fn router(api: Arc<dyn Api>, metrics: Arc<Metrics>) -> Router {
     let pages = Pages {
         api,
         sessions: Arc::new(Sessions::default()),
+        metrics,
     };
     Router::new()
         .route("/", get(overview_page))
@@ -101,6 +114,10 @@ async fn guard(State(pages): State<Pages>, request: Request, next: Next) -> Resp
     let mut response = if may_view(pages.api.tokens().is_some(), peer) {
         next.run(request).await
     } else {
+        pages.metrics.inc(
+            crate::metrics::HTTP_UNAUTHORIZED,
+            &[("reason", "not_loopback")],
+        );
         layout::respond(
             StatusCode::FORBIDDEN,
             "<!doctype html><title>Sena</title><p>The dashboard answers only callers on Sena's own host while no <code>server.tokens</code> are configured.</p>".into(),
@@ -117,6 +134,14 @@ fn see_other(path: &str) -> Response {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
+}
+
+/// A form that could not be read (a stage that is not a number, an
+/// unknown decision, not a form at all): a page that says so, 400. The
+/// sign-in form never gets here with its token in the text (`login.rs`).
+fn bad_form(pages: &Pages, rejection: axum::extract::rejection::FormRejection) -> Response {
+    let why = format!("The form could not be read: {}", rejection.body_text());
+    message_page(pages, StatusCode::BAD_REQUEST, "Bad form", "bad-form", &why)
 }
 
 /// A refused form, as a page.
@@ -152,7 +177,8 @@ fn message_page(
 }
 
 /// A form post came from a page of this site: its `Origin` (which
-/// browsers send on every POST) names the host it was sent to, and
+/// browsers send on every POST) names the host it was sent to (`Host`, or
+/// `X-Forwarded-Host` from a proxy that rewrites `Host`), and
 /// `Sec-Fetch-Site` does not say cross-site. The CSRF token is the real
 /// check; this also covers the sign-in form, which has no session yet.
 pub fn same_origin(headers: &HeaderMap) -> bool {
@@ -160,14 +186,19 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     if text("sec-fetch-site").is_some_and(|s| s == "cross-site") {
         return false;
     }
-    match (text("origin"), text("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-    }
+    let Some(origin) = text("origin") else {
+        return true;
+    };
+    let Some(origin_host) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    [text("host"), text("x-forwarded-host")]
+        .into_iter()
+        .flatten()
+        .any(|host| host.trim().eq_ignore_ascii_case(origin_host))
 }
 
 impl Pages {

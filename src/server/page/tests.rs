@@ -305,3 +305,96 @@ fn the_sign_in_form_never_holds_a_token() {
     assert!(html.contains("That token is not valid."));
     assert!(!html.contains("value=\"lubit"));
 }
+
+fn signed_in(name: &str) -> super::session::Session {
+    super::session::Session {
+        identity: crate::domain::Identity {
+            principal: crate::domain::Principal::Person(name.into()),
+            can: crate::domain::Capabilities::all(),
+        },
+        csrf: "c".repeat(64),
+        expires: at(99_999),
+        flash: None,
+    }
+}
+
+#[test]
+fn a_signed_in_page_offers_go_only_on_a_ready_stage_and_every_form_carries_csrf() {
+    let mut r = rollout(
+        "ready",
+        Verdict::Continue,
+        vec![check("errors", CheckStatus::Passing, 0.0)],
+    );
+    let b = board(vec![r.clone()]);
+    let data = |b: &Board| {
+        rollout::body(
+            &RolloutData {
+                board: b,
+                rollout: &b.rollouts[0],
+                journal: &[],
+                incidents: &[],
+                decisions: &[],
+            },
+            Some(&signed_in("lubit")),
+        )
+        .into_string()
+    };
+    let html = data(&b);
+    assert!(!html.contains("id=\"go\""), "not ready: no GO");
+    assert!(html.contains("id=\"go-unavailable\""));
+    assert!(html.contains("id=\"no-go\"") && html.contains("required"));
+    r.report.as_mut().unwrap().ready_to_expand = Some(crate::domain::Expansion {
+        next_index: 2,
+        next_traffic: "50%".into(),
+        approver: "lubit".into(),
+    });
+    let html = data(&board(vec![r.clone()]));
+    assert!(
+        html.contains("<button id=\"go\" class=\"go\" type=\"submit\">GO: expand to 50%</button>")
+    );
+    assert!(html.contains("name=\"stage\" value=\"1\""));
+    let forms = html.matches("<form").count();
+    let csrf = html
+        .matches(&format!("name=\"csrf\" value=\"{}\"", "c".repeat(64)))
+        .count();
+    assert_eq!(forms, 2);
+    assert_eq!(forms, csrf, "every form carries the CSRF token");
+    // The last stage: nothing to decide.
+    r.report.as_mut().unwrap().stage.index = 3;
+    assert!(!data(&board(vec![r])).contains("<form"));
+}
+
+#[test]
+fn the_on_call_page_lists_the_chain_and_the_hand_over() {
+    use super::view::{LevelView, OnCallView, SlotView};
+    let slot = |name: &str, people: &[&str]| SlotView {
+        slot: name.into(),
+        levels: vec![
+            LevelView {
+                after: Duration::ZERO,
+                people: people.iter().map(|p| p.to_string()).collect(),
+            },
+            LevelView {
+                after: Duration::from_secs(900),
+                people: vec![HOSTILE.into()],
+            },
+        ],
+    };
+    let view = OnCallView {
+        timezone: "Asia/Seoul".into(),
+        now: Some(slot("business-hours", &["sena", "copilot"])),
+        next_handover: Some((at(3600), Some(slot("nights", &["lubit"])))),
+        gaps: Vec::new(),
+        overrides: vec!["override sena → copilot".into()],
+    };
+    let html = super::oncall::body(Some(&view)).into_string();
+    no_raw_hostile_text(&html);
+    assert!(html.contains("slot <strong>business-hours</strong>"));
+    assert!(html.contains(
+        "<tr data-level=\"0\"><th scope=\"row\">0</th><td>at once</td><td>sena, copilot</td></tr>"
+    ));
+    assert!(html.contains("after 15m"));
+    assert!(html.contains("slot nights, level 0: lubit"));
+    assert!(html.contains("override sena → copilot"));
+    assert!(html.contains("None: some slot holds at every hour"));
+}
