@@ -13,6 +13,9 @@
 #   scripts/bench.sh --backtest [--sena PATH] [--days N]
 #                                         a 7-day `sena backtest` of 3 checks at
 #                                         30 s steps (scripts/bench-backtest.sh)
+#   scripts/bench.sh --dashboard [ROLLOUTS [RUNS]]
+#                                         render time and size of the dashboard's
+#                                         overview for 1,000 rollouts (examples/dashboard_render.rs)
 #
 # Installs what is missing with apt (Debian's prometheus and
 # victoria-metrics for vmalert; linux-perf when profiling), builds Sena and
@@ -22,6 +25,13 @@
 # 127.0.0.1 only; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--dashboard" ]; then
+    shift
+    echo "bench.sh: building the dashboard render harness (release)" >&2
+    cargo build --release --locked --example dashboard_render
+    exec target/release/examples/dashboard_render "$@"
+fi
 
 if [ "${1:-}" = "--huge-answers" ]; then
     shift

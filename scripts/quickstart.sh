@@ -2,8 +2,9 @@
 # Quickstart: the real sena daemon, end to end, on this machine.
 # Installs Prometheus from Debian's package if missing, starts a demo app
 # (a checkout-api canary) and a Prometheus scraping it, then runs sena with
-# its console notifier. After ~45 s the canary starts failing 2% of requests
-# and sena's advice turns from "continue" into "ROLL BACK".
+# its console notifier and its dashboard (the address is printed first).
+# After ~45 s the canary starts failing 2% of requests and sena's advice
+# turns from "continue" into "ROLL BACK", in the console and in the page.
 # Usage: scripts/quickstart.sh [seconds to run, default 100]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ free_port() {
   done
 }
 PROM_PORT=$(free_port); SENA_PORT=$(free_port)
+echo "== the dashboard will be at http://127.0.0.1:$SENA_PORT/ while 'sena run' runs below:"
+echo "   open it in a browser on this machine and watch checkout-api turn from CONTINUE to ROLL BACK"
 rm -rf "$WORK/prom-data" "$WORK/state" "$WORK/app.addr"
 
 pids=()
@@ -77,7 +80,7 @@ done
 echo "== sena eval (one-shot: what would Sena say right now?)"
 target/release/sena eval --config "$WORK/sena.yaml" || true
 
-echo "== sena run for ${RUN_FOR}s (status: http://127.0.0.1:$SENA_PORT/api/v1/status)"
+echo "== sena run for ${RUN_FOR}s — dashboard: http://127.0.0.1:$SENA_PORT/ (JSON: http://127.0.0.1:$SENA_PORT/api/v1/status)"
 target/release/sena run --config "$WORK/sena.yaml" &
 SENA=$!; pids+=($SENA)
 sleep "$RUN_FOR"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the integration tests need if it is
-# missing (Debian's prometheus and python3-aiosmtpd), then runs every test.
+# missing (Debian's prometheus, python3-aiosmtpd, and chromium with
+# chromium-driver for the dashboard's browser tests), then runs every test.
 #
 #   scripts/test.sh              install if missing, then cargo test
 #   scripts/test.sh --deps-only  install if missing, nothing else (.ci/run)
@@ -26,11 +27,16 @@ done
 missing=()
 # The harness runs /usr/bin/prometheus and /usr/bin/python3 by absolute path:
 # another python3 may come first on PATH without Debian's aiosmtpd.
-[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+# promtool comes in the same package; `sena test` needs both.
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 if ! { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; }; then
     missing+=(python3-aiosmtpd)
 fi
 command -v cc >/dev/null || missing+=(gcc libc6-dev)   # rusqlite builds SQLite from C
+# tests/dashboard_browser.rs drives headless Chromium through chromedriver
+# (tests/common/browser.rs runs both by absolute path).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 
 scripts/apt-install.sh test.sh "${missing[@]}"
 
@@ -45,4 +51,6 @@ cargo test --all-targets --no-fail-fast "${cargo_args[@]}"
 # Doc tests are not part of --all-targets.
 if [ ${#cargo_args[@]} -eq 0 ]; then
     cargo test --doc
+    # The shipped rules' own unit tests (README, "Testing rules: `sena test`").
+    cargo run --quiet -- test rules/canary_test.yaml deploy/demo/canary_test.yaml
 fi

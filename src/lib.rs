@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notify;
 pub mod report;
 pub mod roster;
+pub mod rulestest;
 pub mod saturating;
 pub mod server;
 pub mod state;

@@ -53,6 +53,18 @@ impl Metric {
             kind: Kind::Histogram,
         }
     }
+
+    /// The series names a scrape shows for this metric: the name, or a
+    /// histogram's `_bucket`, `_sum` and `_count` (what a dashboard queries).
+    pub fn series_names(self) -> Vec<String> {
+        match self.kind {
+            Kind::Histogram => ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|suffix| format!("{}{suffix}", self.name))
+                .collect(),
+            Kind::Counter | Kind::Gauge => vec![self.name.to_string()],
+        }
+    }
 }
 
 pub const EVALUATIONS: Metric = Metric::counter(
@@ -125,6 +137,35 @@ pub const HTTP_UNAUTHORIZED: Metric = Metric::counter(
     "HTTP requests refused by access control, by reason: missing_token, malformed_token, invalid_token (401); forbidden (the identity lacks the capability), not_loopback (no server.tokens and a remote caller) (403); slack_signature_missing, slack_signature_invalid, slack_timestamp_stale (401 at /api/v1/slack/interactions).",
 );
 
+pub const CHECK_VALUE: Metric = Metric::gauge(
+    "sena_check_value",
+    "A check's deciding value at the last evaluation (the worst series), in the query's own scale; NaN when there is none (no data, query error).",
+);
+pub const CHECK_THRESHOLD: Metric = Metric::gauge(
+    "sena_check_threshold",
+    "A check's limit, in the same scale as sena_check_value.",
+);
+pub const CHECK_STATUS: Metric = Metric::gauge(
+    "sena_check_status",
+    "A check's status at the last evaluation: 0 passing, 1 pending, 2 failing, 3 no_data, 4 error.",
+);
+pub const ROLLOUT_STAGE: Metric = Metric::gauge(
+    "sena_rollout_stage",
+    "The rollout's current stage, as an index from 0 (the first stage).",
+);
+pub const ROLLOUT_TRAFFIC_RATIO: Metric = Metric::gauge(
+    "sena_rollout_traffic_ratio",
+    "Share of traffic the current stage sends to the canary (0.05 for 5%).",
+);
+pub const ROLLOUT_BAKE_REMAINING: Metric = Metric::gauge(
+    "sena_rollout_bake_remaining_seconds",
+    "Seconds the current stage must still bake before it may expand (0 once baked, and at the last stage).",
+);
+pub const APPROVAL_PENDING: Metric = Metric::gauge(
+    "sena_approval_pending",
+    "1 when the rollout is ready to expand and waits for its approver's GO, else 0.",
+);
+
 /// Every metric, for the test that keeps names unique and well-formed.
 pub const ALL: &[Metric] = &[
     EVALUATIONS,
@@ -146,6 +187,13 @@ pub const ALL: &[Metric] = &[
     RELOAD_SUCCESS_TIMESTAMP,
     HTTP_CONNECTIONS_REFUSED,
     HTTP_UNAUTHORIZED,
+    CHECK_VALUE,
+    CHECK_THRESHOLD,
+    CHECK_STATUS,
+    ROLLOUT_STAGE,
+    ROLLOUT_TRAFFIC_RATIO,
+    ROLLOUT_BAKE_REMAINING,
+    APPROVAL_PENDING,
 ];
 
 const DURATION_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
@@ -172,6 +220,17 @@ fn render_labels(labels: &[(&str, &str)]) -> String {
     }
     s.push('}');
     s
+}
+
+/// Whether a rendered label set (`{a="1",b="2"}`) holds `key="value"`.
+fn has_label(key: &str, value: &str) -> impl Fn(&str) -> bool {
+    let pair = render_labels(&[(key, value)]);
+    let pair = pair[1..pair.len() - 1].to_string(); // `key="value"`
+    let needles: Vec<String> = [("{", ","), ("{", "}"), (",", ","), (",", "}")]
+        .iter()
+        .map(|(before, after)| format!("{before}{pair}{after}"))
+        .collect();
+    move |labels: &str| needles.iter().any(|n| labels.contains(n.as_str()))
 }
 
 impl Metrics {
@@ -223,17 +282,30 @@ impl Metrics {
     /// Drops every series, of every family, that has label `key` = `value`
     /// (a rollout removed by a reload).
     pub fn forget_label(&self, key: &str, value: &str) {
-        let pair = render_labels(&[(key, value)]);
-        let pair = &pair[1..pair.len() - 1]; // `key="value"`
-        let has = |labels: &str| {
-            [("{", ","), ("{", "}"), (",", ","), (",", "}")]
-                .iter()
-                .any(|(before, after)| labels.contains(&format!("{before}{pair}{after}")))
-        };
+        let has = has_label(key, value);
         let mut families = self.families.lock().unwrap_or_else(|p| p.into_inner());
         for family in families.values_mut() {
             family.series.retain(|labels, _| !has(labels));
         }
+    }
+
+    /// Makes `series` the only series of a gauge that carry the label
+    /// `scope` (one rollout's checks): a series not listed (a check removed
+    /// by reload) disappears. One lock for both, so a scrape never sees the
+    /// scope half-written.
+    pub fn set_exactly<'a>(
+        &self,
+        metric: Metric,
+        scope: (&str, &str),
+        series: impl IntoIterator<Item = (Vec<(&'a str, &'a str)>, f64)>,
+    ) {
+        let has = has_label(scope.0, scope.1);
+        self.update(metric, Kind::Gauge, |s| {
+            s.retain(|labels, _| !has(labels));
+            for (labels, value) in series {
+                s.insert(render_labels(&labels), value);
+            }
+        });
     }
 
     pub fn observe(&self, metric: Metric, labels: &[(&str, &str)], value: f64) {
@@ -298,67 +370,5 @@ fn format_value(v: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn renders_counters_gauges_and_histograms() {
-        let m = Metrics::new();
-        m.inc(EVALUATIONS, &[("rollout", "a")]);
-        m.inc(EVALUATIONS, &[("rollout", "a")]);
-        m.set(VERDICT, &[("rollout", "a\"b")], 2.0);
-        m.observe(EVALUATION_DURATION, &[("rollout", "a")], 0.03);
-        let text = m.render();
-        assert!(
-            text.contains(
-                "# TYPE sena_evaluations_total counter\nsena_evaluations_total{rollout=\"a\"} 2\n"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("sena_verdict{rollout=\"a\\\"b\"} 2"),
-            "{text}"
-        );
-        assert!(
-            text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.025\"} 0"),
-            "{text}"
-        );
-        assert!(
-            text.contains("sena_evaluation_duration_seconds_bucket{rollout=\"a\",le=\"0.05\"} 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("sena_evaluation_duration_seconds_count{rollout=\"a\"} 1"),
-            "{text}"
-        );
-        assert_eq!(
-            m.value("sena_evaluations_total", &[("rollout", "a")]),
-            Some(2.0)
-        );
-        m.inc(EVALUATIONS, &[("rollout", "ab")]);
-        m.forget_label("rollout", "a");
-        let text = m.render();
-        assert!(!text.contains("rollout=\"a\""), "{text}");
-        assert!(
-            text.contains("sena_evaluations_total{rollout=\"ab\"} 1"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn every_metric_is_declared_once_with_a_sena_name_and_help() {
-        let mut names = std::collections::BTreeSet::new();
-        for m in ALL {
-            assert!(names.insert(m.name), "{} declared twice", m.name);
-            assert!(m.name.starts_with("sena_"), "{}", m.name);
-            assert!(!m.help.is_empty() && m.help.ends_with('.'), "{}", m.name);
-            let counter = m.name.ends_with("_total");
-            assert_eq!(
-                counter,
-                m.kind == Kind::Counter,
-                "{}: _total iff counter",
-                m.name
-            );
-        }
-    }
-}
+#[path = "metrics_tests.rs"]
+mod tests;

@@ -25,6 +25,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("eval", &["domain", "config", "datasource", "saturating"]),
     ("decide", &["domain", "config", "saturating"]),
     ("report", &["domain", "config", "saturating"]),
+    (
+        "rulestest",
+        &[
+            "domain",
+            "config",
+            "datasource",
+            "eval",
+            "decide",
+            "saturating",
+        ],
+    ),
     ("notify", &["domain", "config", "roster", "saturating"]),
     ("state", &["domain", "saturating"]),
     // Read-only by construction: no state, deliver or daemon, so a replay

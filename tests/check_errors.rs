@@ -219,6 +219,30 @@ const BAD: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sena-signing-control-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-signing-control-bad.yaml:7:24: `signing_secret_file`: tests/fixtures/rules/secrets/escape-signing-secret holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line",
+        ],
+    ),
+    (
+        "sena-signing-empty-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-signing-empty-bad.yaml:8:24: `signing_secret_file`: tests/fixtures/rules/secrets/empty-signing-secret is empty",
+        ],
+    ),
+    (
+        "sena-signing-missing-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-signing-missing-bad.yaml:7:24: `signing_secret_file`: tests/fixtures/rules/secrets/no-such-signing-secret does not exist",
+        ],
+    ),
+    (
+        "sena-signing-webhook-bad.yaml",
+        &[
+        "tests/fixtures/rules/sena-signing-webhook-bad.yaml:7:3: `signing_secret_file` turns on Slack's buttons, which need Web API mode: set `token_file` and `channel` instead of `webhook_url` (the NO-GO form and the message updates use the bot token)",
+        ],
+    ),
+    (
         "sena-stages-bad.yaml",
         &[
         "tests/fixtures/rules/sena-stages-bad.yaml:8:9: stage 2 (5%) needs `bake:`, how long it must run clean before expanding; only the last stage has none",

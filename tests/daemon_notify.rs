@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use common::rules;
 use common::sena::{now_ms, sena_cmd, timestamp_ms, Sena};
-use common::slack::{SlackRequest, SlackStandIn};
+use common::slack::{form, post_signed, SlackRequest, SlackStandIn};
 use common::smtp::{Mail, SmtpServer};
 use common::testapp::AppHandle;
 use common::{shared, wait_until, ConfigBuilder, TestConfig};
@@ -38,6 +38,7 @@ const APPS: &[&str] = &[
     "n-escalate",
     "n-ack-api",
     "n-ack-cli",
+    "n-ack-slack",
     "n-resolve",
     "n-slack-429",
     "n-smtp-down",
@@ -107,7 +108,11 @@ fn notify_section(resolve_after: &str) -> String {
 enum SlackMode {
     Webhook,
     WebApi,
+    /// Web API mode with `signing_secret_file`: pages carry Acknowledge.
+    Interactive,
 }
+
+const SIGNING_SECRET: &str = "b1d5e0c2f4a3968778695a4b3c2d1e0f";
 
 const WEB_API_TOKEN: &str = "xoxb-test-SECRET-9d4e1f";
 
@@ -140,6 +145,9 @@ impl Scenario {
         let builder = match mode {
             SlackMode::Webhook => builder.slack_webhook(&slack.webhook_url()),
             SlackMode::WebApi => builder.slack_web_api(&slack.api_url(), WEB_API_TOKEN, "#deploys"),
+            SlackMode::Interactive => builder
+                .slack_web_api(&slack.api_url(), WEB_API_TOKEN, "#deploys")
+                .slack_signing_secret(SIGNING_SECRET),
         };
         let cfg = builder.write();
         let sena = Sena::start(cfg.path());
@@ -503,6 +511,123 @@ fn ack_through_the_cli_stops_escalation() {
         assert!(stdout.contains("mira"), "sena ack says who: {stdout}");
         "mira".to_string()
     });
+}
+
+/// The page's Acknowledge button (issue 9), clicked the way Slack sends
+/// it: a member the roster does not know is refused and acknowledges
+/// nothing; the on-call person's double click acknowledges once, through
+/// the same transition as the API (one "acknowledged" message, level 1
+/// never paged), and the page is replaced in place without its button.
+#[test]
+fn ack_from_the_slack_button_stops_escalation_once() {
+    let after = "4s";
+    let name = "n-ack-slack";
+    let s = Scenario::start(name, after, "2s", SlackMode::Interactive);
+    s.breach();
+    let page = s.slack.wait_for(1, DEADLINE).remove(0);
+    let incident = s.incident();
+    let id = incident["id"].as_i64().expect("incident id");
+    let opened_ms = ms_of(&incident, "opened_at");
+    let page_blocks = page.body["blocks"].as_array().expect("blocks").clone();
+    let button = page_blocks
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == "sena_ack")
+        .unwrap_or_else(|| panic!("the page carries Acknowledge: {:#}", page.body));
+    assert_eq!(button["value"], id.to_string());
+    assert!(
+        now_ms() < opened_ms + secs(after),
+        "the test acknowledges too late to prove anything: {incident:#}"
+    );
+
+    let click = |user: &str, response: &str| {
+        let body = form(&serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": user},
+            "actions": [{"action_id": "sena_ack", "value": id.to_string(), "block_id": "b"}],
+            "response_url": s.slack.response_url(response),
+            "trigger_id": "t",
+            "container": {"type": "message", "channel_id": "C0TEST", "message_ts": "1700000000.000001"},
+            "message": {"ts": "1700000000.000001", "blocks": page_blocks},
+        }));
+        let answer = post_signed(&s.sena.base_url(), SIGNING_SECRET, now_ms() / 1000, &body);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    };
+    let answered = |response: &str| {
+        let path = format!("/response/{response}");
+        wait_until(
+            &format!("an answer on {path}"),
+            DEADLINE,
+            || s.slack.requests().into_iter().find(|r| r.path == path),
+            || s.describe(),
+        )
+        .body
+    };
+
+    click("U0NOBODY", "stranger");
+    let refused = answered("stranger");
+    assert_eq!(refused["response_type"], "ephemeral", "{refused:#}");
+    assert!(
+        refused["text"].as_str().unwrap().contains("does not know"),
+        "{refused:#}"
+    );
+    assert!(
+        s.incident()["acked_by"].is_null(),
+        "a stranger acknowledges nothing"
+    );
+
+    click(LEVEL0, "ack1");
+    click(LEVEL0, "ack2");
+    for response in ["ack1", "ack2"] {
+        let replaced = answered(response);
+        assert_eq!(replaced["replace_original"], true, "{replaced:#}");
+        let text = replaced["text"].as_str().unwrap();
+        assert!(text.starts_with("Acknowledged by sena at "), "{text}");
+        let blocks = replaced["blocks"].as_array().expect("the page is kept");
+        assert_eq!(blocks.len(), page_blocks.len(), "{replaced:#}");
+        assert!(!replaced.to_string().contains("sena_ack"), "{replaced:#}");
+        let evidence: Vec<&Value> = page_blocks
+            .iter()
+            .filter(|b| b["type"] != "actions")
+            .collect();
+        let kept: Vec<&Value> = blocks[..blocks.len() - 1].iter().collect();
+        assert_eq!(kept, evidence, "the evidence stays as it was");
+    }
+    let acked = s.incident();
+    assert_eq!(acked["acked_by"], "sena", "{acked:#}");
+
+    // Through twice the level's delay after the incident opened: one
+    // acknowledgement in the channel, and no page to level 1.
+    let posted = |needle: &str| {
+        s.slack
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/api/chat.postMessage")
+            .filter(|r| slack_text(r).to_lowercase().contains(needle))
+            .count()
+    };
+    wait_until(
+        "the acknowledgement in the channel",
+        DEADLINE,
+        || (posted("acknowledged by sena") >= 1).then_some(()),
+        || s.describe(),
+    );
+    let window_end = opened_ms + 2 * secs(after);
+    let window = Duration::from_millis((window_end - now_ms()).max(0) as u64);
+    s.assert_for(window, || {
+        let level1 = s.slack.requests().into_iter().any(|r| mentions(&r, LEVEL1))
+            || s.smtp
+                .messages()
+                .iter()
+                .any(|m| mailed_to(m, "copilot@example.com"));
+        let twice = posted("acknowledged by") > 1;
+        (level1 || twice).then(|| {
+            format!("after the Slack ack: level 1 paged = {level1}, acknowledged twice = {twice}")
+        })
+    });
+    assert_eq!(s.sena.rollout(name)["verdict"], "rollback");
+    assert_eq!(s.incident()["level"], 0);
 }
 
 #[test]

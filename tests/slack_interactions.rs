@@ -13,7 +13,7 @@ use common::config::RolloutSpec;
 use common::http;
 use common::people::{self, PASSING};
 use common::sena::Sena;
-use common::slack::SlackStandIn;
+use common::slack::{form, post_signed, SlackStandIn};
 use common::ConfigBuilder;
 use serde_json::Value;
 
@@ -24,43 +24,58 @@ fn now() -> i64 {
     common::sena::now_ms() / 1000
 }
 
-fn sign(secret: &str, ts: i64, body: &str) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
-    let tag = ring::hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes());
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("v0={hex}")
-}
-
 fn press(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
-    let json = serde_json::json!({
+    form(&serde_json::json!({
         "type": "block_actions",
         "user": {"id": user, "name": "someone"},
         "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
         "response_url": response_url,
         "trigger_id": "t",
-    })
-    .to_string();
-    let mut body = String::from("payload=");
-    for b in json.bytes() {
-        if b.is_ascii_alphanumeric() {
-            body.push(b as char);
-        } else {
-            body.push_str(&format!("%{b:02X}"));
-        }
-    }
-    body
+    }))
+}
+
+/// A press on a message in the channel, as Slack sends it: with its
+/// `trigger_id`, the message's channel and ts, and its blocks.
+fn press_on(
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+    trigger_id: &str,
+    message_ts: &str,
+    blocks: Value,
+) -> String {
+    form(&serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "name": "someone"},
+        "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+        "container": {"type": "message", "channel_id": "C0TEST", "message_ts": message_ts},
+        "channel": {"id": "C0TEST"},
+        "message": {"ts": message_ts, "blocks": blocks},
+    }))
+}
+
+/// The NO-GO form sent back with `reason` typed into it (`private_metadata`
+/// as Sena set it).
+fn submit(user: &str, private_metadata: &str, reason: &str) -> String {
+    form(&serde_json::json!({
+        "type": "view_submission",
+        "user": {"id": user, "name": "someone"},
+        "trigger_id": "t2",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "sena_no_go",
+            "private_metadata": private_metadata,
+            "state": {"values": {"sena_reason": {"reason": {"type": "plain_text_input", "value": reason}}}},
+        },
+    }))
 }
 
 fn post(sena: &Sena, secret: &str, ts: i64, body: &str) -> http::Response {
-    let sig = sign(secret, ts, body);
-    let ts = ts.to_string();
-    let headers = [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("X-Slack-Request-Timestamp", ts.as_str()),
-        ("X-Slack-Signature", sig.as_str()),
-    ];
-    let url = format!("{}/api/v1/slack/interactions", sena.base_url());
-    http::request("POST", &url, &headers, body.as_bytes()).expect("POST interactions")
+    post_signed(&sena.base_url(), secret, ts, body)
 }
 
 fn records(sena: &Sena, rollout: &str) -> Vec<Value> {
@@ -160,21 +175,11 @@ fn signed_buttons_decide_once_and_forged_ones_change_nothing() {
         (refused[0]["by"].as_str(), refused[0]["via"].as_str()),
         (Some("mira"), Some("slack"))
     );
-
-    // NO-GO by button: told how to give a reason, nothing recorded.
-    let no_go = press(
-        "U0LUBIT",
-        "sena_no_go",
-        "sl-go:0",
-        &slack.response_url("nogo"),
+    assert_eq!(
+        (&refused[0]["slack_user"], &refused[0]["token"]),
+        (&Value::from("U0MIRA"), &Value::Null),
+        "the member ID has its own field"
     );
-    assert_eq!(post(&sena, SECRET, now(), &no_go).status, 200);
-    let told = wait_response(&slack, "nogo", 1);
-    assert!(told[0]["text"]
-        .as_str()
-        .unwrap()
-        .contains("sena reject sl-go --stage 0 --comment"));
-    assert_eq!(records(&sena, "sl-go").len(), 1);
 
     // lubit's GO, clicked twice: the stage moves once, the message is replaced.
     assert_eq!(
@@ -183,7 +188,11 @@ fn signed_buttons_decide_once_and_forged_ones_change_nothing() {
     );
     let replaced = wait_response(&slack, "go1", 1);
     assert_eq!(replaced[0]["replace_original"], true, "{replaced:?}");
-    assert_eq!(replaced[0]["text"], "GO by lubit → now at 10%");
+    let text = replaced[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("GO by lubit at ") && text.ends_with(" UTC → now at 10%"),
+        "{text}"
+    );
     sena.wait_for_rollout("sl-go", "to be at stage 1", DEADLINE, |r| {
         r["stage"]["index"] == 1
     });
@@ -208,4 +217,220 @@ fn signed_buttons_decide_once_and_forged_ones_change_nothing() {
         !sena.logs().contains(SECRET),
         "the signing secret reached the log"
     );
+}
+
+/// NO-GO from Slack (issue 9): the button opens a form asking why (the
+/// stand-in records `views.open`); the signed submission decides through
+/// the same door as the API, and the request message is replaced. A
+/// blank reason and a refusal come back inside the form; a stale
+/// signature changes nothing.
+#[test]
+fn no_go_asks_for_a_reason_in_a_form_and_holds_with_it() {
+    let slack = SlackStandIn::start();
+    let rollout = RolloutSpec::new("sl-nogo", PASSING)
+        .deputies(&["maestro"])
+        .stages(&[("5%", Some("1h")), ("100%", None)]);
+    let cfg = people::with_people(ConfigBuilder::new())
+        .slack_web_api(&slack.api_url(), "xoxb-test", "#deploys")
+        .slack_signing_secret(SECRET)
+        .rollout_with(rollout)
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("sl-nogo", "continue", DEADLINE);
+    let message_ts = "1700000000.000042";
+    let no_go = |trigger: &str, id: &str| {
+        press_on(
+            "U0LUBIT",
+            "sena_no_go",
+            "sl-nogo:0",
+            &slack.response_url(id),
+            trigger,
+            message_ts,
+            serde_json::json!([]),
+        )
+    };
+
+    // Slack refuses the form (the trigger expired): the presser is told
+    // how else to say NO-GO, and nothing is recorded.
+    slack.api_error_next("views.open", "expired_trigger_id");
+    assert_eq!(
+        post(&sena, SECRET, now(), &no_go("trig-old", "expired")).status,
+        200
+    );
+    let told = wait_response(&slack, "expired", 1);
+    let text = told[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("expired_trigger_id") && text.contains("sena reject sl-nogo --stage 0"),
+        "{text}"
+    );
+
+    // The press opens the form with its trigger_id.
+    assert_eq!(
+        post(&sena, SECRET, now(), &no_go("trig-123", "form")).status,
+        200
+    );
+    let opened = common::wait_until(
+        "a second views.open",
+        DEADLINE,
+        || {
+            let calls = slack.api_calls("views.open");
+            (calls.len() >= 2).then_some(calls)
+        },
+        || format!("{:#?}", slack.requests()),
+    );
+    let form_call = &opened[1];
+    assert_eq!(form_call["trigger_id"], "trig-123", "{form_call:#}");
+    let view = &form_call["view"];
+    assert_eq!(
+        (view["type"].as_str(), view["callback_id"].as_str()),
+        (Some("modal"), Some("sena_no_go"))
+    );
+    let input = view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "input")
+        .expect("an input block");
+    assert_eq!(input["block_id"], "sena_reason");
+    assert_eq!(input["label"]["text"], "Why NO-GO?");
+    assert_eq!(input["element"]["multiline"], true);
+    assert_ne!(input["optional"], true, "the reason is required");
+    let metadata = view["private_metadata"].as_str().unwrap().to_string();
+    let meta: Value = serde_json::from_str(&metadata).unwrap();
+    assert_eq!(
+        (meta["rollout"].as_str(), meta["stage"].as_u64()),
+        (Some("sl-nogo"), Some(0))
+    );
+    assert!(
+        responses(&slack, "form").is_empty(),
+        "the form is the answer"
+    );
+    assert!(records(&sena, "sl-nogo").is_empty());
+
+    // A blank reason: shown in the form, nothing recorded.
+    let blank = post(&sena, SECRET, now(), &submit("U0LUBIT", &metadata, "  \n "));
+    assert_eq!(blank.status, 200, "{}", blank.body);
+    let shown = blank.json();
+    assert_eq!(shown["response_action"], "errors", "{shown}");
+    assert!(
+        shown["errors"]["sena_reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs a reason"),
+        "{shown}"
+    );
+    assert!(records(&sena, "sl-nogo").is_empty());
+
+    // A bystander: refused in the form, recorded as refused.
+    let mira = post(
+        &sena,
+        SECRET,
+        now(),
+        &submit("U0MIRA", &metadata, "looks off"),
+    );
+    assert_eq!(mira.status, 200, "{}", mira.body);
+    let shown = mira.json();
+    assert_eq!(shown["response_action"], "errors", "{shown}");
+    let why = shown["errors"]["sena_reason"].as_str().unwrap();
+    assert!(
+        why.contains("only lubit or maestro can reject sl-nogo"),
+        "{why}"
+    );
+    let refused = records(&sena, "sl-nogo");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        (
+            refused[0]["outcome"].as_str(),
+            refused[0]["decision"].as_str(),
+            refused[0]["by"].as_str(),
+            refused[0]["slack_user"].as_str(),
+            refused[0]["via"].as_str()
+        ),
+        (
+            Some("refused"),
+            Some("no_go"),
+            Some("mira"),
+            Some("U0MIRA"),
+            Some("slack")
+        )
+    );
+
+    // A stale signature: 401, nothing changes.
+    let reason = "p99 creeping up <!channel>";
+    let stale = post(
+        &sena,
+        SECRET,
+        now() - 400,
+        &submit("U0LUBIT", &metadata, reason),
+    );
+    assert_eq!(stale.status, 401, "{}", stale.body);
+    assert_eq!(records(&sena, "sl-nogo").len(), 1);
+
+    // lubit's reason: the form closes (an empty 200), the rollout holds
+    // with it, the decision is recorded and the request message replaced.
+    let decided = post(&sena, SECRET, now(), &submit("U0LUBIT", &metadata, reason));
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    assert!(!decided.body.contains("errors"), "{}", decided.body);
+    let held = sena.wait_for_verdict("sl-nogo", "hold", DEADLINE);
+    assert_eq!(held["reason"], format!("NO-GO by lubit: {reason}"));
+    let all = records(&sena, "sl-nogo");
+    let accepted: Vec<_> = all.iter().filter(|r| r["outcome"] == "accepted").collect();
+    assert_eq!(accepted.len(), 1, "{all:?}");
+    assert_eq!(
+        (
+            accepted[0]["decision"].as_str(),
+            accepted[0]["comment"].as_str(),
+            accepted[0]["via"].as_str(),
+            accepted[0]["slack_user"].as_str(),
+        ),
+        (Some("no_go"), Some(reason), Some("slack"), Some("U0LUBIT"))
+    );
+    assert!(accepted[0]["token"].is_null());
+    let updated = common::wait_until(
+        "chat.update of the request message",
+        DEADLINE,
+        || {
+            let calls = slack.api_calls("chat.update");
+            (!calls.is_empty()).then_some(calls)
+        },
+        || format!("{:#?}", slack.requests()),
+    );
+    assert_eq!(
+        (updated[0]["channel"].as_str(), updated[0]["ts"].as_str()),
+        (Some("C0TEST"), Some(message_ts))
+    );
+    let text = updated[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("NO-GO by lubit at ") && text.contains(" UTC: p99 creeping up"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("<!channel>"),
+        "the reason is escaped: {text}"
+    );
+    assert_eq!(sena.rollout("sl-nogo")["stage"]["index"], 0);
+}
+
+/// Without `slack.signing_secret_file` there are no buttons and no
+/// endpoint: even a correctly signed request finds nothing (404), and
+/// nothing is decided.
+#[test]
+fn without_a_signing_secret_the_endpoint_is_absent() {
+    let slack = SlackStandIn::start();
+    let cfg = people::with_people(ConfigBuilder::new())
+        .slack_web_api(&slack.api_url(), "xoxb-test", "#deploys")
+        .rollout_with(RolloutSpec::new("sl-off", PASSING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("sl-off", "continue", DEADLINE);
+    let go = press("U0LUBIT", "sena_go", "sl-off:0", &slack.response_url("off"));
+    let answer = post(&sena, SECRET, now(), &go);
+    assert_eq!(answer.status, 404, "{}", answer.body);
+    assert!(
+        answer.body.contains("signing_secret_file"),
+        "says how to turn it on: {}",
+        answer.body
+    );
+    assert!(records(&sena, "sl-off").is_empty());
+    assert!(slack.requests().is_empty(), "{:#?}", slack.requests());
 }

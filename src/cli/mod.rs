@@ -12,6 +12,7 @@ pub mod journal;
 pub mod roster;
 pub mod run;
 pub mod stage;
+pub mod test;
 
 use std::path::PathBuf;
 
@@ -102,6 +103,21 @@ enum Command {
         /// readiness is replayed (default: the rollout stays at its stage).
         #[arg(long)]
         assume_go: bool,
+    },
+    /// Run rules unit tests: input series in a throw-away Prometheus, Sena's
+    /// verdicts checked at given instants. Exit 0 all pass, 1 any fail, 2 a
+    /// test file error or Prometheus cannot run.
+    Test {
+        /// Test files (see README, "Testing rules: `sena test`").
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The Prometheus server to run (default /usr/bin/prometheus, else PATH).
+        #[arg(long, value_name = "PATH")]
+        prometheus_bin: Option<PathBuf>,
+        /// promtool, which turns the input series into TSDB blocks
+        /// (default /usr/bin/promtool, else PATH).
+        #[arg(long, value_name = "PATH")]
+        promtool_bin: Option<PathBuf>,
     },
     /// Move a rollout to a stage (0-based index into its `stages`).
     Stage {
@@ -270,6 +286,18 @@ pub fn main() -> i32 {
                 assume_go,
             };
             backtest::run(&args, stdout, stderr)
+        }
+        Command::Test {
+            files,
+            prometheus_bin,
+            promtool_bin,
+        } => {
+            let args = test::Args {
+                files,
+                prometheus_bin,
+                promtool_bin,
+            };
+            test::run(args, stdout, stderr)
         }
         Command::Stage {
             rollout,

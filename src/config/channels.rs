@@ -83,6 +83,16 @@ pub(crate) fn slack(d: &mut FileDiags, node: &Node, dir: &Path, env: Env) -> Opt
         }
         (None, None) => slack_from_env(d, &f, channel, env),
     };
+    // The NO-GO form (`views.open`) and the message updates after a
+    // decision (`chat.update`) need the bot token: in webhook mode the
+    // buttons would open nothing.
+    if let (Some(SlackMode::Webhook { .. }), Some(key)) = (&mode, f.key("signing_secret_file")) {
+        d.error(
+            &key.referenced,
+            "`signing_secret_file` turns on Slack's buttons, which need Web API mode: set `token_file` and `channel` instead of `webhook_url` (the NO-GO form and the message updates use the bot token)",
+        );
+        return None;
+    }
     Some(SlackConfig {
         mode: mode?,
         api_url,

@@ -8,11 +8,11 @@ pub mod diagnostic;
 pub mod limits;
 pub mod load;
 pub mod model;
-mod raw;
-mod reader;
-mod rollouts;
+pub(crate) mod raw;
+pub(crate) mod reader;
+pub(crate) mod rollouts;
 pub mod roster;
-mod rules;
+pub(crate) mod rules;
 mod tokens;
 pub mod value;
 

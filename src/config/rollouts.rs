@@ -31,7 +31,7 @@ pub(crate) struct RulesFiles {
 
 impl RulesFiles {
     /// The checks of `path`; `Err` says why the file could not be read.
-    fn get(&mut self, path: &Path) -> Result<&[RuleCheck], String> {
+    pub(crate) fn get(&mut self, path: &Path) -> Result<&[RuleCheck], String> {
         if !self.files.contains_key(path) {
             let read = match std::fs::read_to_string(path) {
                 Ok(src) => {
@@ -240,7 +240,7 @@ fn flagger(d: &mut FileDiags, f: &Fields, rollout: Option<&str>) -> Option<Flagg
     })
 }
 
-fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
+pub(crate) fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
     let node = f.required(d, "stages")?;
     let items = list(d, "stages", node)?;
     if items.is_empty() {

@@ -14,7 +14,8 @@ use crate::domain::{
     DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Incident, TokenTable,
 };
 use crate::report::StatusReport;
-use crate::server::{Api, GateTarget, Reload, SlackAction};
+use crate::server::page::view::{Board, JournalPoint, OnCallView};
+use crate::server::{Api, GateTarget, Reload, SlackAction, SlackNoGo};
 
 pub struct DaemonApi {
     pub shared: Arc<Shared>,
@@ -24,6 +25,23 @@ pub struct DaemonApi {
 impl Api for DaemonApi {
     fn status(&self) -> StatusReport {
         self.shared.status()
+    }
+
+    fn board(&self) -> Board {
+        super::pages::board(&self.shared, self.not_ready())
+    }
+
+    fn journal(
+        &self,
+        rollout: String,
+        since: jiff::Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<JournalPoint>, String>> {
+        Box::pin(super::pages::journal(&self.shared, rollout, since, limit))
+    }
+
+    fn on_call(&self) -> Option<OnCallView> {
+        super::pages::on_call(&self.shared)
     }
 
     fn not_ready(&self) -> Vec<String> {
@@ -120,6 +138,13 @@ impl Api for DaemonApi {
 
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()> {
         Box::pin(super::slack_actions::act(self.shared.clone(), action))
+    }
+
+    fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>> {
+        // Its own task: if the server stops waiting (Slack's 3 s), the
+        // decision and the message update still finish.
+        let task = tokio::spawn(super::slack_actions::submitted(self.shared.clone(), no_go));
+        Box::pin(async move { task.await.map_err(|e| e.to_string())? })
     }
 
     fn reload(&self) -> BoxFuture<'_, Reload> {

@@ -337,6 +337,7 @@ pub async fn evaluate(
         &[("rollout", name)],
         decision.verdict.gauge() as f64,
     );
+    super::gauges::publish(m, rollout, stage, &decision, &checks, now);
     let errors = checks
         .iter()
         .filter(|c| c.status == CheckStatus::Error)

@@ -7,6 +7,8 @@ mod api;
 mod decisions;
 pub mod engine;
 mod gates;
+mod gauges;
+mod pages;
 mod slack_actions;
 pub mod transition;
 mod unsaved;

@@ -38,6 +38,8 @@ pub enum Via {
     Api,
     Cli,
     Slack,
+    /// The dashboard's forms (a signed-in session).
+    Web,
 }
 
 /// One decision as asked; who asks comes from the caller's token.
@@ -53,6 +55,8 @@ pub struct DecisionRequest {
     pub by: super::Principal,
     /// The token's own name, when it has one (machines).
     pub token: Option<String>,
+    /// The Slack member ID (`U…`) of a decision taken in Slack.
+    pub slack_user: Option<String>,
     pub via: Via,
 }
 
@@ -122,6 +126,10 @@ pub struct DecisionRecord {
     pub by: String,
     /// The token's name, for machine tokens.
     pub token: Option<String>,
+    /// The Slack member ID, for decisions taken in Slack. Records written
+    /// before this field existed kept it in `token`: see `upgrade`.
+    #[serde(default)]
+    pub slack_user: Option<String>,
     pub via: Via,
     pub comment: Option<String>,
     #[serde(rename = "override")]
@@ -134,6 +142,17 @@ pub struct DecisionRecord {
 }
 
 impl DecisionRecord {
+    /// A record as stored before `slack_user` existed: a Slack decision
+    /// carried the member ID in `token`, where no token name can be (Slack
+    /// decisions have no token). Moved to its own field when read, so old
+    /// and new rows answer the same way.
+    pub fn upgrade(mut self) -> DecisionRecord {
+        if self.via == Via::Slack && self.slack_user.is_none() {
+            self.slack_user = self.token.take();
+        }
+        self
+    }
+
     /// Same decision by the same person on the same stage: a double click.
     pub fn same_as(&self, r: &DecisionRequest) -> bool {
         self.outcome == Outcome::Accepted

@@ -31,6 +31,18 @@ impl CheckStatus {
         }
     }
 
+    /// Gauge value on /metrics (`sena_check_status`): 0 passing, 1 pending,
+    /// 2 failing, 3 no_data, 4 error.
+    pub fn gauge(self) -> i64 {
+        match self {
+            CheckStatus::Passing => 0,
+            CheckStatus::Pending => 1,
+            CheckStatus::Failing => 2,
+            CheckStatus::NoData => 3,
+            CheckStatus::Error => 4,
+        }
+    }
+
     /// Order for listing checks in advisories: the ones that matter first.
     pub fn severity_rank(self) -> u8 {
         match self {

@@ -45,6 +45,7 @@ fn decision(choice: Choice, from: usize, to: usize, when: i64) -> DecisionRecord
         decision: choice,
         by: "lubit".into(),
         token: None,
+        slack_user: None,
         via: Via::Api,
         comment: None,
         override_advice: false,

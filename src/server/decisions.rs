@@ -21,7 +21,7 @@ use crate::domain::{
 
 /// Longer comments are refused rather than cut: a record keeps what the
 /// decider wrote, whole.
-const MAX_COMMENT_CHARS: usize = 2000;
+pub(super) const MAX_COMMENT_CHARS: usize = 2000;
 /// The most records one listing returns (the newest).
 const MAX_LISTED: usize = 10_000;
 
@@ -75,6 +75,12 @@ pub(super) async fn post(
                 "`via: slack` is for Slack's signed interactions only",
             )
         }
+        Via::Web => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`via: web` is for the dashboard's own forms only",
+            )
+        }
         via => via,
     };
     let (by, token) = match &caller.principal {
@@ -92,6 +98,7 @@ pub(super) async fn post(
         override_advice: body.override_advice,
         by,
         token,
+        slack_user: None,
         via,
     };
     let can_decide = caller.can.contains(crate::domain::Capability::Decide);

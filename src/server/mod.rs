@@ -2,7 +2,9 @@
 //! `POST /-/reload`, and incidents (`GET /api/v1/incidents`,
 //! `POST /api/v1/incidents/{id}/ack`), and GO / NO-GO decisions
 //! (`decisions.rs`), and gates for Flagger, Argo Rollouts and CI
-//! (`gates.rs`), and Slack's signed button presses (`slack.rs`). It reads shared state and sends
+//! (`gates.rs`), and Slack's signed button presses and NO-GO form
+//! (`slack.rs`, read by `slack_payload.rs`), and the dashboard's HTML
+//! pages (`page/`). It reads shared state and sends
 //! commands; it knows nothing about PromQL. Connections are accepted and
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
@@ -11,7 +13,9 @@ mod auth;
 mod connections;
 mod decisions;
 mod gates;
+pub mod page;
 mod slack;
+mod slack_payload;
 
 use std::sync::Arc;
 
@@ -24,7 +28,10 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 pub use connections::Limits;
-pub use slack::SlackAction;
+pub use slack_payload::{
+    Button, MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION,
+    REASON_BLOCK, REASON_MAX_CHARS,
+};
 
 use crate::domain::{
     Capability, DecisionAnswer, DecisionRecord, DecisionRequest, GateView, Identity, Incident,
@@ -40,6 +47,20 @@ use crate::report::StatusReport;
 pub trait Api: Send + Sync + 'static {
     /// The latest evaluation of every rollout.
     fn status(&self) -> StatusReport;
+    /// Every configured rollout with its latest evaluation and what the
+    /// dashboard shows beside it (stages, bake, checks' descriptions).
+    fn board(&self) -> page::view::Board;
+    /// The journal of `rollout` since `since` (its current stage's start),
+    /// oldest first, at most `limit` records: the dashboard's charts.
+    fn journal(
+        &self,
+        rollout: String,
+        since: jiff::Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<page::view::JournalPoint>, String>>;
+    /// Who is on call now, the chain, the next hand-over and the gaps;
+    /// `None` without a roster.
+    fn on_call(&self) -> Option<page::view::OnCallView>;
     /// Why Sena is not ready, one reason each; empty when it is.
     fn not_ready(&self) -> Vec<String>;
     /// The most recent incidents, newest first.
@@ -73,9 +94,14 @@ pub trait Api: Send + Sync + 'static {
     fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
     /// The daemon's clock (a Slack timestamp's freshness).
     fn now(&self) -> jiff::Timestamp;
-    /// A verified button press: decides (or refuses) and answers through
-    /// its `response_url`. Runs after Slack has had its 200.
+    /// A verified button press: decides, acknowledges or opens the NO-GO
+    /// form, and answers through its `response_url`. Runs after Slack has
+    /// had its 200.
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()>;
+    /// A submitted NO-GO form: `Err` is shown in the form (an empty reason,
+    /// a refusal); `Ok` closes it. The daemon finishes the work even if
+    /// the server stops waiting.
+    fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>>;
 }
 
 /// Which rollout a gate asks about.
@@ -173,7 +199,8 @@ pub async fn serve(
         .with_state(App {
             api: api.clone(),
             metrics: metrics.clone(),
-        });
+        })
+        .merge(page::router(api.clone(), metrics.clone()));
     connections::serve(listener, app, limits, health, metrics).await;
 }
 

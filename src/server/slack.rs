@@ -6,26 +6,29 @@
 //! the route has no `auth::gate`. It is checked over the raw bytes before
 //! any decoding, in constant time (`ring::hmac::verify`), with a timestamp
 //! within 300 s of the daemon's clock. Slack wants an answer within 3 s:
-//! the request is verified and parsed here, answered 200 at once, and the
-//! decision and the `response_url` reply run in a spawned task
-//! (`Api::slack_action`). Neither the secret nor the signature is logged.
+//! a button press is verified and parsed here (`slack_payload.rs`),
+//! answered 200 at once, and the decision, the modal and the
+//! `response_url` reply run in a spawned task (`Api::slack_action`). A
+//! submitted NO-GO form is decided before the answer, within
+//! `FORM_ANSWER_BUDGET`, because only the answer can show the person an
+//! error inside the form (`response_action: errors`). Neither the secret
+//! nor the signature is logged.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
 
+use super::slack_payload::{parse, SlackInteraction, REASON_BLOCK};
 use super::App;
-use crate::domain::Choice;
 use crate::metrics::HTTP_UNAUTHORIZED;
 
 /// Slack's own limit for a request's age.
 pub const MAX_SKEW_SECONDS: i64 = 300;
-/// Far above any block_actions payload; a larger body is refused unread.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Slack gives up after 3 s; the rest is for the network.
+const FORM_ANSWER_BUDGET: std::time::Duration = std::time::Duration::from_millis(2500);
 
 /// Why a request is not Slack's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,111 +99,6 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// One button press, as far as Sena needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlackAction {
-    /// The Slack member ID (`user.id`): stable, unlike display names.
-    pub user: String,
-    pub choice: Choice,
-    pub rollout: String,
-    pub stage: usize,
-    /// Where the answer goes; checked by the daemon before it posts.
-    pub response_url: String,
-}
-
-#[derive(Deserialize)]
-struct Payload {
-    #[serde(rename = "type")]
-    kind: String,
-    user: User,
-    actions: Vec<Action>,
-    response_url: String,
-}
-
-#[derive(Deserialize)]
-struct User {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct Action {
-    action_id: String,
-    #[serde(default)]
-    value: String,
-}
-
-/// The `payload` field of a form-encoded body, parsed. `Ok(None)`: a
-/// well-formed interaction Sena has no business with (another type or
-/// another button), answered 200 and ignored.
-pub fn parse(body: &[u8]) -> Result<Option<SlackAction>, String> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(format!("the body is longer than {MAX_BODY_BYTES} bytes"));
-    }
-    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
-    let payload = text
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "payload")
-        .map(|(_, v)| url_decode(v))
-        .ok_or("no `payload` field")??;
-    let p: Payload = serde_json::from_str(&payload)
-        .map_err(|e| format!("the payload is not one Sena reads: {e}"))?;
-    if p.kind != "block_actions" {
-        return Ok(None);
-    }
-    let Some(action) = p.actions.first() else {
-        return Err("block_actions without actions".into());
-    };
-    let choice = match action.action_id.as_str() {
-        "sena_go" => Choice::Go,
-        "sena_no_go" => Choice::NoGo,
-        _ => return Ok(None),
-    };
-    let (rollout, stage) = action
-        .value
-        .rsplit_once(':')
-        .and_then(|(r, s)| Some((r, s.parse::<usize>().ok()?)))
-        .filter(|(r, _)| !r.is_empty() && r.len() <= 200)
-        .ok_or("the button's value is not ROLLOUT:STAGE")?;
-    let id_ok = |id: &str| {
-        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
-    };
-    if !id_ok(&p.user.id) {
-        return Err("`user.id` is not a Slack member ID".into());
-    }
-    Ok(Some(SlackAction {
-        user: p.user.id,
-        choice,
-        rollout: rollout.to_string(),
-        stage,
-        response_url: p.response_url,
-    }))
-}
-
-/// `application/x-www-form-urlencoded` decoding; invalid UTF-8 is an error.
-fn url_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("a bad %-escape in the body")?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| "the payload is not UTF-8".to_string())
-}
-
 pub(super) async fn interactions(
     State(app): State<App>,
     headers: HeaderMap,
@@ -221,10 +119,30 @@ pub(super) async fn interactions(
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": why }))).into_response();
     }
     match parse(&body) {
-        Ok(Some(action)) => {
+        Ok(Some(SlackInteraction::Press(action))) => {
             let api = app.api.clone();
             tokio::spawn(async move { api.slack_action(action).await });
             StatusCode::OK.into_response()
+        }
+        Ok(Some(SlackInteraction::NoGoReason(no_go))) => {
+            // The daemon runs the decision in its own task: past the budget
+            // it still finishes (and updates the message); only the answer
+            // to this request gives up.
+            let decided =
+                tokio::time::timeout(FORM_ANSWER_BUDGET, app.api.slack_no_go(no_go)).await;
+            let shown = match decided {
+                Ok(Ok(())) => return StatusCode::OK.into_response(),
+                Ok(Err(why)) => why,
+                Err(_) => "Sena is slow to answer; run `sena decisions` to see whether this NO-GO was recorded before sending it again".to_string(),
+            };
+            // An empty 200 closes the form; errors keep it open and show
+            // the message under the reason field.
+            let shown: String = shown.chars().take(500).collect();
+            Json(json!({
+                "response_action": "errors",
+                "errors": { REASON_BLOCK: shown },
+            }))
+            .into_response()
         }
         Ok(None) => StatusCode::OK.into_response(),
         Err(why) => (StatusCode::BAD_REQUEST, Json(json!({ "error": why }))).into_response(),

@@ -1,11 +1,10 @@
-//! Slack's signature and payload, checked without a network: a forged,
+//! Slack's signature, checked without a network: a forged,
 //! stale or tampered request and every hostile body must be refused, and
 //! a genuine one accepted, or Slack's buttons are either useless or open.
 
 use axum::http::HeaderMap;
 
-use super::{parse, verify, BadSignature, SlackAction, MAX_BODY_BYTES};
-use crate::domain::Choice;
+use super::{verify, BadSignature};
 
 const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_700_000_000;
@@ -120,81 +119,5 @@ fn forged_stale_tampered_or_missing_signatures_fail() {
             Err(BadSignature::Invalid),
             "{sig}"
         );
-    }
-}
-
-fn form(json: &str) -> Vec<u8> {
-    let mut out = String::from("payload=");
-    for b in json.bytes() {
-        if b.is_ascii_alphanumeric() {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out.into_bytes()
-}
-
-fn press(action_id: &str, value: &str) -> String {
-    format!(
-        r#"{{"type":"block_actions","user":{{"id":"U0LUBIT","name":"lubit"}},"actions":[{{"action_id":"{action_id}","value":"{value}","block_id":"b"}}],"response_url":"https://hooks.slack.com/actions/T/1/x","trigger_id":"t"}}"#
-    )
-}
-
-#[test]
-fn a_button_press_is_read() {
-    assert_eq!(
-        parse(&form(&press("sena_go", "checkout-api:0"))),
-        Ok(Some(SlackAction {
-            user: "U0LUBIT".into(),
-            choice: Choice::Go,
-            rollout: "checkout-api".into(),
-            stage: 0,
-            response_url: "https://hooks.slack.com/actions/T/1/x".into(),
-        }))
-    );
-    let no_go = parse(&form(&press("sena_no_go", "a:b:2")))
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (no_go.choice, no_go.rollout.as_str(), no_go.stage),
-        (Choice::NoGo, "a:b", 2)
-    );
-    // Someone else's button or another interaction type: ignored, not an error.
-    assert_eq!(parse(&form(&press("other", "x:0"))), Ok(None));
-    let modal = r#"{"type":"view_submission","user":{"id":"U1"},"actions":[],"response_url":""}"#;
-    assert_eq!(parse(&form(modal)), Ok(None));
-}
-
-#[test]
-fn hostile_payloads_are_refused_without_panicking() {
-    let huge = form(&press("sena_go", &"x".repeat(MAX_BODY_BYTES)));
-    let cases: Vec<Vec<u8>> = vec![
-        b"\xff\xfepayload=1".to_vec(),
-        b"payload=%FF%FE".to_vec(),
-        b"payload=%".to_vec(),
-        b"payload=%4".to_vec(),
-        b"payload=%zz".to_vec(),
-        b"other=1".to_vec(),
-        b"".to_vec(),
-        huge,
-        form("[]"),
-        form("null"),
-        form(r#"{"type":1,"user":{"id":"U1"},"actions":[],"response_url":""}"#),
-        form(
-            r#"{"type":"block_actions","user":{"id":7},"actions":[{"action_id":"sena_go","value":"a:0"}],"response_url":""}"#,
-        ),
-        form(r#"{"type":"block_actions","user":{"id":"U1"},"actions":[],"response_url":""}"#),
-        form(r#"{"type":"block_actions","user":{"id":"U1"},"actions":{"a":1},"response_url":""}"#),
-        form(&press("sena_go", "checkout-api")),
-        form(&press("sena_go", "checkout-api:-1")),
-        form(&press("sena_go", ":0")),
-        form(&press("sena_go", "a:99999999999999999999999999")),
-        form(&press("sena_go", "a:NaN")),
-        form(&press("sena_go", "a:0").replace("U0LUBIT", "U0 <!channel>")),
-    ];
-    for body in cases {
-        let shown = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-        assert!(parse(&body).is_err(), "accepted {shown}");
     }
 }

@@ -159,7 +159,9 @@ fn insert(tx: &rusqlite::Connection, record: &DecisionRecord) -> Result<Decision
 }
 
 pub(super) fn parse_record(json: &str) -> Result<DecisionRecord> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("decision record: {e}")))
+    serde_json::from_str::<DecisionRecord>(json)
+        .map(DecisionRecord::upgrade)
+        .map_err(|e| StoreError::Corrupt(format!("decision record: {e}")))
 }
 
 pub(super) fn hold_in(conn: &rusqlite::Connection, rollout: &str) -> Result<Option<Hold>> {

@@ -23,6 +23,7 @@ fn record(outcome: Outcome, to_stage: usize) -> DecisionRecord {
         decision: Choice::Go,
         by: "lubit".into(),
         token: None,
+        slack_user: None,
         via: Via::Api,
         comment: Some("\u{0}<!channel> \u{202E}".into()),
         override_advice: false,
@@ -100,4 +101,39 @@ fn a_decision_commits_once_per_version_and_its_hold_survives_a_restart() {
         .set_stage("checkout-api", 0, ts("2026-01-02T04:00:00Z"), "ops")
         .unwrap();
     assert_eq!(store.rollout_state("checkout-api").unwrap().hold, None);
+}
+
+/// Rows written before `slack_user` existed kept the Slack member ID in
+/// `token`; they read as if written today, and an API row keeps its token.
+#[test]
+fn an_old_slack_row_reads_with_its_member_id_in_slack_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut slack = record(Outcome::Accepted, 1);
+    slack.via = Via::Slack;
+    slack.slack_user = Some("U0LUBIT".into());
+    let stored = store.append_refusal(&slack).unwrap();
+    let mut legacy = serde_json::to_value(&stored).unwrap();
+    legacy.as_object_mut().unwrap().remove("slack_user");
+    legacy["token"] = serde_json::json!("U0LUBIT");
+    store
+        .conn()
+        .execute(
+            "UPDATE decision SET record = ?1 WHERE id = ?2",
+            params![legacy.to_string(), stored.id],
+        )
+        .unwrap();
+    let mut machine = record(Outcome::Accepted, 1);
+    machine.token = Some("deploy-pipeline".into());
+    store.append_refusal(&machine).unwrap();
+
+    let all = store.decisions(None, None, 10).unwrap();
+    assert_eq!(
+        (all[0].token.as_deref(), all[0].slack_user.as_deref()),
+        (None, Some("U0LUBIT"))
+    );
+    assert_eq!(
+        (all[1].token.as_deref(), all[1].slack_user.as_deref()),
+        (Some("deploy-pipeline"), None)
+    );
 }

@@ -32,6 +32,7 @@
 
 pub mod backfill;
 pub mod backtest;
+pub mod browser;
 pub mod config;
 pub mod http;
 pub mod people;

@@ -7,6 +7,9 @@
 //!   with a unique, increasing `ts`.
 //! - `POST {base}/response/ANY` (an interaction's `response_url`, see
 //!   `response_url()`) answers `ok` as text.
+//! - `api_error_next("views.open", "expired_trigger_id")` makes the next
+//!   call of that Web API method answer `{"ok":false,"error":...}` (HTTP
+//!   200, as Slack does); `api_calls("views.open")` lists what was sent.
 //!
 //! `requests()` holds the answered (2xx) requests only, in order;
 //! `all_attempts()` every request with the status it got.
@@ -39,6 +42,8 @@ struct State {
     attempts: Vec<(String, u16)>,
     /// Failures still to serve: (status, Retry-After seconds).
     failures: VecDeque<(u16, Option<u64>)>,
+    /// Web API errors still to serve: (method, Slack error code).
+    api_errors: VecDeque<(String, String)>,
     next_ts: u64,
 }
 
@@ -118,6 +123,28 @@ impl SlackStandIn {
         )
     }
 
+    /// The bodies sent to Web API `method` (`views.open`, `chat.update`),
+    /// answered or refused with an API error, in order.
+    pub fn api_calls(&self, method: &str) -> Vec<serde_json::Value> {
+        let path = format!("/api/{method}");
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.body)
+            .collect()
+    }
+
+    /// The next call of Web API `method` answers `{"ok": false, "error":
+    /// code}` with HTTP 200, the way Slack refuses (an expired trigger_id,
+    /// a missing scope).
+    pub fn api_error_next(&self, method: &str, code: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .api_errors
+            .push_back((method.to_string(), code.to_string()));
+    }
+
     /// Answers the next `n` requests with `status` (e.g. 429 or 500) and,
     /// if given, a `Retry-After: SECONDS` header. Queued after failures
     /// already pending.
@@ -162,9 +189,57 @@ fn answer(state: &Mutex<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Re
     if !path.starts_with("/api/") {
         return (StatusCode::OK, "ok").into_response();
     }
+    let method = path.trim_start_matches("/api/").to_string();
+    if let Some(i) = state.api_errors.iter().position(|(m, _)| *m == method) {
+        let (_, code) = state.api_errors.remove(i).expect("a queued API error");
+        return axum::Json(serde_json::json!({"ok": false, "error": code})).into_response();
+    }
     state.next_ts += 1;
     let ts = format!("1700000000.{:06}", state.next_ts);
     axum::Json(serde_json::json!({"ok": true, "channel": "C0TEST", "ts": ts})).into_response()
+}
+
+/// Slack's request signature: `v0=` + hex HMAC-SHA256 of
+/// `v0:{ts}:{body}` with the signing secret.
+pub fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("v0:{ts}:{body}").as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("v0={hex}")
+}
+
+/// An interaction body as Slack sends it: `payload=` + the JSON,
+/// form-encoded.
+pub fn form(payload: &serde_json::Value) -> String {
+    let json = payload.to_string();
+    let mut body = String::from("payload=");
+    for b in json.bytes() {
+        if b.is_ascii_alphanumeric() {
+            body.push(b as char);
+        } else {
+            body.push_str(&format!("%{b:02X}"));
+        }
+    }
+    body
+}
+
+/// POSTs `body` to Sena's `/api/v1/slack/interactions` signed with
+/// `secret` at Unix time `ts`, as Slack would.
+pub fn post_signed(
+    sena_base_url: &str,
+    secret: &str,
+    ts: i64,
+    body: &str,
+) -> super::http::Response {
+    let sig = sign(secret, ts, body);
+    let ts = ts.to_string();
+    let headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("X-Slack-Request-Timestamp", ts.as_str()),
+        ("X-Slack-Signature", sig.as_str()),
+    ];
+    let url = format!("{sena_base_url}/api/v1/slack/interactions");
+    super::http::request("POST", &url, &headers, body.as_bytes()).expect("POST interactions")
 }
 
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> serde_json::Value {

@@ -22,6 +22,7 @@ pub(crate) fn record(decision: Choice, outcome: Outcome) -> DecisionRecord {
         decision,
         by: "lubit".into(),
         token: None,
+        slack_user: None,
         via: Via::Api,
         comment: None,
         override_advice: false,

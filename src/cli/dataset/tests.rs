@@ -38,6 +38,7 @@ fn decision(
         decision: choice,
         by: "lubit".into(),
         token: None,
+        slack_user: None,
         via: Via::Api,
         comment: Some("=1+1, \"ship\" it".into()),
         override_advice: false,

@@ -193,6 +193,7 @@ fn record(
         decision: req.choice,
         by: req.by.name().to_string(),
         token: req.token.clone(),
+        slack_user: req.slack_user.clone(),
         via: req.via,
         comment: req.comment.clone(),
         override_advice: req.override_advice,

@@ -26,7 +26,8 @@ const FIELD_MAX: usize = 2000;
 const MAX_CHECK_SECTIONS: usize = 40;
 
 /// `interactive`: Slack interactivity is set up (`slack.signing_secret_file`),
-/// so a "ready to expand" message carries GO / NO-GO buttons.
+/// so a "ready to expand" message carries GO / NO-GO buttons and an
+/// incident page an Acknowledge button.
 pub fn slack_message(
     a: &Advisory,
     recipients: &[Person],
@@ -84,7 +85,7 @@ pub fn slack_message(
         blocks.push(SlackContextBlock::new(vec![line]).into());
     }
     if interactive {
-        if let Some(buttons) = decision_buttons(a) {
+        if let Some(buttons) = decision_buttons(a).or_else(|| ack_button(a)) {
             blocks.push(buttons.into());
         }
     }
@@ -300,6 +301,26 @@ fn decision_buttons(a: &Advisory) -> Option<SlackActionsBlock> {
     Some(SlackActionsBlock::new(vec![go.into(), no_go.into()]))
 }
 
+/// Acknowledge on a page nobody has acknowledged yet (opened, reminded,
+/// escalated). The value is the incident id; who acknowledges comes from
+/// the signed click, never from the message. No confirm dialog: an ack
+/// only stops escalation, and a second click changes nothing.
+fn ack_button(a: &Advisory) -> Option<SlackActionsBlock> {
+    let incident = a.incident.as_ref()?;
+    let paging = matches!(
+        a.kind,
+        AdvisoryKind::Opened | AdvisoryKind::Reminder | AdvisoryKind::Escalated
+    );
+    if !paging || incident.acknowledged_by.is_some() {
+        return None;
+    }
+    let ack = SlackBlockButtonElement::new(pt!("Acknowledge"))
+        .with_action_id("sena_ack".into())
+        .with_value(incident.id.to_string())
+        .with_style(SlackBlockButtonStyle::Primary);
+    Some(SlackActionsBlock::new(vec![ack.into()]))
+}
+
 fn emoji(a: &Advisory) -> &'static str {
     match (a.kind, a.verdict) {
         (AdvisoryKind::Resolved, _) => "✅",
@@ -463,5 +484,36 @@ mod tests {
             !page.to_string().contains("sena_go"),
             "only a ready message asks"
         );
+    }
+
+    #[test]
+    fn an_unacknowledged_page_carries_acknowledge_only_when_interactive() {
+        let a = rollback_advisory();
+        let id = a.incident.as_ref().expect("a page has an incident").id;
+        let v = serde_json::to_value(slack_message(&a, &[], true)).unwrap();
+        let buttons: Vec<&serde_json::Value> = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap())
+            .collect();
+        assert_eq!(buttons.len(), 1, "{v:#}");
+        assert_eq!(buttons[0]["action_id"], "sena_ack");
+        assert_eq!(buttons[0]["value"], id.to_string());
+        assert_eq!(buttons[0]["text"]["text"], "Acknowledge");
+
+        let plain = serde_json::to_value(slack_message(&a, &[], false)).unwrap();
+        assert!(!plain.to_string().contains("sena_ack"), "{plain:#}");
+        let mut acked = a.clone();
+        if let Some(i) = acked.incident.as_mut() {
+            i.acknowledged_by = Some("lubit".into());
+        }
+        let acked = serde_json::to_value(slack_message(&acked, &[], true)).unwrap();
+        assert!(!acked.to_string().contains("sena_ack"), "{acked:#}");
+        let mut resolved = a;
+        resolved.kind = AdvisoryKind::Resolved;
+        let resolved = serde_json::to_value(slack_message(&resolved, &[], true)).unwrap();
+        assert!(!resolved.to_string().contains("sena_ack"), "{resolved:#}");
     }
 }

@@ -17,6 +17,9 @@ pub use blocks::{slack_fallback, slack_message};
 pub use html::html;
 pub use subject::email_subject;
 pub use text::text;
+/// Free text made safe inside Slack mrkdwn (the NO-GO reason the daemon
+/// writes back into a message).
+pub(crate) use untrusted::mrkdwn;
 
 use crate::domain::Verdict;
 use crate::domain::{Bound, CheckResult, CheckStatus, Threshold};

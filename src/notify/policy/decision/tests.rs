@@ -56,6 +56,7 @@ fn go(by: &str, stage: usize) -> DecisionRequest {
         override_advice: false,
         by: Principal::Person(by.into()),
         token: None,
+        slack_user: None,
         via: Via::Api,
     }
 }
