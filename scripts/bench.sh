@@ -10,6 +10,9 @@
 #   scripts/bench.sh --huge-answers [--sena PATH]
 #                                         peak RSS under a 100,000-series and a
 #                                         100 MB answer (examples/huge_answers.rs)
+#   scripts/bench.sh --backtest [--sena PATH] [--days N]
+#                                         a 7-day `sena backtest` of 3 checks at
+#                                         30 s steps (scripts/bench-backtest.sh)
 #   scripts/bench.sh --dashboard [ROLLOUTS [RUNS]]
 #                                         render time and size of the dashboard's
 #                                         overview for 1,000 rollouts (examples/dashboard_render.rs)
@@ -35,6 +38,11 @@ if [ "${1:-}" = "--huge-answers" ]; then
     echo "bench.sh: building sena and the huge-answers harness (release)" >&2
     cargo build --release --locked --bin sena --example huge_answers
     exec target/release/examples/huge_answers "$@"
+fi
+
+if [ "${1:-}" = "--backtest" ]; then
+    shift
+    exec scripts/bench-backtest.sh "$@"
 fi
 
 want_perf=false

@@ -2,6 +2,7 @@
 //! hold or continue. The data path, one folder per stage:
 //! config → datasource → eval → decide → notify, with state beside.
 
+pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod config;

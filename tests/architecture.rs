@@ -38,6 +38,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("notify", &["domain", "config", "roster", "saturating"]),
     ("state", &["domain", "saturating"]),
+    // Read-only by construction: no state, deliver or daemon, so a replay
+    // can neither write the store nor send (see also the test below).
+    (
+        "backtest",
+        &[
+            "domain",
+            "config",
+            "roster",
+            "datasource",
+            "eval",
+            "decide",
+            "notify",
+            "saturating",
+        ],
+    ),
     (
         "deliver",
         &[
@@ -197,4 +212,29 @@ fn the_scanner_sees_uses_and_skips_comments() {
         uses.into_iter().collect::<Vec<_>>(),
         vec!["domain".to_string(), "state".to_string()]
     );
+}
+
+#[test]
+fn a_backtest_reaches_notify_only_for_its_pure_policy() {
+    // `notify` also holds the Slack and email notifiers: a backtest may use
+    // its policy (who would be paged), never a way to send.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/backtest");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    for file in files {
+        if is_test_only(file.strip_prefix(&dir).unwrap()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for line in text.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("crate::notify") {
+                assert!(
+                    code[i..].starts_with("crate::notify::policy"),
+                    "{} uses notify beyond its policy: {line}",
+                    file.display()
+                );
+            }
+        }
+    }
 }

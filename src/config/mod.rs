@@ -2,6 +2,7 @@
 //! and the roster, and returns either a `Config` that cannot be invalid or
 //! every problem as `FILE:LINE:COLUMN: message`.
 
+pub mod candidate;
 mod channels;
 pub mod diagnostic;
 pub mod limits;
@@ -15,6 +16,7 @@ pub(crate) mod rules;
 mod tokens;
 pub mod value;
 
+pub use candidate::CandidateRules;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use load::{load, load_str, Loaded};
 pub use model::*;

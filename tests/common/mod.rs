@@ -30,6 +30,8 @@
 //! itself is killed (`PR_SET_PDEATHSIG`); see [`process`].
 #![allow(dead_code)]
 
+pub mod backfill;
+pub mod backtest;
 pub mod browser;
 pub mod config;
 pub mod http;

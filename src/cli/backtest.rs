@@ -1,0 +1,185 @@
+//! `sena backtest`: replay a past range through the daemon's judgement and
+//! incident policy and print what Sena would have said (see
+//! `crate::backtest`). Exit 0 when it ran, whatever the verdicts; 1 on an
+//! error (bad flags, Prometheus unreachable, output not writable); 2 when
+//! the config or the candidate rules file is invalid (`FILE:LINE:COLUMN`).
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::backtest::{self, Request, Window};
+use crate::config::{CandidateRules, Config, Rollout};
+use crate::datasource::PrometheusDatasource;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum BacktestFormat {
+    Text,
+    Json,
+    Html,
+}
+
+/// The verb's flags, as parsed.
+pub struct Args {
+    pub config: PathBuf,
+    pub from: String,
+    pub to: String,
+    pub step: String,
+    pub rollout: Option<String>,
+    pub rules: Option<PathBuf>,
+    pub format: BacktestFormat,
+    pub out: Option<PathBuf>,
+    pub stage: usize,
+    pub stage_since: Option<String>,
+    pub assume_go: bool,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(config) = super::load_or_report(&args.config, err) else {
+        return 2;
+    };
+    let candidate = match &args.rules {
+        Some(path) => match CandidateRules::load(path) {
+            Ok(rules) => Some((rules, path.display().to_string())),
+            Err(diagnostics) => {
+                for d in &diagnostics.0 {
+                    let _ = writeln!(err, "{d}");
+                }
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let (window, stage_since) = match window(args) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = writeln!(err, "sena backtest: {e}");
+            return 1;
+        }
+    };
+    let rollouts = match select(&config, args.rollout.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "sena backtest: {e}");
+            return 1;
+        }
+    };
+    let ds = match PrometheusDatasource::new(&config.prometheus) {
+        Ok(ds) => ds,
+        Err(e) => {
+            let _ = writeln!(err, "sena backtest: {e}");
+            return 1;
+        }
+    };
+    let request = Request {
+        config: &config,
+        rollouts,
+        window,
+        stage: args.stage,
+        stage_since: stage_since.unwrap_or_else(|| {
+            jiff::Timestamp::from_second(window.from).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        }),
+        assume_go: args.assume_go,
+        candidate: candidate.as_ref().map(|(r, p)| (r, p.clone())),
+    };
+    let result = super::runtime().block_on(backtest::run(&ds, &request));
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "sena backtest: {e}");
+            return 1;
+        }
+    };
+    let tz = backtest::timezone(&config);
+    let written = match &args.out {
+        Some(path) => write_atomically(path, |w| render(&report, &tz, args.format, w)),
+        None => render(&report, &tz, args.format, out),
+    };
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(err, "sena backtest: writing the output: {e}");
+            1
+        }
+    }
+}
+
+fn render(
+    report: &backtest::Backtest,
+    tz: &jiff::tz::TimeZone,
+    format: BacktestFormat,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        BacktestFormat::Text => backtest::render_text::write(report, tz, w),
+        BacktestFormat::Json => {
+            serde_json::to_writer_pretty(&mut *w, report).map_err(io::Error::other)?;
+            writeln!(w)
+        }
+        BacktestFormat::Html => w.write_all(backtest::render_html::render(report, tz).as_bytes()),
+    }
+}
+
+/// The window from the flags, and `--stage-since` when given.
+fn window(args: &Args) -> Result<(Window, Option<jiff::Timestamp>), String> {
+    let from = super::parse_instant(&args.from).map_err(|e| format!("--from: {e}"))?;
+    let to = super::parse_instant(&args.to).map_err(|e| format!("--to: {e}"))?;
+    let step: Duration =
+        crate::config::value::parse_duration(&args.step).map_err(|e| format!("--step: {e}"))?;
+    let window = Window::new(from, to, step).map_err(|e| e.to_string())?;
+    let since = args
+        .stage_since
+        .as_deref()
+        .map(super::parse_instant)
+        .transpose()
+        .map_err(|e| format!("--stage-since: {e}"))?;
+    Ok((window, since))
+}
+
+fn select<'c>(config: &'c Config, name: Option<&str>) -> Result<Vec<&'c Rollout>, String> {
+    match name {
+        None => Ok(config.rollouts.iter().collect()),
+        Some(name) => config.rollout(name).map(|r| vec![r]).ok_or_else(|| {
+            let names: Vec<&str> = config.rollouts.iter().map(|r| r.name.as_str()).collect();
+            format!(
+                "--rollout {name}: no such rollout in {} (it has: {})",
+                config.source.display(),
+                names.join(", ")
+            )
+        }),
+    }
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`:
+/// a reader never sees half a report, and a failure leaves the old file.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("--out {}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
