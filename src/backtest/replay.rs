@@ -14,7 +14,7 @@ use super::window::Window;
 use crate::config::{Config, Rollout};
 use crate::datasource::Datasource;
 use crate::decide::{decide, StagePosition, Verdict};
-use crate::domain::{BreachMemory, Channel, CheckStatus, Incident, RolloutMemory};
+use crate::domain::{BreachMemory, CheckStatus, Incident, RolloutMemory};
 use crate::eval::evaluate_rollout;
 use crate::notify::policy::{self, Outgoing, PolicyInput};
 
@@ -162,27 +162,8 @@ fn page(config: &Config, o: &Outgoing) -> What {
         incident: view.map(|v| v.id),
         level: view.map(|v| v.level),
         to: o.recipients.iter().map(|p| p.name.clone()).collect(),
-        channels: channels(config, o),
+        channels: crate::notify::policy::routing::routes(config, o),
     }
-}
-
-/// The channels a message would have gone out on. The same rule as the
-/// daemon's outbox (`daemon::transition::outbox_rows`): Slack and email as
-/// configured, the console when neither is; no mail when nobody paged has
-/// an address. Kept beside the replay rather than imported so the replay
-/// never depends on the daemon (and its store).
-pub fn channels(config: &Config, o: &Outgoing) -> Vec<Channel> {
-    let mut channels = Vec::new();
-    if config.slack.is_some() {
-        channels.push(Channel::Slack);
-    }
-    if config.email.is_some() && o.recipients.iter().any(|p| p.email.is_some()) {
-        channels.push(Channel::Email);
-    }
-    if config.slack.is_none() && config.email.is_none() {
-        channels.push(Channel::Console);
-    }
-    channels
 }
 
 #[cfg(test)]

@@ -110,20 +110,10 @@ impl Shared {
         }
     }
 
-    /// Channels deliveries go to, by configuration: console when neither
-    /// Slack nor email is set up.
+    /// Channels deliveries go to, by configuration
+    /// (`notify::policy::routing::channels`).
     pub fn channels(config: &Config) -> Vec<Channel> {
-        let mut channels = Vec::new();
-        if config.slack.is_some() {
-            channels.push(Channel::Slack);
-        }
-        if config.email.is_some() {
-            channels.push(Channel::Email);
-        }
-        if channels.is_empty() {
-            channels.push(Channel::Console);
-        }
-        channels
+        crate::notify::policy::routing::channels(config)
     }
 }
 

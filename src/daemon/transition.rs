@@ -13,31 +13,9 @@ use crate::state::{EvaluationCommit, Incident, StoreError};
 
 use super::engine::{Shared, MAX_ATTEMPTS};
 
-/// One row per configured channel for each advisory. Mail needs an address:
-/// without one the send would fail permanently and fall back to a second
-/// Slack copy, so people without one are not mailed.
+/// The outbox rows of a transition's messages (`notify::policy::routing`).
 pub fn outbox_rows(config: &Config, outgoing: &[Outgoing]) -> Vec<(Channel, Delivery)> {
-    let channels = Shared::channels(config);
-    let mut rows = Vec::new();
-    for o in outgoing {
-        for channel in &channels {
-            if *channel == Channel::Email && !o.recipients.iter().any(|p| p.email.is_some()) {
-                tracing::debug!(rollout = %o.advisory.rollout, "no recipient has an email address; not mailing");
-                continue;
-            }
-            rows.push((
-                *channel,
-                Delivery {
-                    advisory: o.advisory.clone(),
-                    recipients: o.recipients.clone(),
-                    dedup_key: o.dedup_key.on(*channel),
-                    fallback_from: None,
-                    thread: None,
-                },
-            ));
-        }
-    }
-    rows
+    policy::routing::deliveries(config, outgoing)
 }
 
 /// Acknowledges incident `id` for `by`: escalation stops and the people

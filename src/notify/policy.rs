@@ -315,6 +315,7 @@ fn escalate(
 
 pub mod decision;
 mod page;
+pub mod routing;
 
 use page::{advisory, page};
 
