@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 use super::events::{CheckTrace, RolloutTimeline, What};
 use super::render_text::{instant, short};
 use super::Backtest;
+use crate::domain::format::escape_html as escape;
 use crate::domain::{Bound, Verdict};
 
 const WIDTH: f64 = 900.0;
@@ -27,22 +28,6 @@ tr:nth-child(even){background:#f4f4f4}.muted{color:#777}\
 svg{display:block;border:1px solid #ddd;background:#fff}\
 .c{fill:#2e7d32}.h{fill:#f9a825}.r{fill:#c62828}.v{fill:none;stroke:#1565c0;stroke-width:1.2}\
 .a{font-size:10px;fill:#777}.t{stroke:#c62828;stroke-dasharray:5 4;stroke-width:1}.add{color:#2e7d32}.rem{color:#c62828}";
-
-/// `&`, `<`, `>`, `"` and `'` escaped: safe in text and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 pub fn render(b: &Backtest, tz: &TimeZone) -> String {
     let mut h = String::new();

@@ -1,7 +1,7 @@
 //! The one spelling of values for people: a number in its check's unit
 //! (`0.42%`, `2.3s`, `NaN`), a configured duration (`30s`, `1h30m`, `5d`),
-//! an elapsed time (`1h 5m`), a byte size (`16 MiB`). Every renderer, the
-//! reasons, the CLI and the config diagnostics print through here.
+//! an elapsed time (`1h 5m`), a byte size (`16 MiB`), HTML-escaped text.
+//! Every renderer, the reasons, the CLI and the config diagnostics print through here.
 
 use std::time::Duration;
 
@@ -121,6 +121,29 @@ pub fn root_cause(e: &dyn std::error::Error) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// Escapes text for HTML element content and double- or single-quoted
+/// attribute values: the one escaping function of every HTML Sena writes
+/// (the email body, the dashboard, `sena backtest --format html`).
+pub fn escape_html_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// [`escape_html_into`] a new string.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_html_into(&mut out, text);
+    out
 }
 
 #[cfg(test)]

@@ -129,21 +129,7 @@ fn mass_mention(rest: &[char]) -> bool {
     })
 }
 
-/// HTML element content and double- or single-quoted attribute values.
-pub(crate) fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::domain::format::escape_html as html;
 
 #[cfg(test)]
 #[path = "untrusted_tests.rs"]

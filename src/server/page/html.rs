@@ -12,6 +12,8 @@
 
 use std::fmt::Write as _;
 
+use crate::domain::format::escape_html_into as escape_into;
+
 /// A page being built. See the module doc for the one rule it keeps.
 #[derive(Default)]
 pub struct Html {
@@ -59,19 +61,6 @@ impl Html {
 
     pub fn into_string(self) -> String {
         self.out
-    }
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
 }
 
