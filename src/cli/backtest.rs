@@ -5,7 +5,7 @@
 //! the config or the candidate rules file is invalid (`FILE:LINE:COLUMN`).
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -94,7 +94,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     };
     let tz = backtest::timezone(&config);
     let written = match &args.out {
-        Some(path) => write_atomically(path, |w| render(&report, &tz, args.format, w)),
+        Some(path) => {
+            super::out_file::write_atomically(path, |w| render(&report, &tz, args.format, w))
+        }
         None => render(&report, &tz, args.format, out),
     };
     match written {
@@ -150,36 +152,4 @@ fn select<'c>(config: &'c Config, name: Option<&str>) -> Result<Vec<&'c Rollout>
             )
         }),
     }
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`:
-/// a reader never sees half a report, and a failure leaves the old file.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other(format!("--out {}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = io::BufWriter::new(file);
-        write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }

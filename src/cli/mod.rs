@@ -9,6 +9,7 @@ mod decide;
 pub mod eval;
 mod gate;
 pub mod journal;
+mod out_file;
 pub mod roster;
 pub mod run;
 pub mod stage;

@@ -87,7 +87,7 @@ pub fn run(
         format,
     };
     let written = match &out_path {
-        Some(path) => write_atomically(path, |w| export(&store, &query, w)),
+        Some(path) => crate::cli::out_file::write_atomically(path, |w| export(&store, &query, w)),
         None => {
             let mut w = BufWriter::new(out);
             export(&store, &query, &mut w).and_then(|n| Ok(w.flush().map(|()| n)?))
@@ -174,43 +174,4 @@ fn after(store: &Store, r: &DecisionRecord) -> Result<outcome::After, DatasetErr
     let rollback = store.first_rollback(&r.rollout, stage, r.at, until)?;
     let incidents = store.incidents_between(&r.rollout, r.at, until)?;
     Ok(outcome::after(r, next_go.as_ref(), rollback, incidents))
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`:
-/// a reader never sees half a dataset, and a failure leaves the old file.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<usize, DatasetError>,
-) -> Result<usize, DatasetError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other(format!("--out {}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let context = |what: &str, p: &Path, e: io::Error| {
-        io::Error::new(e.kind(), format!("{what} {}: {e}", p.display()))
-    };
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| context("cannot create", &tmp, e))?;
-        let mut w = BufWriter::new(file);
-        let n = write(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| context("cannot write", &tmp, e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| context("cannot write", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| context("cannot rename to", path, e))?;
-        Ok(n)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
