@@ -246,3 +246,71 @@ fn gates_open_only_after_the_go_and_the_rollback_hook_fires_only_on_rollback() {
     let (code, text) = sena_gate(&cfg, "gate-bad", "tokens/ci");
     assert_eq!(code, 4, "{text}");
 }
+
+/// Flagger's webhooks cannot send a header: `server.public_gates` lets the
+/// gates answer without a token while everything that changes something
+/// still needs one. A reload turns it off again at once.
+#[test]
+fn public_gates_answer_flagger_without_a_token_and_nothing_else_opens() {
+    let cfg = people::with_people(ConfigBuilder::new())
+        .server_key("public_gates: true")
+        .file("tokens/wrong", "not-a-configured-token-0123456789\n")
+        .rollout_with(RolloutSpec::new("gate-public", FAILING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_for_verdict("gate-public", "rollback", DEADLINE);
+
+    let hook = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger/rollback",
+        None,
+        &flagger_payload("gate-public"),
+    );
+    assert_eq!(hook.status, 200, "{}", hook.body);
+    let confirm = call(
+        &sena,
+        "POST",
+        "/api/v1/gates/flagger",
+        None,
+        &flagger_payload("gate-public"),
+    );
+    assert_eq!(confirm.status, 403, "{}", confirm.body);
+    let view = call(&sena, "GET", "/api/v1/gates/gate-public", None, b"");
+    assert_eq!(view.status, 200, "{}", view.body);
+    assert_eq!(view.json()["verdict"], "rollback", "{}", view.body);
+
+    // A token, if sent, must still be valid; decisions and acks still need one.
+    let wrong = call(
+        &sena,
+        "GET",
+        "/api/v1/gates/gate-public",
+        Some("not-a-configured-token-0123456789"),
+        b"",
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    let decide = call(
+        &sena,
+        "POST",
+        "/api/v1/rollouts/gate-public/decisions",
+        None,
+        br#"{"decision": "no_go", "stage": 0, "comment": "x"}"#,
+    );
+    assert_eq!(decide.status, 401, "{}", decide.body);
+
+    // Turned off by a reload: the same call now needs a read token.
+    let yaml = std::fs::read_to_string(cfg.path()).unwrap();
+    assert!(yaml.contains("public_gates: true"), "{yaml}");
+    std::fs::write(
+        cfg.path(),
+        yaml.replace("public_gates: true", "public_gates: false"),
+    )
+    .unwrap();
+    sena.sighup();
+    until("the reload to close the gates", || {
+        let r = call(&sena, "GET", "/api/v1/gates/gate-public", None, b"");
+        (r.status == 401).then_some(())
+    });
+    let with_token = call(&sena, "GET", "/api/v1/gates/gate-public", Some(CI), b"");
+    assert_eq!(with_token.status, 200, "{}", with_token.body);
+}

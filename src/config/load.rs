@@ -49,7 +49,13 @@ const PROMETHEUS_KEYS: &[&str] = &[
     "max_response_bytes",
     "max_series",
 ];
-const SERVER_KEYS: &[&str] = &["listen", "max_connections", "header_read_timeout", "tokens"];
+const SERVER_KEYS: &[&str] = &[
+    "listen",
+    "max_connections",
+    "header_read_timeout",
+    "tokens",
+    "public_gates",
+];
 
 /// `prometheus.max_response_bytes`: far above any useful check answer (a
 /// thousand labelled series is about 200 KiB), far below what hurts.
@@ -321,6 +327,9 @@ fn server(
     let header_read_timeout = server
         .as_ref()
         .map_or(secs(10), |s| s.period(d, "header_read_timeout", secs(10)));
+    let public_gates = server
+        .as_ref()
+        .is_some_and(|s| s.boolean(d, "public_gates", false));
     let tokens_node = server.as_ref().and_then(|s| s.get("tokens"));
     let tokens = tokens_node.and_then(|n| super::tokens::tokens(d, n, dir, roster));
     let listen = server.and_then(|s| s.text(d, "listen"));
@@ -347,6 +356,7 @@ fn server(
         max_connections,
         header_read_timeout,
         tokens: tokens.map(std::sync::Arc::new),
+        public_gates,
     }
 }
 

@@ -32,6 +32,7 @@ fn minimal_config_takes_every_default() {
         (c.server.max_connections, c.server.header_read_timeout),
         (512, Duration::from_secs(10))
     );
+    assert!(!c.server.public_gates);
     assert_eq!(
         (c.prometheus.max_response_bytes, c.prometheus.max_series),
         (16 << 20, 1000)
@@ -94,6 +95,7 @@ fn full_config_reads_every_key() {
         (c.server.max_connections, c.server.header_read_timeout),
         (100, Duration::from_secs(5))
     );
+    assert!(c.server.public_gates);
     assert_eq!((p.max_response_bytes, p.max_series), (4 << 20, 2000));
     assert!(c
         .rollouts

@@ -97,6 +97,10 @@ pub struct ServerConfig {
     /// `server.tokens`: who may call the API, as what. `None`: no tokens,
     /// so only callers on this host (loopback) may change anything.
     pub tokens: Option<Arc<TokenTable>>,
+    /// `server.public_gates`: the gates (Flagger's webhooks, Argo's web
+    /// metric) answer without a token. Flagger cannot send a header, and a
+    /// gate changes nothing: it says what `/api/v1/status` says.
+    pub public_gates: bool,
 }
 
 impl ServerConfig {

@@ -123,6 +123,10 @@ impl Api for DaemonApi {
         self.shared.config().server.tokens.clone()
     }
 
+    fn public_gates(&self) -> bool {
+        self.shared.config().server.public_gates
+    }
+
     fn slack_signing_key(&self) -> Option<ring::hmac::Key> {
         let config = self.shared.config();
         let secret = config.slack.as_ref()?.signing_secret.as_ref()?;

@@ -144,13 +144,14 @@ async fn reload(
     let mut new = loaded.config;
     if new.state.path != old.state.path || !new.server.same_listener(&old.server) {
         tracing::warn!(
-            "state.path and server.* (except server.tokens) take effect only at restart"
+            "state.path and server.* (except server.tokens and server.public_gates) take effect only at restart"
         );
     }
     new.state.path = old.state.path.clone();
     // The new tokens apply at once: a reload is how a leaked one is revoked.
     new.server = crate::config::ServerConfig {
         tokens: new.server.tokens.clone(),
+        public_gates: new.server.public_gates,
         ..old.server.clone()
     };
     // Clients first: a Slack or SMTP setup that fails rejects the reload

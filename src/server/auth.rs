@@ -10,7 +10,8 @@
 //! - With `server.tokens`: a mutating route needs `Authorization: Bearer`
 //!   with a token whose identity holds the capability. Read routes take a
 //!   token if sent (it must then be valid) but do not require one; gates
-//!   ([`Need::Read`]) require one holding `read`.
+//!   ([`Need::Read`]) require one holding `read`, unless
+//!   `server.public_gates` opens them (Flagger cannot send a header).
 //! - Without: mutating routes answer only loopback peers, as
 //!   [`Identity::local`]; the accept loop puts the peer address on every
 //!   request (`ConnectInfo`), and a request without one counts as remote.
@@ -205,7 +206,13 @@ pub async fn gate(State(gate): State<Gate>, mut request: Request, next: Next) ->
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| *peer);
     let tokens = gate.api.tokens();
-    match check(tokens.as_deref(), request.headers(), peer, gate.need) {
+    // Public gates take a token if one is sent (it must then be valid),
+    // like the other reads.
+    let need = match gate.need {
+        Need::Read if gate.api.public_gates() => Need::Nothing,
+        need => need,
+    };
+    match check(tokens.as_deref(), request.headers(), peer, need) {
         Ok(identity) => {
             if let Some(identity) = identity {
                 request.extensions_mut().insert(identity);

@@ -89,6 +89,11 @@ pub trait Api: Send + Sync + 'static {
     /// The configured tokens, as of the last reload; `None` when there are
     /// none (then only loopback callers may change anything).
     fn tokens(&self) -> Option<Arc<TokenTable>>;
+    /// `server.public_gates`, as of the last reload: the gates
+    /// ([`auth::Need::Read`]) answer without a token.
+    fn public_gates(&self) -> bool {
+        false
+    }
     /// The HMAC key of `slack.signing_secret_file`, as of the last reload;
     /// `None` turns Slack's interactions endpoint off (404).
     fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
