@@ -256,6 +256,7 @@ fn public_gates_answer_flagger_without_a_token_and_nothing_else_opens() {
         .server_key("public_gates: true")
         .file("tokens/wrong", "not-a-configured-token-0123456789\n")
         .rollout_with(RolloutSpec::new("gate-public", FAILING))
+        .rollout_with(RolloutSpec::new("flagger", PASSING))
         .write();
     let sena = Sena::start(cfg.path());
     sena.wait_for_verdict("gate-public", "rollback", DEADLINE);
@@ -279,6 +280,12 @@ fn public_gates_answer_flagger_without_a_token_and_nothing_else_opens() {
     let view = call(&sena, "GET", "/api/v1/gates/gate-public", None, b"");
     assert_eq!(view.status, 200, "{}", view.body);
     assert_eq!(view.json()["verdict"], "rollback", "{}", view.body);
+    // A rollout named like Flagger's path is still read at its own.
+    let named = until("the rollout named flagger to be evaluated", || {
+        let r = call(&sena, "GET", "/api/v1/gates/flagger", None, b"");
+        (r.status == 200 && r.json()["verdict"] == "continue").then_some(r)
+    });
+    assert_eq!(named.json()["rollout"], "flagger", "{}", named.body);
 
     // A token, if sent, must still be valid; decisions and acks still need one.
     let wrong = call(

@@ -105,6 +105,16 @@ fn answer(passes: bool, view: GateView) -> Response {
 
 /// The Argo Rollouts web metric, and `sena gate`: always the JSON view.
 pub(super) async fn view(State(app): State<App>, Path(rollout): Path<String>) -> Response {
+    view_of(app, rollout).await
+}
+
+/// `GET /api/v1/gates/flagger`: the static Flagger path shadows the
+/// parameter route, so a rollout named `flagger` is answered here.
+pub(super) async fn view_flagger(State(app): State<App>) -> Response {
+    view_of(app, "flagger".to_string()).await
+}
+
+async fn view_of(app: App, rollout: String) -> Response {
     match app.api.gate(GateTarget::Rollout(rollout.clone())).await {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => error(

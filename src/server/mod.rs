@@ -185,7 +185,9 @@ pub async fn serve(
         )
         .route(
             "/api/v1/gates/flagger",
-            post(gates::flagger_confirm).route_layer(needs(Need::Read)),
+            post(gates::flagger_confirm)
+                .merge(get(gates::view_flagger))
+                .route_layer(needs(Need::Read)),
         )
         .route(
             "/api/v1/gates/flagger/rollback",
