@@ -112,6 +112,12 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
     assert!(refused.body.contains("That token is not valid"));
     assert!(refused.header("set-cookie").is_none());
     assert!(!refused.body.contains(wrong));
+    // Tokens are configured: the sign-in page must not call itself read-only.
+    assert!(
+        !refused.body.contains("id=\"read-only\""),
+        "{}",
+        refused.body
+    );
     assert!(!sena.logs().contains(wrong), "the token reached the log");
     assert_eq!(
         sena.metric(

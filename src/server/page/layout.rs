@@ -13,6 +13,8 @@ use super::session::Session;
 pub enum Nav {
     Overview,
     OnCall,
+    /// The sign-in page: its header offers no sign-in link of its own.
+    SignIn,
     Other,
 }
 
@@ -60,6 +62,7 @@ pub fn page(frame: &Frame<'_>, body: &Html) -> String {
             csrf_field(&mut h, session);
             h.raw("<button id=\"sign-out\" type=\"submit\">Sign out</button></form>");
         }
+        None if frame.nav == Nav::SignIn => {}
         None if frame.can_sign_in => {
             h.raw("<a id=\"sign-in-link\" href=\"/login?next=")
                 .text(&super::html::query_value(frame.here))

@@ -79,9 +79,9 @@ fn login_page(pages: &Pages, next: &str, error: Option<&str>, status: StatusCode
     let tokens = pages.api.tokens().is_some();
     let frame = Frame {
         title: "Sign in",
-        nav: Nav::Other,
+        nav: Nav::SignIn,
         session: None,
-        can_sign_in: false,
+        can_sign_in: tokens,
         here: next,
         flash: None,
     };
