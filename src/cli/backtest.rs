@@ -21,18 +21,41 @@ pub enum BacktestFormat {
     Html,
 }
 
-/// The verb's flags, as parsed.
+// The verb's flags, as parsed (clap reads the doc comments below).
+#[derive(clap::Args)]
 pub struct Args {
+    #[arg(long, short, default_value = "sena.yaml")]
     pub config: PathBuf,
+    /// RFC 3339 start, e.g. 2025-10-22T14:00:00+09:00.
+    #[arg(long)]
     pub from: String,
+    /// RFC 3339 end (inclusive).
+    #[arg(long)]
     pub to: String,
+    /// Time between evaluations (whole seconds, at least 1s).
+    #[arg(long, default_value = "30s")]
     pub step: String,
+    /// Replay only this rollout.
+    #[arg(long)]
     pub rollout: Option<String>,
+    /// A candidate rules file: replay again with it in place of each
+    /// rollout's `rules:` and compare the two timelines.
+    #[arg(long, value_name = "NEW.yaml")]
     pub rules: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BacktestFormat::Text)]
     pub format: BacktestFormat,
+    /// Write here (atomically: a temporary file, then rename) instead of stdout.
+    #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The stage (0-based) the rollout is at when the range starts.
+    #[arg(long, default_value_t = 0)]
     pub stage: usize,
+    /// When that stage was entered (RFC 3339; default --from), for its bake.
+    #[arg(long)]
     pub stage_since: Option<String>,
+    /// Assume a GO the moment each stage is ready, so every stage's
+    /// readiness is replayed (default: the rollout stays at its stage).
+    #[arg(long)]
     pub assume_go: bool,
 }
 

@@ -70,56 +70,11 @@ enum Command {
     /// Replay a past range through Sena's judgement and incident policy:
     /// every verdict change, page and readiness that would have happened.
     /// Writes no state and notifies nobody. Exit 0 ran, 1 error, 2 bad config/rules.
-    Backtest {
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
-        /// RFC 3339 start, e.g. 2025-10-22T14:00:00+09:00.
-        #[arg(long)]
-        from: String,
-        /// RFC 3339 end (inclusive).
-        #[arg(long)]
-        to: String,
-        /// Time between evaluations (whole seconds, at least 1s).
-        #[arg(long, default_value = "30s")]
-        step: String,
-        /// Replay only this rollout.
-        #[arg(long)]
-        rollout: Option<String>,
-        /// A candidate rules file: replay again with it in place of each
-        /// rollout's `rules:` and compare the two timelines.
-        #[arg(long, value_name = "NEW.yaml")]
-        rules: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = backtest::BacktestFormat::Text)]
-        format: backtest::BacktestFormat,
-        /// Write here (atomically: a temporary file, then rename) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// The stage (0-based) the rollout is at when the range starts.
-        #[arg(long, default_value_t = 0)]
-        stage: usize,
-        /// When that stage was entered (RFC 3339; default --from), for its bake.
-        #[arg(long)]
-        stage_since: Option<String>,
-        /// Assume a GO the moment each stage is ready, so every stage's
-        /// readiness is replayed (default: the rollout stays at its stage).
-        #[arg(long)]
-        assume_go: bool,
-    },
+    Backtest(backtest::Args),
     /// Run rules unit tests: input series in a throw-away Prometheus, Sena's
     /// verdicts checked at given instants. Exit 0 all pass, 1 any fail, 2 a
     /// test file error or Prometheus cannot run.
-    Test {
-        /// Test files (see README, "Testing rules: `sena test`").
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// The Prometheus server to run (default /usr/bin/prometheus, else PATH).
-        #[arg(long, value_name = "PATH")]
-        prometheus_bin: Option<PathBuf>,
-        /// promtool, which turns the input series into TSDB blocks
-        /// (default /usr/bin/promtool, else PATH).
-        #[arg(long, value_name = "PATH")]
-        promtool_bin: Option<PathBuf>,
-    },
+    Test(test::Args),
     /// Move a rollout to a stage (0-based index into its `stages`).
     Stage {
         rollout: String,
@@ -260,46 +215,8 @@ pub fn main() -> i32 {
         Command::Run { config } => run::run(&config),
         Command::Check { config } => check::run(&config, stdout, stderr),
         Command::Eval { config, format } => eval::run(&config, format, stdout, stderr),
-        Command::Backtest {
-            config,
-            from,
-            to,
-            step,
-            rollout,
-            rules,
-            format,
-            out,
-            stage,
-            stage_since,
-            assume_go,
-        } => {
-            let args = backtest::Args {
-                config,
-                from,
-                to,
-                step,
-                rollout,
-                rules,
-                format,
-                out,
-                stage,
-                stage_since,
-                assume_go,
-            };
-            backtest::run(&args, stdout, stderr)
-        }
-        Command::Test {
-            files,
-            prometheus_bin,
-            promtool_bin,
-        } => {
-            let args = test::Args {
-                files,
-                prometheus_bin,
-                promtool_bin,
-            };
-            test::run(args, stdout, stderr)
-        }
+        Command::Backtest(args) => backtest::run(&args, stdout, stderr),
+        Command::Test(args) => test::run(args, stdout, stderr),
         Command::Stage {
             rollout,
             index,

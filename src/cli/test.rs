@@ -10,9 +10,18 @@ use std::path::PathBuf;
 use crate::rulestest::model::TestFile;
 use crate::rulestest::{reader, report, runner, scratch::Tools};
 
+// The verb's flags, as parsed (clap reads the doc comments below).
+#[derive(clap::Args)]
 pub struct Args {
+    /// Test files (see README, "Testing rules: `sena test`").
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// The Prometheus server to run (default /usr/bin/prometheus, else PATH).
+    #[arg(long, value_name = "PATH")]
     pub prometheus_bin: Option<PathBuf>,
+    /// promtool, which turns the input series into TSDB blocks
+    /// (default /usr/bin/promtool, else PATH).
+    #[arg(long, value_name = "PATH")]
     pub promtool_bin: Option<PathBuf>,
 }
 
