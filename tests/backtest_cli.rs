@@ -9,7 +9,7 @@ mod common;
 
 use std::fs;
 
-use common::backfill::{Backfilled, OpenMetrics};
+use common::backfill::{self, OpenMetrics};
 use common::backtest::{backtest, setup, stderr, stdout, strict};
 use common::slack::SlackStandIn;
 use serde_json::Value;
@@ -91,7 +91,7 @@ fn names(list: &[&str]) -> Vec<String> {
 
 #[test]
 fn replays_the_history_with_exact_breach_page_and_readiness_instants_and_a_candidate_diff() {
-    let prometheus = Backfilled::start(&history());
+    let prometheus = backfill::start(&history());
     let slack = SlackStandIn::start();
     let s = setup(&prometheus.url(), &slack.webhook_url());
 

@@ -2,6 +2,8 @@
 //! port, scraping the test app every second, with its config, data and log
 //! in a scratch directory. `stop()` and `start()` bring the same server down
 //! and back on the same port and data directory, for outage tests.
+//! [`Prometheus::serve`] starts one that scrapes nothing and serves a data
+//! directory prepared beforehand (the backfilled history of `backfill.rs`).
 
 use std::fs;
 use std::path::PathBuf;
@@ -24,6 +26,11 @@ fn binary() -> String {
 const START_DEADLINE: Duration = Duration::from_secs(60);
 
 pub struct Prometheus {
+    /// Waits for the test app's scrape target at each start.
+    scrapes_app: bool,
+    /// `--storage.tsdb.retention.time`: blocks older than this (counted
+    /// from the newest) are deleted, so backfilled history must fit in it.
+    retention: &'static str,
     port: Mutex<u16>,
     /// Holds config, data and log; removed on drop.
     dir: tempfile::TempDir,
@@ -35,15 +42,35 @@ impl Prometheus {
     /// its scrape target is up. Tests that stop Prometheus use their own
     /// instance from here, never the shared one.
     pub fn spawn(app: &TestApp) -> Prometheus {
-        let dir = super::scratch_dir("prometheus");
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
              scrape_configs:\n  - job_name: testapp\n    static_configs:\n      - targets: ['{}']\n",
             app.target()
         );
+        Prometheus::launch_new(&config, true, "1h", |_| {})
+    }
+
+    /// Starts a Prometheus that scrapes nothing and serves the data
+    /// directory `prepare` fills (it is given the empty directory), with a
+    /// retention of ten years.
+    pub fn serve(prepare: impl FnOnce(&std::path::Path)) -> Prometheus {
+        Prometheus::launch_new("global: {}\n", false, "10y", prepare)
+    }
+
+    fn launch_new(
+        config: &str,
+        scrapes_app: bool,
+        retention: &'static str,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Prometheus {
+        let dir = super::scratch_dir("prometheus");
         fs::write(dir.path().join("prometheus.yml"), config).expect("write prometheus.yml");
-        fs::create_dir_all(dir.path().join("data")).expect("create the data directory");
+        let data = dir.path().join("data");
+        fs::create_dir_all(&data).expect("create the data directory");
+        prepare(&data);
         let prometheus = Prometheus {
+            scrapes_app,
+            retention,
             port: Mutex::new(0),
             dir,
             child: Mutex::new(None),
@@ -196,7 +223,7 @@ impl Prometheus {
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{}", self.port()))
         .arg("--web.enable-lifecycle")
-        .arg("--storage.tsdb.retention.time=1h")
+        .arg(format!("--storage.tsdb.retention.time={}", self.retention))
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log);
@@ -214,7 +241,9 @@ impl Prometheus {
             if !ready {
                 ready = http::get(&ready_url).is_ok_and(|r| r.status == 200);
             }
-            if ready && self.query_value("min(up{job=\"testapp\"})") == Some(1.0) {
+            if ready
+                && (!self.scrapes_app || self.query_value("min(up{job=\"testapp\"})") == Some(1.0))
+            {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
