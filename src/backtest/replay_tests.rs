@@ -226,3 +226,42 @@ fn a_stricter_candidate_pages_earlier() {
 fn config_with_for_zero() -> (tempfile::TempDir, Config) {
     config(&ERRORS.replace("    for: 1m\n", ""))
 }
+
+/// `errors` with the given value at each step (30 s apart from T0).
+fn values(vs: &[f64]) -> History {
+    let points = vs
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (T0 + 30 * k as i64, *v))
+        .collect();
+    History::from_series(HashMap::from([(
+        "errors".to_string(),
+        vec![RangeSeries {
+            labels: BTreeMap::new(),
+            points,
+        }],
+    )]))
+}
+
+#[test]
+fn nan_in_the_history_holds_and_inf_on_the_breaching_side_is_a_breach() {
+    let (_dir, config) = config(ERRORS);
+    // 0, then NaN (a canary with no traffic: 0/0), then 0, then +Inf.
+    let mut vs = vec![0.0; 4];
+    vs.extend([f64::NAN; 6]);
+    vs.extend([0.0; 4]);
+    vs.extend([f64::INFINITY; 6]);
+    let t = run(&config, &values(&vs), window(30 * 19), start(false));
+    let ev = events(&t);
+    // Blind is never continue: every NaN step holds.
+    assert!(
+        t.verdicts[4..10].iter().all(|v| *v == Verdict::Hold),
+        "{ev:?}"
+    );
+    assert!(ev.contains(&(120, "verdict hold".into())), "{ev:?}");
+    assert!(ev.contains(&(300, "verdict continue".into())), "{ev:?}");
+    // +Inf is above `below: 0.1`: pending at once, failing after `for: 1m`.
+    assert_eq!(t.verdicts[14], Verdict::Continue, "{ev:?}");
+    assert_eq!(t.verdicts[16], Verdict::Rollback, "{ev:?}");
+    assert!(ev.contains(&(480, "verdict rollback".into())), "{ev:?}");
+}
