@@ -38,7 +38,7 @@ const PERSON_KEYS: &[&str] = &["slack", "email"];
 /// overlapping slots, overrides that change nothing); `Err` carries every
 /// error found, and the warnings, in file order.
 pub fn load_file(path: &Path) -> Result<(Roster, Diagnostics), Diagnostics> {
-    match std::fs::read_to_string(path) {
+    match crate::config::text_file::read(path) {
         Ok(text) => load_str(&text, path),
         Err(e) => Err(Diagnostics(vec![Diagnostic::error(
             path,
