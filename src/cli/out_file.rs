@@ -55,6 +55,31 @@ pub fn write_atomically<T, E: From<io::Error>>(
     result
 }
 
+/// `--out` does not land in the daemon's state directory (`state.path`):
+/// a report renamed over `sena.db` or its `-wal` would wipe the state a
+/// running daemon holds. Compared after resolving links and `..`; a
+/// directory that does not exist yet cannot be it.
+pub fn outside_state(path: &Path, state_dir: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let (Ok(dir), Ok(state)) = (dir.canonicalize(), state_dir.canonicalize()) else {
+        return Ok(());
+    };
+    if dir.starts_with(&state) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "--out {} is inside state.path ({}), the daemon's state; write the report elsewhere",
+                path.display(),
+                state_dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `path` is absent or a regular file (not followed if it is a link).
 fn replaceable(path: &Path) -> io::Result<()> {
     let kind = match std::fs::symlink_metadata(path) {

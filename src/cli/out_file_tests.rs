@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use super::write_atomically;
+use super::{outside_state, write_atomically};
 
 fn write(path: &Path, text: &str) -> std::io::Result<()> {
     write_atomically(path, |w: &mut dyn Write| w.write_all(text.as_bytes()))
@@ -79,4 +79,33 @@ fn a_link_planted_as_the_temporary_file_is_not_followed() {
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert!(!dir.path().join("report.txt").exists());
+}
+
+#[test]
+fn the_state_directory_is_refused_however_it_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::create_dir(dir.path().join("reports")).unwrap();
+    for inside in [
+        "state/sena.db",
+        "state/new.html",
+        "reports/../state/sena.db-wal",
+    ] {
+        let e = outside_state(&dir.path().join(inside), &state).expect_err(inside);
+        assert!(e.to_string().contains("inside state.path"), "{e}");
+    }
+    let link = dir.path().join("alias");
+    std::os::unix::fs::symlink(&state, &link).unwrap();
+    assert!(
+        outside_state(&link.join("sena.db"), &state).is_err(),
+        "through a link"
+    );
+    for outside in ["reports/r.html", "r.html", "missing/r.html"] {
+        assert!(
+            outside_state(&dir.path().join(outside), &state).is_ok(),
+            "{outside}"
+        );
+    }
+    assert!(outside_state(Path::new("r.html"), &dir.path().join("none")).is_ok());
 }
