@@ -82,6 +82,29 @@ fn bad_flags_are_exit_1_and_bad_rules_exit_2_with_file_line_column() {
             "--rollout nope: no such rollout",
         ),
     ];
+    // A report is never written into the daemon's state directory.
+    let state = s.dir.path().join("state");
+    fs::create_dir_all(&state).unwrap();
+    fs::write(state.join("sena.db"), "the daemon's state").unwrap();
+    let into_state = state.join("sena.db");
+    let into_state = into_state.to_str().unwrap();
+    let window = [
+        "--from",
+        "2026-11-02T09:00:00Z",
+        "--to",
+        "2026-11-02T10:00:00Z",
+    ];
+    let out = run(&[&window[..], &["--out", into_state]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is inside state.path"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(state.join("sena.db")).unwrap(),
+        "the daemon's state"
+    );
     for (args, message) in cases {
         let out = run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));

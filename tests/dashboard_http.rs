@@ -350,3 +350,43 @@ fn without_tokens_the_pages_answer_this_host_read_only() {
     );
     assert_eq!(sena.rollout("dash-local")["stage"]["index"], 0);
 }
+
+/// Rotating a leaked token (same person, a new token file, a reload) signs
+/// out whoever signed in with the old one; other people's sessions and a
+/// sign-in with the new token go on. Before, the session kept only the
+/// person, so the leaked token's session could still GO for 12 hours.
+#[test]
+fn rotating_a_token_signs_out_the_sessions_made_with_it() {
+    let cfg = people::with_people(ConfigBuilder::new())
+        .rollout_with(RolloutSpec::new("dash-go", PASSING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    let leaked = sign_in(&sena, MIRA);
+    let other = sign_in(&sena, LUBIT);
+    let who = |session: &str| {
+        let page = get(&sena, "/", Some(session));
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.body.contains("data-who=").then(|| {
+            let at = page.body.find("data-who=\"").unwrap() + 10;
+            page.body[at..].split('"').next().unwrap().to_string()
+        })
+    };
+    assert_eq!(who(&leaked).as_deref(), Some("mira"));
+
+    let rotated = "mira-rotated-6b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d";
+    cfg.write_file("tokens/mira", &format!("{rotated}\n"));
+    sena.sighup();
+    common::wait_until(
+        "the leaked token's session to end",
+        DEADLINE,
+        || who(&leaked).is_none().then_some(()),
+        || sena.logs_tail(),
+    );
+    assert_eq!(
+        who(&other).as_deref(),
+        Some("lubit"),
+        "lubit's token did not change"
+    );
+    let fresh = sign_in(&sena, rotated);
+    assert_eq!(who(&fresh).as_deref(), Some("mira"));
+}

@@ -361,3 +361,51 @@ fn assert_cleaned_up(pid: i32) {
         .collect();
     assert!(running.is_empty(), "still running: {running:?}");
 }
+
+/// `rule_files` naming a file without an end (`/dev/zero`), a FIFO nobody
+/// writes or a directory is a clear `FILE:LINE:COLUMN` error at once, not
+/// a read that grows until the machine runs out of memory (it reached
+/// 10 GB in 4 s) or waits forever. Run under a 4 GB address-space limit so
+/// a regression fails here instead of taking the machine down.
+#[test]
+fn rules_files_that_never_end_are_refused_at_once() {
+    let dir = common::scratch_dir("endless-rules");
+    let fifo = dir.path().join("fifo.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for (rules, why) in [
+        (
+            "/dev/zero",
+            "it is not a regular file (a device, pipe or socket)",
+        ),
+        (
+            "fifo.yaml",
+            "it is not a regular file (a device, pipe or socket)",
+        ),
+        (".", "it is a directory"),
+    ] {
+        let file = dir.path().join("endless_test.yaml");
+        std::fs::write(
+            &file,
+            format!("rule_files: [{rules}]\ntests:\n  - name: t\n    rollout: web\n    expect: [{{at: 0s, verdict: hold}}]\n"),
+        )
+        .unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ulimit -v 4194304; exec \"$0\" \"$@\""])
+            .arg(binary())
+            .arg("test")
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
+        let mut child = common::process::spawn(cmd).expect("start sena test");
+        let status = child
+            .wait_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{rules}: sena test still reading after 20 s"));
+        let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+        assert_eq!(status.code(), Some(2), "{rules}: {status}\n{stderr}");
+        let expected =
+            format!("endless_test.yaml:1:14: rules file `{rules}` cannot be read: {why}");
+        assert!(stderr.contains(&expected), "{rules}: {stderr}");
+    }
+}

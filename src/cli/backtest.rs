@@ -89,6 +89,13 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return 1;
         }
     };
+    // Before the replay, which may take minutes: never into the state.
+    if let Some(path) = &args.out {
+        if let Err(e) = super::out_file::outside_state(path, &config.state.path) {
+            let _ = writeln!(err, "sena backtest: {e}");
+            return 1;
+        }
+    }
     let ds = match PrometheusDatasource::new(&config.prometheus) {
         Ok(ds) => ds,
         Err(e) => {

@@ -21,7 +21,7 @@ pub struct CandidateRules {
 impl CandidateRules {
     /// Reads and checks `path`: syntax, every check, unique names, at least one.
     pub fn load(path: &Path) -> Result<CandidateRules, Diagnostics> {
-        let src = std::fs::read_to_string(path).map_err(|e| {
+        let src = super::text_file::read(path).map_err(|e| {
             Diagnostics(vec![Diagnostic::error(
                 path,
                 1,

@@ -70,7 +70,7 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Loads `path` and everything it names.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
-    match std::fs::read_to_string(path) {
+    match crate::config::text_file::read(path) {
         Ok(text) => load_str(&text, path),
         Err(e) => Err(Diagnostics(vec![Diagnostic::error(
             path,

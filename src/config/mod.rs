@@ -13,6 +13,7 @@ pub(crate) mod reader;
 pub(crate) mod rollouts;
 pub mod roster;
 pub(crate) mod rules;
+pub mod text_file;
 mod tokens;
 pub mod value;
 

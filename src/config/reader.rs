@@ -357,7 +357,7 @@ pub(crate) fn secret_file(
 ) -> Option<Secret> {
     let name = f.text(d, key)?;
     let path = config_dir.join(&name.value);
-    match std::fs::read_to_string(&path) {
+    match super::text_file::read(&path) {
         Ok(s) if s.trim().is_empty() => {
             d.error(
                 &name.referenced,

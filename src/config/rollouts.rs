@@ -33,7 +33,7 @@ impl RulesFiles {
     /// The checks of `path`; `Err` says why the file could not be read.
     pub(crate) fn get(&mut self, path: &Path) -> Result<&[RuleCheck], String> {
         if !self.files.contains_key(path) {
-            let read = match std::fs::read_to_string(path) {
+            let read = match super::text_file::read(path) {
                 Ok(src) => {
                     let (checks, diags) = parse_rules(&src, path);
                     self.diags.extend(diags);

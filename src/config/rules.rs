@@ -97,10 +97,29 @@ pub(crate) fn parse_rules(src: &str, file: &Path) -> (Vec<RuleCheck>, Vec<Diagno
     (checks, d.list)
 }
 
+/// What a name must not carry: a control character (a line break, or an
+/// ESC that a terminal runs as a command) or a bidirectional override that
+/// shows the name as something else. A rules file may come from someone
+/// else's pull request, reviewed with `sena backtest --rules`.
+fn unprintable(name: &str) -> Option<&'static str> {
+    if name.chars().any(char::is_control) {
+        return Some("control characters or line breaks");
+    }
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    name.chars()
+        .any(bidi)
+        .then_some("bidirectional overrides (U+202A-U+202E, U+2066-U+2069)")
+}
+
 fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
     let errors_before = d.list.len();
     let f = Fields::read(d, node, "a check", CHECK_KEYS)?;
     let name = f.required_text(d, "name");
+    if let Some(name) = &name {
+        if let Some(why) = unprintable(&name.value) {
+            d.error(&name.referenced, format!("a check's `name` cannot contain {why}; it is printed in terminals (`sena check`, `sena backtest`), Slack and metric labels"));
+        }
+    }
     let query = f.required_text(d, "query");
     if let Some(query) = &query {
         check_placeholders(d, src, query);
@@ -345,6 +364,37 @@ mod tests {
                 "r.yaml:8:14: unknown on_fail value `rolback`, did you mean `rollback`?",
             ]
         );
+    }
+
+    /// `sena backtest --rules` printed such a name raw: ESC reached the
+    /// reviewer's terminal, a line break split the line.
+    #[test]
+    fn names_with_control_characters_or_bidi_overrides_are_refused() {
+        for (name, why) in [
+            ("\"x\\u001b[31my\"", "control characters"),
+            ("\"x\\ny\"", "line breaks"),
+            ("\"x\\u202eevil\"", "bidirectional overrides"),
+            ("\"x\\u2066y\"", "bidirectional overrides"),
+        ] {
+            let src = format!("checks:\n  - name: {name}\n    query: x\n    below: 1\n");
+            let (checks, diags) = parse_rules(&src, Path::new("r.yaml"));
+            assert!(checks.is_empty(), "{name}");
+            let text = diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                text.starts_with("r.yaml:2:11: a check's `name` cannot contain"),
+                "{name}: {text}"
+            );
+            assert!(text.contains(why), "{name}: {text}");
+        }
+        let (checks, diags) = parse_rules(
+            "checks:\n  - name: \"5xx ratio · café <p99>\"\n    query: x\n    below: 1\n",
+            Path::new("r.yaml"),
+        );
+        assert_eq!(checks.len(), 1, "{diags:?}");
     }
 
     #[test]

@@ -161,6 +161,14 @@ impl Identity {
 #[derive(Clone, Copy)]
 pub struct TokenDigest([u8; 32]);
 
+/// Says nothing of the bytes: a digest is not the token, but logs need
+/// neither.
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(..)")
+    }
+}
+
 impl TokenDigest {
     pub fn of(token: &str) -> TokenDigest {
         let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
@@ -213,6 +221,15 @@ impl TokenTable {
             found = if matches { Some(identity) } else { found };
         }
         found
+    }
+
+    /// Whether the token with `digest` is still configured for `identity`
+    /// (a session made with a token ends when that token is rotated, not
+    /// only when its person loses every token).
+    pub fn holds(&self, digest: &TokenDigest, identity: &Identity) -> bool {
+        self.entries
+            .iter()
+            .any(|(known, i)| known == digest && i == identity)
     }
 
     pub fn identities(&self) -> impl Iterator<Item = &Identity> {

@@ -74,7 +74,10 @@ pub fn verify(
     let timestamp = timestamp.to_str().map_err(|_| BadSignature::Stale)?;
     let signature = signature.to_str().map_err(|_| BadSignature::Invalid)?;
     let seconds: i64 = timestamp.trim().parse().map_err(|_| BadSignature::Stale)?;
-    if (now.as_second() - seconds).abs() > MAX_SKEW_SECONDS {
+    // Checked: the header is the caller's, read before the signature, and
+    // `i64::MIN` would overflow the subtraction.
+    let skew = now.as_second().checked_sub(seconds).map(i64::unsigned_abs);
+    if skew.is_none_or(|s| s > MAX_SKEW_SECONDS.unsigned_abs()) {
         return Err(BadSignature::Stale);
     }
     let digest = signature

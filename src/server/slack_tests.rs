@@ -121,3 +121,19 @@ fn forged_stale_tampered_or_missing_signatures_fail() {
         );
     }
 }
+
+/// The timestamp is read before the signature: the extremes of an `i64`
+/// must be stale, not an overflow (it panicked the connection's task).
+#[test]
+fn timestamps_at_the_ends_of_i64_are_stale_not_a_panic() {
+    let k = key(SECRET);
+    for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -NOW] {
+        let ts = ts.to_string();
+        let h = headers(Some(&ts), Some(&sign(SECRET, &ts, BODY)));
+        assert_eq!(
+            verify(&k, &h, BODY, now()),
+            Err(BadSignature::Stale),
+            "{ts}"
+        );
+    }
+}

@@ -87,7 +87,11 @@ pub fn run(
         format,
     };
     let written = match &out_path {
-        Some(path) => crate::cli::out_file::write_atomically(path, |w| export(&store, &query, w)),
+        Some(path) => crate::cli::out_file::outside_state(path, &config.state.path)
+            .map_err(DatasetError::from)
+            .and_then(|()| {
+                crate::cli::out_file::write_atomically(path, |w| export(&store, &query, w))
+            }),
         None => {
             let mut w = BufWriter::new(out);
             export(&store, &query, &mut w).and_then(|n| Ok(w.flush().map(|()| n)?))

@@ -38,7 +38,7 @@ const PERSON_KEYS: &[&str] = &["slack", "email"];
 /// overlapping slots, overrides that change nothing); `Err` carries every
 /// error found, and the warnings, in file order.
 pub fn load_file(path: &Path) -> Result<(Roster, Diagnostics), Diagnostics> {
-    match std::fs::read_to_string(path) {
+    match crate::config::text_file::read(path) {
         Ok(text) => load_str(&text, path),
         Err(e) => Err(Diagnostics(vec![Diagnostic::error(
             path,
@@ -202,14 +202,32 @@ fn people(d: &mut FileDiags, f: &Fields) -> BTreeMap<String, Person> {
             return people;
         }
     };
+    // A Slack member ID → the person who has it and where: the ID is how
+    // a button press becomes a person, so it must name exactly one.
+    let mut slack_ids: BTreeMap<String, (String, u64)> = BTreeMap::new();
     for (name, node) in entries {
-        let person = person(d, name, node);
+        let (person, slack) = person(d, name, node);
+        if let (Some(id), Some(at)) = (&person.slack, slack) {
+            match slack_ids.get(id) {
+                Some((first, line)) => d.error(
+                    &at.referenced,
+                    format!(
+                        "`{id}` is already {first}'s Slack member ID (line {line}); one Slack member is one person, or a button press could act as either"
+                    ),
+                ),
+                None => {
+                    let line = super::raw::line_col(&at.referenced).0;
+                    slack_ids.insert(id.clone(), (name.value.clone(), line));
+                }
+            }
+        }
         people.insert(name.value.clone(), person);
     }
     people
 }
 
-fn person(d: &mut FileDiags, name: &Text, node: &Node) -> Person {
+/// The person, and where their `slack:` value is written.
+fn person(d: &mut FileDiags, name: &Text, node: &Node) -> (Person, Option<Text>) {
     let mut person = Person {
         name: name.value.clone(),
         slack: None,
@@ -217,7 +235,7 @@ fn person(d: &mut FileDiags, name: &Text, node: &Node) -> Person {
     };
     let what = format!("person `{}`", name.value);
     let Some(f) = Fields::read(d, node, &what, PERSON_KEYS) else {
-        return person;
+        return (person, None);
     };
     let email = f.get("email").and_then(|n| scalar(d, "email", n));
     let slack = f.get("slack").and_then(|n| scalar(d, "slack", n));
@@ -236,7 +254,7 @@ fn person(d: &mut FileDiags, name: &Text, node: &Node) -> Person {
         v.map(|t| t.value.trim().to_string())
             .filter(|s| !s.is_empty())
     };
-    person.slack = present(slack);
+    person.slack = present(slack.clone());
     person.email = present(email);
     if person.slack.is_none() && person.email.is_none() {
         let message = format!(
@@ -245,7 +263,7 @@ fn person(d: &mut FileDiags, name: &Text, node: &Node) -> Person {
         );
         d.error(&name.referenced, message);
     }
-    person
+    (person, slack)
 }
 
 /// Checks that `name` is a person in `people`, reporting it at `name`.

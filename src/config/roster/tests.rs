@@ -138,6 +138,11 @@ const TABLE: &[(&str, bool, &[&str])] = &[
         ],
     ),
     (
+        "slack-duplicate-bad.yaml",
+        false,
+        &["slack-duplicate-bad.yaml:6:19: `U0LUBIT` is already lubit's Slack member ID (line 5); one Slack member is one person, or a button press could act as either"],
+    ),
+    (
         "duplicate-key-bad.yaml",
         false,
         &["duplicate-key-bad.yaml:4:3: duplicate mapping key `sena` is not allowed here"],

@@ -51,7 +51,7 @@ const DEFAULT_APPROVER: &str = "approver";
 
 /// Reads and checks the test file at `path`.
 pub fn read(path: &Path) -> Result<TestFile, Diagnostics> {
-    match std::fs::read_to_string(path) {
+    match crate::config::text_file::read(path) {
         Ok(src) => read_str(&src, path),
         Err(e) => Err(Diagnostics(vec![Diagnostic::error(
             path,

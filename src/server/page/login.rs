@@ -132,7 +132,11 @@ pub(super) async fn submit(
         let why = "That token is not valid.";
         return login_page(&pages, &next, Some(why), StatusCode::UNAUTHORIZED);
     };
-    let (id, _) = match pages.sessions.start(identity.clone(), pages.api.now()) {
+    let digest = crate::domain::TokenDigest::of(token);
+    let (id, _) = match pages
+        .sessions
+        .start(identity.clone(), digest, pages.api.now())
+    {
         Ok(started) => started,
         Err(e) => {
             tracing::error!(error = %e, "cannot start a dashboard session");

@@ -3,8 +3,10 @@
 //!
 //! Kept in memory only, so a restart of the daemon signs everyone out
 //! (they sign in again with their token; nothing is lost that matters).
-//! A session ends at its expiry, at sign-out, or when a reload leaves no
-//! token for its identity (a revoked token takes its sessions with it).
+//! A session ends at its expiry, at sign-out, or when a reload no longer
+//! holds the token it was made with for its identity (a revoked or
+//! rotated token takes its sessions with it: rotating a leaked token must
+//! also sign out whoever signed in with it).
 //! Each session has its own CSRF token, sent back in a hidden field of
 //! every form and compared in constant time.
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::domain::{Identity, TokenTable};
+use crate::domain::{Identity, TokenDigest, TokenTable};
 
 /// How long a sign-in lasts (also the cookie's `Max-Age`).
 pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -28,6 +30,8 @@ pub const COOKIE: &str = "sena_session";
 #[derive(Clone, Debug)]
 pub struct Session {
     pub identity: Identity,
+    /// The digest of the token signed in with (never the token).
+    pub token: TokenDigest,
     pub csrf: String,
     pub expires: Timestamp,
     /// The outcome of the last action, shown once on the next page (PRG).
@@ -50,10 +54,16 @@ impl Default for Sessions {
 
 impl Sessions {
     /// A new session for `identity`; its id (the cookie value).
-    pub fn start(&self, identity: Identity, now: Timestamp) -> Result<(String, Session), String> {
+    pub fn start(
+        &self,
+        identity: Identity,
+        token: TokenDigest,
+        now: Timestamp,
+    ) -> Result<(String, Session), String> {
         let id = self.random_hex()?;
         let session = Session {
             identity,
+            token,
             csrf: self.random_hex()?,
             expires: now
                 .checked_add(jiff::SignedDuration::try_from(LIFETIME).unwrap_or_default())
@@ -77,13 +87,13 @@ impl Sessions {
     }
 
     /// The live session of a cookie value. An expired one is removed; one
-    /// whose identity no longer holds any configured token (`tokens`, as of
-    /// the last reload) too.
+    /// whose token is no longer configured for its identity (`tokens`, as
+    /// of the last reload) too.
     pub fn find(&self, id: &str, now: Timestamp, tokens: Option<&TokenTable>) -> Option<Session> {
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         let session = map.get(id)?.clone();
         let still_valid = session.expires > now
-            && tokens.is_some_and(|t| t.identities().any(|i| *i == session.identity));
+            && tokens.is_some_and(|t| t.holds(&session.token, &session.identity));
         if !still_valid {
             map.remove(id);
             return None;

@@ -17,6 +17,11 @@ fn table(names: &[&str]) -> TokenTable {
     )
 }
 
+/// The token `table` configures for `name`.
+fn digest(name: &str) -> TokenDigest {
+    TokenDigest::of(&format!("token-{name}"))
+}
+
 fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + seconds).unwrap()
 }
@@ -25,7 +30,9 @@ fn at(seconds: i64) -> Timestamp {
 fn a_session_lives_until_its_expiry_and_not_a_second_longer() {
     let sessions = Sessions::default();
     let tokens = table(&["lubit"]);
-    let (id, s) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (id, s) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     assert_eq!(id.len(), 64);
     assert_eq!(s.csrf.len(), 64);
     assert_ne!(id, s.csrf);
@@ -44,8 +51,12 @@ fn a_session_lives_until_its_expiry_and_not_a_second_longer() {
 fn ids_are_random_and_unknown_ids_find_nothing() {
     let sessions = Sessions::default();
     let tokens = table(&["lubit"]);
-    let (a, _) = sessions.start(person("lubit"), at(0)).unwrap();
-    let (b, _) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (a, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
+    let (b, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     assert_ne!(a, b);
     assert!(sessions.find("", at(1), Some(&tokens)).is_none());
     assert!(sessions.find(&a[..63], at(1), Some(&tokens)).is_none());
@@ -54,27 +65,58 @@ fn ids_are_random_and_unknown_ids_find_nothing() {
 #[test]
 fn a_revoked_token_or_sign_out_ends_the_session() {
     let sessions = Sessions::default();
-    let (id, _) = sessions.start(person("mira"), at(0)).unwrap();
+    let (id, _) = sessions
+        .start(person("mira"), digest("mira"), at(0))
+        .unwrap();
     // A reload removed mira's token: her session goes with it.
     assert!(sessions
         .find(&id, at(1), Some(&table(&["lubit"])))
         .is_none());
-    let (id, _) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (id, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     assert!(
         sessions.find(&id, at(1), None).is_none(),
         "no tokens at all"
     );
-    let (id, _) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (id, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     sessions.end(&id);
     assert!(sessions
         .find(&id, at(1), Some(&table(&["lubit"])))
         .is_none());
 }
 
+/// Rotating a leaked token (same person, new token file, reload) must
+/// sign out whoever signed in with the old one, not only refuse it as a
+/// bearer token; a session from the new token lives on.
+#[test]
+fn a_rotated_token_ends_the_sessions_made_with_the_old_one() {
+    let sessions = Sessions::default();
+    let (old, _) = sessions
+        .start(person("mira"), digest("mira"), at(0))
+        .unwrap();
+    let rotated = TokenTable::new(vec![(TokenDigest::of("token-mira-new"), person("mira"))]);
+    let (new, _) = sessions
+        .start(person("mira"), TokenDigest::of("token-mira-new"), at(0))
+        .unwrap();
+    assert!(sessions.find(&old, at(1), Some(&rotated)).is_none());
+    assert!(sessions.find(&new, at(1), Some(&rotated)).is_some());
+    // The same token for another identity (reassigned) does not carry it.
+    let reassigned = TokenTable::new(vec![(digest("mira"), person("lubit"))]);
+    let (id, _) = sessions
+        .start(person("mira"), digest("mira"), at(0))
+        .unwrap();
+    assert!(sessions.find(&id, at(1), Some(&reassigned)).is_none());
+}
+
 #[test]
 fn flash_messages_show_once() {
     let sessions = Sessions::default();
-    let (id, _) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (id, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     sessions.set_flash(&id, "GO recorded".into());
     assert_eq!(sessions.take_flash(&id).as_deref(), Some("GO recorded"));
     assert_eq!(sessions.take_flash(&id), None);
@@ -84,7 +126,9 @@ fn flash_messages_show_once() {
 fn sessions_are_bounded() {
     let sessions = Sessions::default();
     for i in 0..(MAX_SESSIONS + 5) {
-        sessions.start(person("lubit"), at(i as i64)).unwrap();
+        sessions
+            .start(person("lubit"), digest("lubit"), at(i as i64))
+            .unwrap();
     }
     assert_eq!(sessions.count(), MAX_SESSIONS);
 }
@@ -92,7 +136,9 @@ fn sessions_are_bounded() {
 #[test]
 fn csrf_compares_whole_strings_in_constant_time() {
     let sessions = Sessions::default();
-    let (_, s) = sessions.start(person("lubit"), at(0)).unwrap();
+    let (_, s) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
     assert!(csrf_ok(&s, &s.csrf.clone()));
     assert!(!csrf_ok(&s, ""));
     assert!(!csrf_ok(&s, &s.csrf[..63]));
@@ -135,7 +181,9 @@ fn concurrent_sign_ins_and_lookups_neither_panic_nor_lose_sessions() {
             let (sessions, tokens) = (sessions.clone(), tokens.clone());
             std::thread::spawn(move || {
                 for _ in 0..50 {
-                    let (id, _) = sessions.start(person("lubit"), at(0)).unwrap();
+                    let (id, _) = sessions
+                        .start(person("lubit"), digest("lubit"), at(0))
+                        .unwrap();
                     assert!(sessions.find(&id, at(1), Some(&tokens)).is_some());
                     sessions.set_flash(&id, "x".into());
                     assert_eq!(sessions.take_flash(&id).as_deref(), Some("x"));

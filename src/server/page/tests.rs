@@ -312,6 +312,7 @@ fn signed_in(name: &str) -> super::session::Session {
             principal: crate::domain::Principal::Person(name.into()),
             can: crate::domain::Capabilities::all(),
         },
+        token: crate::domain::TokenDigest::of(name),
         csrf: "c".repeat(64),
         expires: at(99_999),
         flash: None,
