@@ -49,6 +49,11 @@ fn history(step: i64, steps: i64, bad: (i64, i64), gap: (i64, i64)) -> History {
             )
         })
         .collect();
+    errors(points)
+}
+
+/// The history of the one query, `errors`, as one series.
+fn errors(points: Vec<(i64, f64)>) -> History {
     History::from_series(HashMap::from([(
         "errors".to_string(),
         vec![RangeSeries {
@@ -229,18 +234,12 @@ fn config_with_for_zero() -> (tempfile::TempDir, Config) {
 
 /// `errors` with the given value at each step (30 s apart from T0).
 fn values(vs: &[f64]) -> History {
-    let points = vs
-        .iter()
-        .enumerate()
-        .map(|(k, v)| (T0 + 30 * k as i64, *v))
-        .collect();
-    History::from_series(HashMap::from([(
-        "errors".to_string(),
-        vec![RangeSeries {
-            labels: BTreeMap::new(),
-            points,
-        }],
-    )]))
+    errors(
+        vs.iter()
+            .enumerate()
+            .map(|(k, v)| (T0 + 30 * k as i64, *v))
+            .collect(),
+    )
 }
 
 #[test]
