@@ -57,8 +57,19 @@ fn flagger_payload(name: &str) -> Vec<u8> {
 }
 
 fn sena_gate(cfg: &TestConfig, rollout: &str, token_file: &str) -> (i32, String) {
+    run_sena_gate(cfg, &[rollout], token_file)
+}
+
+/// `sena gate ROLLOUT --stage N` with the read-only CI token.
+fn sena_gate_stage(cfg: &TestConfig, rollout: &str, stage: usize) -> (i32, String) {
+    run_sena_gate(cfg, &[rollout, "--stage", &stage.to_string()], "tokens/ci")
+}
+
+fn run_sena_gate(cfg: &TestConfig, args: &[&str], token_file: &str) -> (i32, String) {
     let out = Command::new(binary())
-        .args(["gate", rollout, "--config"])
+        .arg("gate")
+        .args(args)
+        .arg("--config")
         .arg(cfg.path())
         .arg("--token-file")
         .arg(cfg.dir.path().join(token_file))
@@ -190,6 +201,30 @@ fn gates_open_only_after_the_go_and_the_rollback_hook_fires_only_on_rollback() {
     assert_eq!(unknown.status, 404);
     assert!(unknown.json()["error"].is_string());
 
+    // A step that names its stage: into stage 0 needs no GO, into stage 1
+    // waits for it; a stage that is not a number is a JSON 400.
+    let into_0 = call(&sena, "GET", "/api/v1/gates/gate-ok?stage=0", Some(CI), b"").json();
+    assert_eq!(
+        (into_0["verdict"].as_str(), into_0["approved"].as_bool()),
+        (Some("continue"), Some(true)),
+        "{into_0}"
+    );
+    let into_1 = call(&sena, "GET", "/api/v1/gates/gate-ok?stage=1", Some(CI), b"").json();
+    assert_eq!(into_1["approved"], false, "{into_1}");
+    let bad = call(
+        &sena,
+        "GET",
+        "/api/v1/gates/gate-ok?stage=-1",
+        Some(CI),
+        b"",
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.json()["error"].is_string(), "{}", bad.body);
+    let (code, text) = sena_gate_stage(&cfg, "gate-ok", 0);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = sena_gate_stage(&cfg, "gate-ok", 1);
+    assert_eq!(code, 3, "{text}");
+
     // The GO moves it to stage 1; once stage 1 is evaluated, the gates open.
     let go = call(
         &sena,
@@ -219,6 +254,16 @@ fn gates_open_only_after_the_go_and_the_rollback_hook_fires_only_on_rollback() {
     let (code, text) = sena_gate(&cfg, "gate-ok", "tokens/ci");
     assert_eq!(code, 0, "{text}");
     assert!(text.starts_with("GO: gate-ok stage 1 (25%)"), "{text}");
+    // One GO lets one step through: the step into stage 1 passes, the
+    // next one (into stage 2) waits for the next GO.
+    let (code, text) = sena_gate_stage(&cfg, "gate-ok", 1);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = sena_gate_stage(&cfg, "gate-ok", 2);
+    assert_eq!(code, 3, "{text}");
+    assert!(
+        text.contains("waiting for the approver's GO into stage 2"),
+        "{text}"
+    );
 
     // A failing rollout: the rollback hook passes, confirm does not, CI exit 4.
     sena.wait_for_verdict("gate-bad", "rollback", DEADLINE);

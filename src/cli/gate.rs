@@ -13,6 +13,7 @@ use super::api_client::{self, Answer, Credentials};
 pub fn run(
     config_path: &Path,
     rollout: &str,
+    stage: Option<usize>,
     credentials: Credentials,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -27,7 +28,10 @@ pub fn run(
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let path = format!("/api/v1/gates/{encoded}");
+    let path = match stage {
+        Some(n) => format!("/api/v1/gates/{encoded}?stage={n}"),
+        None => format!("/api/v1/gates/{encoded}"),
+    };
     match api_client::call(&config, "GET", &path, token.as_deref(), None) {
         Answer::Ok(view) => {
             let reason = view["reason"].as_str().unwrap_or("");

@@ -138,6 +138,11 @@ enum Command {
     /// and continue, 3 hold or waiting for approval, 4 rollback, 1 error.
     Gate {
         rollout: String,
+        /// The stage this pipeline step moves traffic into (0-based): stage
+        /// 0 needs no GO, a later one waits for the GO into it, so one GO
+        /// lets one step through. Without it, the current stage's GO decides.
+        #[arg(long, value_name = "N")]
+        stage: Option<usize>,
         /// The API token (one line) when the daemon has `server.tokens`
         /// (it needs `read`); else $SENA_TOKEN.
         #[arg(long, value_name = "FILE")]
@@ -253,6 +258,7 @@ pub fn main() -> i32 {
         }
         Command::Gate {
             rollout,
+            stage,
             token_file,
             config,
         } => {
@@ -261,7 +267,7 @@ pub fn main() -> i32 {
                 token: std::env::var("SENA_TOKEN").ok(),
                 by: None,
             };
-            gate::run(&config, &rollout, credentials, stdout, stderr)
+            gate::run(&config, &rollout, stage, credentials, stdout, stderr)
         }
         Command::Approve {
             rollout,

@@ -16,7 +16,7 @@ use super::engine::Shared;
 pub fn gate(shared: &Shared, target: &GateTarget) -> Result<Option<GateView>, StoreError> {
     let config = shared.config();
     let rollout = match target {
-        GateTarget::Rollout(name) => config.rollout(name),
+        GateTarget::Rollout { name, .. } => config.rollout(name),
         GateTarget::Flagger { name, namespace } => config
             .rollouts
             .iter()
@@ -58,5 +58,9 @@ pub fn gate(shared: &Shared, target: &GateTarget) -> Result<Option<GateView>, St
         latest: latest.as_ref(),
         hold: state.hold.as_ref(),
         last_accepted: state.last_accepted.as_ref(),
+        expected_stage: match target {
+            GateTarget::Rollout { expected_stage, .. } => *expected_stage,
+            GateTarget::Flagger { .. } => None,
+        },
     })))
 }

@@ -32,6 +32,12 @@ pub struct GateInput<'a> {
     pub latest: Option<&'a Evaluated>,
     pub hold: Option<&'a Hold>,
     pub last_accepted: Option<&'a DecisionRecord>,
+    /// The stage the asker is about to move traffic into (an Argo step's
+    /// `?stage=N`, `sena gate --stage N`). With it, each step asks about
+    /// its own stage: stage 0 needs no GO, a stage the rollout has already
+    /// passed had its GO, and a later stage waits for the GO into it.
+    /// Without it, the current stage's own GO decides.
+    pub expected_stage: Option<usize>,
 }
 
 /// The answer every gate gives, in the JSON the Argo web metric reads.
@@ -73,23 +79,42 @@ impl GateView {
 pub fn judge(input: &GateInput<'_>) -> GateView {
     let current = input.latest.filter(|l| l.stage == input.stage);
     let verdict = current.map(|l| with_hold(l.advised.clone(), input.hold));
+    let go_into_current = input.last_accepted.is_some_and(|r| {
+        r.decision == Choice::Go
+            && r.to_stage == input.stage.index
+            && r.from_stage != r.to_stage
+            && r.at == input.stage.started_at
+    });
+    let index = input.stage.index;
     let approved = input.hold.is_none()
-        && input.last_accepted.is_some_and(|r| {
-            r.decision == Choice::Go
-                && r.to_stage == input.stage.index
-                && r.from_stage != r.to_stage
-                && r.at == input.stage.started_at
-        });
+        && match input.expected_stage {
+            None => go_into_current,
+            Some(expected) if index < expected => false,
+            Some(0) => true,
+            Some(expected) if index > expected => true,
+            Some(_) => go_into_current,
+        };
     let reason = match (&verdict, approved) {
         (None, _) => format!(
             "stage {} ({}) has not been evaluated yet; a gate passes only on an evaluation of the current stage",
             input.stage.index, input.traffic
         ),
         (Some(d), _) if d.verdict != Verdict::Continue => d.reason.clone(),
-        (Some(d), true) => format!("{}; GO given for stage {}", d.reason, input.stage.index),
-        (Some(d), false) => match input.hold {
-            Some(h) => h.reason(),
-            None => format!(
+        (Some(d), true) => match input.expected_stage {
+            Some(expected) if index > expected => format!(
+                "{}; stage {expected} was approved (the rollout is at stage {index})",
+                d.reason
+            ),
+            Some(0) if !go_into_current => format!("{}; stage 0 needs no GO", d.reason),
+            _ => format!("{}; GO given for stage {index}", d.reason),
+        },
+        (Some(d), false) => match (input.hold, input.expected_stage) {
+            (Some(h), _) => h.reason(),
+            (None, Some(expected)) if index < expected => format!(
+                "{}; waiting for the approver's GO into stage {expected} (the rollout is at stage {index}, {})",
+                d.reason, input.traffic
+            ),
+            (None, _) => format!(
                 "{}; waiting for the approver's GO into stage {} ({})",
                 d.reason, input.stage.index, input.traffic
             ),

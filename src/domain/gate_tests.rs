@@ -69,6 +69,16 @@ fn judge_with(
     hold: Option<&Hold>,
     last: Option<&DecisionRecord>,
 ) -> GateView {
+    judge_expecting(current, latest, hold, last, None)
+}
+
+fn judge_expecting(
+    current: StagePosition,
+    latest: Option<&Evaluated>,
+    hold: Option<&Hold>,
+    last: Option<&DecisionRecord>,
+    expected_stage: Option<usize>,
+) -> GateView {
     judge(&GateInput {
         rollout: "checkout-api",
         stage: current,
@@ -76,6 +86,7 @@ fn judge_with(
         latest,
         hold,
         last_accepted: last,
+        expected_stage,
     })
 }
 
@@ -200,4 +211,60 @@ fn no_evaluation_of_the_current_stage_waits() {
             view.reason
         );
     }
+}
+
+#[test]
+fn an_asker_naming_its_stage_is_answered_for_that_stage() {
+    // Stage 0, no GO: moving traffic into stage 0 needs none, into stage 1
+    // waits for the GO.
+    let zero = stage(0, 0);
+    let latest = evaluated(zero, Verdict::Continue);
+    let view = judge_expecting(zero, Some(&latest), None, None, Some(0));
+    assert_eq!(view.pass(), GatePass::Pass, "{view:?}");
+    assert!(
+        view.reason.contains("stage 0 needs no GO"),
+        "{}",
+        view.reason
+    );
+    let view = judge_expecting(zero, Some(&latest), None, None, Some(1));
+    assert_eq!(view.pass(), GatePass::Wait, "{view:?}");
+    assert!(
+        view.reason
+            .contains("waiting for the approver's GO into stage 1"),
+        "{}",
+        view.reason
+    );
+
+    // After the GO into stage 1: the step into stage 1 passes, the next
+    // step (into stage 2) waits instead of riding on the same GO, and a
+    // step that asks about stage 0 again passes (it was passed long ago).
+    let one = stage(1, 100);
+    let go = decision(Choice::Go, 0, 1, 100);
+    let latest = evaluated(one, Verdict::Continue);
+    for (expected, pass) in [
+        (Some(1), GatePass::Pass),
+        (Some(2), GatePass::Wait),
+        (Some(0), GatePass::Pass),
+        (None, GatePass::Pass),
+    ] {
+        let view = judge_expecting(one, Some(&latest), None, Some(&go), expected);
+        assert_eq!(view.pass(), pass, "expecting {expected:?}: {view:?}");
+    }
+
+    // Stage 1 reached by `sena stage`, not by a GO: the step into it waits.
+    let view = judge_expecting(one, Some(&latest), None, None, Some(1));
+    assert_eq!(view.pass(), GatePass::Wait, "{view:?}");
+
+    // A NO-GO or a rollback wins whatever the asker names.
+    let hold = Hold {
+        stage: 1,
+        by: "lubit".into(),
+        comment: "latency looks odd".into(),
+        at: at(200),
+    };
+    let view = judge_expecting(one, Some(&latest), Some(&hold), Some(&go), Some(0));
+    assert_eq!(view.pass(), GatePass::Wait, "{view:?}");
+    let failing = evaluated(one, Verdict::Rollback);
+    let view = judge_expecting(one, Some(&failing), None, Some(&go), Some(1));
+    assert_eq!(view.pass(), GatePass::Rollback, "{view:?}");
 }

@@ -1,6 +1,6 @@
 //! Gates for the tools that move traffic: Flagger webhooks
 //! (`POST /api/v1/gates/flagger`, `.../flagger/rollback`), the Argo
-//! Rollouts web metric (`GET /api/v1/gates/{rollout}`). The judgement is
+//! Rollouts web metric (`GET /api/v1/gates/{rollout}[?stage=N]`). The judgement is
 //! `domain::gate`; this file maps it onto each tool's contract:
 //!
 //! - Flagger counts 200–202 as a pass and anything else as "not yet", so a
@@ -14,7 +14,7 @@
 //! payload (wrong types, non-UTF-8) is a 400 with a JSON `{"error"}`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -104,18 +104,42 @@ fn answer(passes: bool, view: GateView) -> Response {
 }
 
 /// The Argo Rollouts web metric, and `sena gate`: always the JSON view.
-pub(super) async fn view(State(app): State<App>, Path(rollout): Path<String>) -> Response {
-    view_of(app, rollout).await
+/// `?stage=N` of the Argo web metric and `sena gate --stage N`.
+#[derive(Deserialize)]
+pub(super) struct ViewQuery {
+    stage: Option<String>,
+}
+
+pub(super) async fn view(
+    State(app): State<App>,
+    Path(rollout): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> Response {
+    view_of(app, rollout, q).await
 }
 
 /// `GET /api/v1/gates/flagger`: the static Flagger path shadows the
 /// parameter route, so a rollout named `flagger` is answered here.
-pub(super) async fn view_flagger(State(app): State<App>) -> Response {
-    view_of(app, "flagger".to_string()).await
+pub(super) async fn view_flagger(State(app): State<App>, Query(q): Query<ViewQuery>) -> Response {
+    view_of(app, "flagger".to_string(), q).await
 }
 
-async fn view_of(app: App, rollout: String) -> Response {
-    match app.api.gate(GateTarget::Rollout(rollout.clone())).await {
+async fn view_of(app: App, rollout: String, q: ViewQuery) -> Response {
+    let expected_stage = match q.stage.as_deref().map(str::parse::<usize>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "`stage` must be a stage index (0, 1, 2, ...)",
+            )
+        }
+    };
+    let target = GateTarget::Rollout {
+        name: rollout.clone(),
+        expected_stage,
+    };
+    match app.api.gate(target).await {
         Ok(Some(view)) => Json(view).into_response(),
         Ok(None) => error(
             StatusCode::NOT_FOUND,

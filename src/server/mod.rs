@@ -111,8 +111,12 @@ pub trait Api: Send + Sync + 'static {
 
 /// Which rollout a gate asks about.
 pub enum GateTarget {
-    /// By Sena's name (Argo Rollouts, `sena gate`).
-    Rollout(String),
+    /// By Sena's name (Argo Rollouts, `sena gate`), optionally with the
+    /// stage the asker is about to move traffic into (`?stage=N`).
+    Rollout {
+        name: String,
+        expected_stage: Option<usize>,
+    },
     /// By the Flagger canary a webhook names (`rollouts[].flagger`).
     Flagger { name: String, namespace: String },
 }
