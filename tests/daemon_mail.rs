@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::sync::Once;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -34,25 +33,7 @@ const APPS: &[&str] = &["m-outage-order", "m-refused-rcpt"];
 const LEVEL1: &str = "U0COPILOT";
 
 fn app(name: &str) -> AppHandle {
-    static REGISTER_ALL: Once = Once::new();
-    assert!(APPS.contains(&name), "add {name} to APPS");
-    REGISTER_ALL.call_once(|| {
-        for name in APPS {
-            shared().app.app(name);
-        }
-    });
-    let handle = shared().app_ready(name);
-    // As in daemon_notify: wait until the daemon's first evaluation (up to
-    // 1 s in the past) sees data, or it opens a "no data" incident.
-    shared().prometheus.wait_for_value(
-        &format!(
-            "sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\",code=~\"5..\"}}[10s] offset 1s))\n\
-             / sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\"}}[10s] offset 1s))"
-        ),
-        |v| v.is_finite(),
-        DEADLINE,
-    );
-    handle
+    shared().app_seen_by_daemon(APPS, name, DEADLINE)
 }
 
 /// One test's world; the rollout's approver is lubit.

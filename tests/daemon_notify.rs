@@ -17,7 +17,6 @@
 
 mod common;
 
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -53,26 +52,7 @@ const LEVEL1: &str = "U0COPILOT";
 const APPROVER: &str = "U0LUBIT";
 
 fn app(name: &str) -> AppHandle {
-    static REGISTER_ALL: Once = Once::new();
-    assert!(APPS.contains(&name), "add {name} to APPS");
-    REGISTER_ALL.call_once(|| {
-        for name in APPS {
-            shared().app.app(name);
-        }
-    });
-    let handle = shared().app_ready(name);
-    // The daemon queries at whole seconds (up to 1 s in the past), so wait
-    // until its first evaluation would already see data there too; without
-    // this a daemon started at once opens a "no data" incident and pages.
-    shared().prometheus.wait_for_value(
-        &format!(
-            "sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\",code=~\"5..\"}}[10s] offset 1s))\n\
-             / sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\"}}[10s] offset 1s))"
-        ),
-        |v| v.is_finite(),
-        DEADLINE,
-    );
-    handle
+    shared().app_seen_by_daemon(APPS, name, DEADLINE)
 }
 
 /// sena at level 0, copilot at level 1 after `level1_after`; lubit is the

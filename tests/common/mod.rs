@@ -69,6 +69,31 @@ impl Shared {
         self.prometheus.wait_for_app(name, Duration::from_secs(20));
         app
     }
+
+    /// `name`, one of `apps` (every app the binary uses, registered together
+    /// on first use so only the first test waits for Prometheus to see
+    /// them), once the daemon's first evaluation would see its data: the
+    /// daemon queries at whole seconds, up to 1 s in the past, and without
+    /// data there a daemon started at once opens a "no data" incident.
+    pub fn app_seen_by_daemon(&self, apps: &[&str], name: &str, deadline: Duration) -> AppHandle {
+        static REGISTER_ALL: std::sync::Once = std::sync::Once::new();
+        assert!(apps.contains(&name), "add {name} to the binary's apps");
+        REGISTER_ALL.call_once(|| {
+            for name in apps {
+                self.app.app(name);
+            }
+        });
+        let handle = self.app_ready(name);
+        self.prometheus.wait_for_value(
+            &format!(
+                "sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\",code=~\"5..\"}}[10s] offset 1s))\n\
+                 / sum(rate(http_requests_total{{app=\"{name}\",track=\"canary\"}}[10s] offset 1s))"
+            ),
+            |v| v.is_finite(),
+            deadline,
+        );
+        handle
+    }
 }
 
 /// The test binary's Prometheus and test app, started on first use.
