@@ -48,6 +48,33 @@ pub enum OutputFormat {
     Json,
 }
 
+/// How a verb reaches the running daemon's API (ack, gate, approve,
+/// reject, decisions).
+#[derive(clap::Args)]
+struct DaemonAccess {
+    /// The API token (one line), when the daemon has `server.tokens`; the
+    /// daemon records the token's person. Else $SENA_TOKEN (never a flag:
+    /// arguments show in `ps`).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// The config whose `server.listen` names the daemon.
+    #[arg(long, short, default_value = "sena.yaml")]
+    config: PathBuf,
+}
+
+impl DaemonAccess {
+    /// The config path, and the credentials to call with as `by` (a name
+    /// only a daemon without `server.tokens` takes).
+    fn credentials(self, by: Option<String>) -> (PathBuf, api_client::Credentials) {
+        let credentials = api_client::Credentials {
+            token_file: self.token_file,
+            token: std::env::var("SENA_TOKEN").ok(),
+            by,
+        };
+        (self.config, credentials)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon: evaluate every rollout on its interval and notify.
@@ -122,17 +149,12 @@ enum Command {
     /// Acknowledge an incident through the running daemon, stopping escalation.
     Ack {
         incident: i64,
-        /// The API token (one line), when the daemon has `server.tokens`;
-        /// the daemon records the token's person. Else $SENA_TOKEN (never a
-        /// flag: arguments show in `ps`).
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
         /// Who acknowledges (default: $USER); only for a daemon without
         /// `server.tokens`, which accepts acks from its own host only.
         #[arg(long)]
         by: Option<String>,
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonAccess,
     },
     /// Ask the daemon whether ROLLOUT may go on (for CI): exit 0 GO given
     /// and continue, 3 hold or waiting for approval, 4 rollback, 1 error.
@@ -143,12 +165,8 @@ enum Command {
         /// lets one step through. Without it, the current stage's GO decides.
         #[arg(long, value_name = "N")]
         stage: Option<usize>,
-        /// The API token (one line) when the daemon has `server.tokens`
-        /// (it needs `read`); else $SENA_TOKEN.
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonAccess,
     },
     /// GO: expand ROLLOUT from stage N to the next, through the daemon.
     Approve {
@@ -161,15 +179,11 @@ enum Command {
         /// GO against Sena's advice (needs --comment); recorded as such.
         #[arg(long = "override")]
         override_advice: bool,
-        /// The API token (one line), when the daemon has `server.tokens`;
-        /// the daemon records the token's person. Else $SENA_TOKEN.
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
         /// Who decides; only for a daemon without `server.tokens`.
         #[arg(long)]
         by: Option<String>,
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonAccess,
     },
     /// NO-GO: hold ROLLOUT at stage N until a later GO or `sena stage`.
     Reject {
@@ -179,15 +193,11 @@ enum Command {
         /// Why (required).
         #[arg(long)]
         comment: String,
-        /// The API token (one line), when the daemon has `server.tokens`;
-        /// the daemon records the token's person. Else $SENA_TOKEN.
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
         /// Who decides; only for a daemon without `server.tokens`.
         #[arg(long)]
         by: Option<String>,
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonAccess,
     },
     /// Print GO / NO-GO records (with Sena's advice) as JSON lines.
     Decisions {
@@ -196,15 +206,11 @@ enum Command {
         /// A duration back from now (`30d`) or an RFC 3339 instant.
         #[arg(long)]
         since: Option<String>,
-        /// The API token (one line), when the daemon has `server.tokens`;
-        /// the daemon records the token's person. Else $SENA_TOKEN.
-        #[arg(long, value_name = "FILE")]
-        token_file: Option<PathBuf>,
         /// Who decides; only for a daemon without `server.tokens`.
         #[arg(long)]
         by: Option<String>,
-        #[arg(long, short, default_value = "sena.yaml")]
-        config: PathBuf,
+        #[command(flatten)]
+        daemon: DaemonAccess,
     },
 }
 
@@ -245,28 +251,18 @@ pub fn main() -> i32 {
         }
         Command::Ack {
             incident,
-            token_file,
             by,
-            config,
+            daemon,
         } => {
-            let credentials = ack::Credentials {
-                token_file,
-                token: std::env::var("SENA_TOKEN").ok(),
-                by,
-            };
+            let (config, credentials) = daemon.credentials(by);
             ack::run(&config, incident, credentials, stdout, stderr)
         }
         Command::Gate {
             rollout,
             stage,
-            token_file,
-            config,
+            daemon,
         } => {
-            let credentials = api_client::Credentials {
-                token_file,
-                token: std::env::var("SENA_TOKEN").ok(),
-                by: None,
-            };
+            let (config, credentials) = daemon.credentials(None);
             gate::run(&config, &rollout, stage, credentials, stdout, stderr)
         }
         Command::Approve {
@@ -274,9 +270,8 @@ pub fn main() -> i32 {
             stage,
             comment,
             override_advice,
-            token_file,
             by,
-            config,
+            daemon,
         } => {
             let ask = decide::Ask {
                 rollout: &rollout,
@@ -285,15 +280,15 @@ pub fn main() -> i32 {
                 comment,
                 override_advice,
             };
-            decide::decide(&config, ask, credentials(token_file, by), stdout, stderr)
+            let (config, credentials) = daemon.credentials(by);
+            decide::decide(&config, ask, credentials, stdout, stderr)
         }
         Command::Reject {
             rollout,
             stage,
             comment,
-            token_file,
             by,
-            config,
+            daemon,
         } => {
             let ask = decide::Ask {
                 rollout: &rollout,
@@ -302,30 +297,25 @@ pub fn main() -> i32 {
                 comment: Some(comment),
                 override_advice: false,
             };
-            decide::decide(&config, ask, credentials(token_file, by), stdout, stderr)
+            let (config, credentials) = daemon.credentials(by);
+            decide::decide(&config, ask, credentials, stdout, stderr)
         }
         Command::Decisions {
             rollout,
             since,
-            token_file,
             by,
-            config,
-        } => decide::list(
-            &config,
-            rollout.as_deref(),
-            since.as_deref(),
-            credentials(token_file, by),
-            stdout,
-            stderr,
-        ),
-    }
-}
-
-fn credentials(token_file: Option<PathBuf>, by: Option<String>) -> api_client::Credentials {
-    api_client::Credentials {
-        token_file,
-        token: std::env::var("SENA_TOKEN").ok(),
-        by,
+            daemon,
+        } => {
+            let (config, credentials) = daemon.credentials(by);
+            decide::list(
+                &config,
+                rollout.as_deref(),
+                since.as_deref(),
+                credentials,
+                stdout,
+                stderr,
+            )
+        }
     }
 }
 
