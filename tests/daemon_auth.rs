@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::http;
 use common::sena::{binary, Sena};
-use common::{wait_until, ConfigBuilder, TestConfig};
+use common::{people, wait_until, ConfigBuilder, TestConfig};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(40);
@@ -20,18 +20,6 @@ const LUBIT: &str = "lubit-3f9c2a7d1e8b4c6a9f0e2d4b6c8a1e3f";
 const SENA: &str = "sena-8b1d4f7a2c9e6b3d0a5f8c1e4b7d2a9c";
 const CI: &str = "ci-5e2b8d1f4a7c0e3b6d9f2a5c8e1b4d7a";
 const WRONG: &str = "mallory-0000000000000000000000000000";
-
-const ROSTER: &str = r#"timezone: UTC
-people:
-  sena:  { slack: U0SENA }
-  lubit: { slack: U0LUBIT }
-slots:
-  - name: around-the-clock
-    from: "00:00"
-    to: "24:00"
-    escalation:
-      - notify: [sena]
-"#;
 
 /// Always breaching: an incident opens at the first evaluation.
 const FAILING_RULES: &str = "checks:
@@ -43,7 +31,7 @@ const FAILING_RULES: &str = "checks:
 
 fn with_tokens(rollouts: &[&str]) -> TestConfig {
     let mut builder = ConfigBuilder::new()
-        .roster(ROSTER)
+        .roster(people::ROSTER)
         .server_key("tokens:")
         .server_key("  - { person: lubit, token_file: tokens/lubit }")
         .server_key("  - { person: sena, token_file: tokens/sena }")
@@ -302,7 +290,7 @@ fn hostile_authorization_headers_and_many_callers_do_not_hurt_the_daemon() {
 fn without_tokens_only_this_host_may_change_anything() {
     let name = "auth-loopback";
     let cfg = ConfigBuilder::new()
-        .roster(ROSTER)
+        .roster(people::ROSTER)
         .rollout(name, FAILING_RULES)
         .write();
     // Tests talk to loopback only (this workplace's network rule): the

@@ -9,21 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::sena::Sena;
 use common::slack::SlackStandIn;
-use common::{wait_until, ConfigBuilder};
+use common::{people, wait_until, ConfigBuilder};
 
 const DEADLINE: Duration = Duration::from_secs(40);
-
-const ROSTER: &str = r#"timezone: UTC
-people:
-  sena:  { slack: U0SENA }
-  lubit: { slack: U0LUBIT }
-slots:
-  - name: around-the-clock
-    from: "00:00"
-    to: "24:00"
-    escalation:
-      - notify: [sena]
-"#;
 
 /// A check on a series nobody exports: always `no_data`, so always a blind hold.
 const BLIND_RULES: &str = "checks:
@@ -55,7 +43,7 @@ fn a_blind_hold_pages_nobody_until_blind_after_has_passed() {
     let cfg = ConfigBuilder::new()
         .rollout(name, BLIND_RULES)
         .slack_webhook(&slack.webhook_url())
-        .roster(ROSTER)
+        .roster(people::ROSTER)
         .raw("notify:\n  blind_after: 6s\n")
         .write();
     let started = Instant::now();
@@ -106,7 +94,7 @@ fn a_removed_rollout_has_its_incident_closed_and_its_series_dropped() {
         .rollout(kept, &FAILING_RULES.replace("vector(1)", "vector(0)"))
         .rollout(gone, FAILING_RULES)
         .slack_webhook(&slack.webhook_url())
-        .roster(ROSTER)
+        .roster(people::ROSTER)
         .write();
     let sena = Sena::start(cfg.path());
     sena.wait_for_verdict(gone, "rollback", DEADLINE);
