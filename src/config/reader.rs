@@ -110,6 +110,18 @@ impl<'n> Fields<'n> {
         self.get(key).and_then(|node| text(d, key, node))
     }
 
+    /// A required list. An empty one is reported ("`key` is empty; `add`",
+    /// where `add` says what to write) and still returned, so the caller
+    /// goes on checking the rest of the file.
+    pub fn required_list(&self, d: &mut FileDiags, key: &str, add: &str) -> Option<&'n [Node]> {
+        let node = self.required(d, key)?;
+        let items = list(d, key, node)?;
+        if items.is_empty() {
+            d.error(&node.referenced, format!("`{key}` is empty; {add}"));
+        }
+        Some(items)
+    }
+
     pub fn required_text(&self, d: &mut FileDiags, key: &str) -> Option<Spanned<String>> {
         self.required(d, key).and_then(|node| text(d, key, node))
     }

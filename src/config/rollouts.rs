@@ -59,18 +59,9 @@ pub(crate) fn rollouts(
     roster: Option<&Roster>,
     default_max_series: usize,
 ) -> Vec<Rollout> {
-    let Some(items) = top
-        .required(d, "rollouts")
-        .and_then(|n| list(d, "rollouts", n))
-    else {
+    let Some(items) = top.required_list(d, "rollouts", "add at least one rollout") else {
         return Vec::new();
     };
-    if items.is_empty() {
-        d.error(
-            &top.get("rollouts").map_or(top.at, |n| n.referenced),
-            "`rollouts` is empty; add at least one rollout",
-        );
-    }
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
     let mut out = Vec::new();
     for item in items {
@@ -241,13 +232,8 @@ fn flagger(d: &mut FileDiags, f: &Fields, rollout: Option<&str>) -> Option<Flagg
 }
 
 pub(crate) fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
-    let node = f.required(d, "stages")?;
-    let items = list(d, "stages", node)?;
+    let items = f.required_list(d, "stages", "add at least one, like `- { traffic: 100% }`")?;
     if items.is_empty() {
-        d.error(
-            &node.referenced,
-            "`stages` is empty; add at least one, like `- { traffic: 100% }`",
-        );
         return None;
     }
     let errors_before = d.list.len();

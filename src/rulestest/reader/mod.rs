@@ -115,15 +115,9 @@ fn read_file(d: &mut FileDiags, rules: &mut RulesFiles, root: &Node, path: &Path
             .text(d, "approver")
             .map_or(DEFAULT_APPROVER.to_string(), |a| a.value),
     };
-    let Some(items) = f.required(d, "tests").and_then(|n| list(d, "tests", n)) else {
+    let Some(items) = f.required_list(d, "tests", "add at least one test") else {
         return Vec::new();
     };
-    if items.is_empty() {
-        d.error(
-            &f.get("tests").map_or(f.at, |n| n.referenced),
-            "`tests` is empty; add at least one test",
-        );
-    }
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
     let mut tests = Vec::new();
     for item in items {
