@@ -107,22 +107,9 @@ fn rollout(
     let Some(f) = Fields::read(d, node, "a rollout", ROLLOUT_KEYS) else {
         return (None, None);
     };
-    let name = f.required_text(d, "name").filter(|name| {
-        let valid = name
-            .value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-        if !valid {
-            d.error(
-                &name.referenced,
-                format!(
-                    "rollout name `{}` may only use letters, digits, `_`, `.` and `-`",
-                    name.value.escape_debug()
-                ),
-            );
-        }
-        valid
-    });
+    let name = f
+        .required_text(d, "name")
+        .filter(|name| valid_rollout_name(d, name, ""));
     let approver = f
         .required_text(d, "approver")
         .filter(|approver| match roster {
@@ -229,6 +216,26 @@ fn flagger(d: &mut FileDiags, f: &Fields, rollout: Option<&str>) -> Option<Flagg
         name: name.unwrap_or_else(|| rollout.unwrap_or_default().to_string()),
         namespace,
     })
+}
+
+/// Rollout names go into URLs, label values and `{{ rollout }}` in PromQL:
+/// letters, digits, `_`, `.` and `-` only. Reports any other name (`suffix`
+/// ends the message, e.g. ", as in sena.yaml").
+pub(crate) fn valid_rollout_name(d: &mut FileDiags, name: &Spanned<String>, suffix: &str) -> bool {
+    let valid = name
+        .value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        d.error(
+            &name.referenced,
+            format!(
+                "rollout name `{}` may only use letters, digits, `_`, `.` and `-`{suffix}",
+                name.value.escape_debug()
+            ),
+        );
+    }
+    valid
 }
 
 pub(crate) fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {

@@ -255,22 +255,9 @@ fn read_test(d: &mut FileDiags, shared: &Shared, node: &Node) -> Option<TestCase
             );
         }
     }
-    let rollout_name = f.required_text(d, "rollout").filter(|name| {
-        let valid = name
-            .value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-        if !valid {
-            d.error(
-                &name.referenced,
-                format!(
-                    "rollout name `{}` may only use letters, digits, `_`, `.` and `-`, as in sena.yaml",
-                    name.value.escape_debug()
-                ),
-            );
-        }
-        valid
-    });
+    let rollout_name = f
+        .required_text(d, "rollout")
+        .filter(|name| crate::config::rollouts::valid_rollout_name(d, name, ", as in sena.yaml"));
     let stages = read_stages(d, &f).unwrap_or_else(|| shared.stages.clone());
     let approver = f
         .text(d, "approver")
