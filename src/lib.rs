@@ -21,3 +21,4 @@ pub mod rulestest;
 pub mod saturating;
 pub mod server;
 pub mod state;
+pub mod stats;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("saturating", &[]),
+    ("stats", &[]),
     ("health", &[]),
     ("clock", &["saturating"]),
     ("metrics", &["domain"]),
