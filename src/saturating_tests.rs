@@ -95,6 +95,7 @@ fn saturating_helpers_never_panic_and_stay_ordered() {
 
 fn check(for_duration: Duration) -> Check {
     Check {
+        counts: None,
         name: "error_rate".into(),
         query: "errors".into(),
         threshold: Threshold {
@@ -123,10 +124,12 @@ fn rollout(d: Duration) -> Rollout {
         },
         stages: vec![
             Stage {
+                min_bake: None,
                 traffic: Percent(5.0),
                 bake: Some(d),
             },
             Stage {
+                min_bake: None,
                 traffic: Percent(100.0),
                 bake: None,
             },
@@ -180,7 +183,8 @@ impl Datasource for Breaching {
 async fn stateless_evaluation_takes_any_for() {
     let now: Timestamp = "2025-10-22T12:15:00Z".parse().unwrap();
     for d in some_durations(40) {
-        let results = crate::eval::evaluate_rollout_stateless(&Breaching, &rollout(d), now).await;
+        let results =
+            crate::eval::evaluate_rollout_stateless(&Breaching, &rollout(d), now, now).await;
         assert_eq!(results.len(), 1, "{d:?}");
     }
 }

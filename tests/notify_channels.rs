@@ -44,6 +44,7 @@ fn rollback() -> Advisory {
     let at: jiff::Timestamp = "2025-10-22T12:15:00Z".parse().unwrap();
     let opened: jiff::Timestamp = "2025-10-22T12:03:00Z".parse().unwrap();
     let error_rate = CheckResult {
+        evidence: None,
         name: "error_rate".into(),
         status: CheckStatus::Failing,
         value: Some(0.0042),

@@ -69,7 +69,8 @@ pub async fn replay(
         let Ok(now) = Timestamp::from_second(t) else {
             continue;
         };
-        let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, &breaches).await;
+        let (checks, new_breaches) =
+            evaluate_rollout(ds, rollout, stage.started_at, now, &breaches).await;
         let decision = decide(rollout, stage, &checks, now);
         let id = if incident.is_some() || decision.verdict == Verdict::Continue {
             0

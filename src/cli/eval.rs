@@ -45,7 +45,7 @@ pub fn run(
             let ds = &ds;
             let stage = *stage;
             async move {
-                let checks = evaluate_rollout_stateless(ds, r, now).await;
+                let checks = evaluate_rollout_stateless(ds, r, stage.started_at, now).await;
                 let decision = decide(r, stage, &checks, now);
                 RolloutReport::new(r, stage, &decision, &checks, now)
             }

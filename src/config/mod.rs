@@ -4,6 +4,7 @@
 
 pub mod candidate;
 mod channels;
+pub(crate) mod counts;
 pub mod diagnostic;
 pub mod limits;
 pub mod load;
@@ -21,3 +22,4 @@ pub use candidate::CandidateRules;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use load::{load, load_str, Loaded};
 pub use model::*;
+pub use rules::quantile_hint;

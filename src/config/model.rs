@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::roster::Roster;
 
-pub use crate::domain::{Bound, OnFail, Threshold, TokenTable, Unit};
+pub use crate::domain::{Bound, OnFail, Share, Threshold, TokenTable, Unit};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -197,6 +197,9 @@ pub struct Stage {
     pub traffic: Percent,
     /// How long the stage must run clean before expansion; `None` for the last.
     pub bake: Option<Duration>,
+    /// `min_bake`: sooner than `bake`, the stage is ready when every check
+    /// is count-based and confidently within its limit.
+    pub min_bake: Option<Duration>,
 }
 
 /// A share of traffic, 0–100.
@@ -225,6 +228,47 @@ pub struct Check {
     pub max_series: usize,
     /// Where the check is defined, for messages: `rules/canary.yaml:12`.
     pub defined_at: String,
+    /// The count form: judged from `bad`/`good` and `total` counts with a
+    /// stated confidence. `query` is then their ratio, for links.
+    pub counts: Option<CountQueries>,
+}
+
+/// A count check's queries, `{{ rollout }}` substituted and `{{ window }}`
+/// left for evaluation to fill (`config::rules::WINDOW`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountQueries {
+    pub share: Share,
+    pub part: String,
+    pub total: String,
+    /// 0.95 for 95%.
+    pub confidence: f64,
+    /// No "within" before this many requests (0: the statistics decide).
+    pub min_total: f64,
+    pub baseline: Option<BaselineQueries>,
+}
+
+impl CountQueries {
+    /// The limit on the bad share that `threshold` sets.
+    pub fn bad_limit(&self, threshold: &Threshold) -> f64 {
+        match self.share {
+            Share::Bad => threshold.value,
+            Share::Good => 1.0 - threshold.value,
+        }
+    }
+}
+
+/// `vs:` — the baseline the canary's counts are compared with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineQueries {
+    pub part: String,
+    pub total: String,
+    /// The canary's bad share may be at most this many times the baseline's.
+    pub max_ratio: f64,
+    /// In the check's notation: a canary confidently on the healthy side of
+    /// it is not a regression, however it compares.
+    pub floor: Option<f64>,
+    /// Labels `vs.labels` swapped: ignored when matching the tracks' series.
+    pub swapped: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -19,7 +19,7 @@ const ROLLOUT_KEYS: &[&str] = &[
     "name", "approver", "deputies", "flagger", "interval", "stages", "rules",
 ];
 const FLAGGER_KEYS: &[&str] = &["name", "namespace"];
-const STAGE_KEYS: &[&str] = &["traffic", "bake"];
+const STAGE_KEYS: &[&str] = &["traffic", "bake", "min_bake"];
 
 /// Rules files read so far, each read once however many rollouts list it.
 #[derive(Default)]
@@ -261,6 +261,17 @@ pub(crate) fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
                 }
             });
         let bake = s.optional_duration(d, "bake");
+        let min_bake = s.optional_duration(d, "min_bake");
+        if let (Some(min), Some(node)) = (min_bake, s.get("min_bake")) {
+            if last {
+                d.warning(
+                    &node.referenced,
+                    "the last stage has nowhere to expand to, so its `min_bake` is ignored",
+                );
+            } else if bake.is_some_and(|b| min > b) {
+                d.error(&node.referenced, "`min_bake` is the shorter bake that evidence alone may end; it cannot be longer than `bake`");
+            }
+        }
         let Some((traffic, written)) = traffic else {
             continue;
         };
@@ -288,6 +299,7 @@ pub(crate) fn stages(d: &mut FileDiags, f: &Fields) -> Option<Vec<Stage>> {
         stages.push(Stage {
             traffic: Percent(traffic),
             bake: if last { None } else { bake },
+            min_bake: if last { None } else { min_bake },
         });
     }
     let clean = !d.list[errors_before..].iter().any(Diagnostic::is_error);

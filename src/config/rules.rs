@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
+use super::counts::{self, CountTemplate, Form};
 use super::limits;
 use super::raw::{line_col, parse, source_text, Node, Value};
 use super::reader::{check_http_url, text, Fields, FileDiags};
 use super::value::parse_threshold_value;
-use super::{Bound, Check, Diagnostic, NoData, OnFail, Threshold};
+use super::{BaselineQueries, Bound, Check, CountQueries, Diagnostic, NoData, OnFail, Threshold};
 
 const FILE_KEYS: &[&str] = &["checks"];
 const CHECK_KEYS: &[&str] = &[
@@ -26,6 +27,12 @@ const CHECK_KEYS: &[&str] = &[
     "description",
     "runbook_url",
     "max_series",
+    "bad",
+    "good",
+    "total",
+    "confidence",
+    "min_total",
+    "vs",
 ];
 const ON_FAIL: &[(&str, OnFail)] = &[("rollback", OnFail::Rollback), ("hold", OnFail::Hold)];
 const NO_DATA: &[(&str, NoData)] = &[("hold", NoData::Hold), ("ignore", NoData::Ignore)];
@@ -45,6 +52,9 @@ pub(crate) struct RuleCheck {
     pub max_series: Option<usize>,
     /// The line the check starts on, for `defined_at`.
     pub line: u64,
+    /// The count form (`bad:`/`good:` and `total:`); `query_template` is
+    /// then their ratio over 5 minutes, for links and messages.
+    pub counts: Option<CountTemplate>,
 }
 
 impl RuleCheck {
@@ -62,6 +72,20 @@ impl RuleCheck {
             runbook_url: self.runbook_url.clone(),
             max_series: self.max_series.unwrap_or(default_max_series),
             defined_at: format!("{source}:{}", self.line),
+            counts: self.counts.as_ref().map(|c| CountQueries {
+                share: c.share,
+                part: render(&c.part, rollout),
+                total: render(&c.total, rollout),
+                confidence: c.confidence,
+                min_total: c.min_total,
+                baseline: c.baseline.as_ref().map(|b| BaselineQueries {
+                    part: render(&b.part, rollout),
+                    total: render(&b.total, rollout),
+                    max_ratio: b.max_ratio,
+                    floor: b.floor,
+                    swapped: b.swapped.clone(),
+                }),
+            }),
         }
     }
 }
@@ -120,11 +144,15 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
             d.error(&name.referenced, format!("a check's `name` cannot contain {why}; it is printed in terminals (`sena check`, `sena backtest`), Slack and metric labels"));
         }
     }
-    let query = f.required_text(d, "query");
-    if let Some(query) = &query {
-        check_placeholders(d, src, query);
-    }
     let threshold = threshold(d, src, &f, name.as_ref());
+    let form = counts::read(d, src, &f, threshold.as_ref());
+    let query = match &form {
+        Form::Plain => f.required_text(d, "query"),
+        _ => None,
+    };
+    if let Some(query) = &query {
+        check_placeholders(d, src, query, false);
+    }
     let for_duration = limits::for_duration(d, &f);
     let on_fail = f.choice(d, "on_fail", ON_FAIL, OnFail::Hold);
     let no_data = f.choice(d, "no_data", NO_DATA, NoData::Hold);
@@ -144,11 +172,17 @@ fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
     if d.list[errors_before..].iter().any(Diagnostic::is_error) {
         return None;
     }
+    let (query_template, counts) = match form {
+        Form::Plain => (query?.value.trim().to_string(), None),
+        Form::Counts(c) => (c.display_query(), Some(c)),
+        Form::Invalid => return None,
+    };
     Some(RuleCheck {
         max_series,
         line: line_col(&f.at).0,
         name: name?,
-        query_template: query?.value.trim().to_string(),
+        query_template,
+        counts,
         threshold: threshold?,
         for_duration,
         on_fail,
@@ -222,6 +256,8 @@ fn threshold(
 /// A `{{ ... }}` in a query, as byte offsets into it.
 enum Placeholder<'q> {
     Rollout,
+    /// `{{ window }}`: a count query's range, chosen by Sena per window.
+    Window,
     Unknown(&'q str),
     Unclosed,
 }
@@ -235,10 +271,10 @@ fn scan(query: &str) -> Vec<(&str, Option<Placeholder<'_>>)> {
         match tail.find("}}") {
             Some(close) => {
                 let raw = &tail[..close + 2];
-                let kind = if raw[2..close].trim() == "rollout" {
-                    Placeholder::Rollout
-                } else {
-                    Placeholder::Unknown(raw)
+                let kind = match raw[2..close].trim() {
+                    "rollout" => Placeholder::Rollout,
+                    "window" => Placeholder::Window,
+                    _ => Placeholder::Unknown(raw),
                 };
                 parts.push((literal, Some(kind)));
                 rest = &tail[close + 2..];
@@ -254,24 +290,94 @@ fn scan(query: &str) -> Vec<(&str, Option<Placeholder<'_>>)> {
 }
 
 /// The query with `{{ rollout }}` (spaces optional) replaced by the rollout
-/// name. Other placeholders were rejected at load, so they cannot reach here.
+/// name, and `{{ window }}` kept, spelled as [`WINDOW`] for evaluation to
+/// replace. Other placeholders were rejected at load.
 pub(crate) fn render(template: &str, rollout: &str) -> String {
     let mut out = String::with_capacity(template.len());
     for (literal, placeholder) in scan(template) {
         out.push_str(literal);
-        if let Some(Placeholder::Rollout) = placeholder {
-            out.push_str(rollout);
+        match placeholder {
+            Some(Placeholder::Rollout) => out.push_str(rollout),
+            Some(Placeholder::Window) => out.push_str(WINDOW),
+            _ => {}
         }
     }
     out
 }
 
+/// A template with its `{{ window }}` spelled as [`WINDOW`] and `{{ rollout }}`
+/// kept as written (for templates shown before a rollout is known).
+pub(crate) fn render_windowless(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    for (literal, placeholder) in scan(template) {
+        out.push_str(literal);
+        match placeholder {
+            Some(Placeholder::Rollout) => out.push_str("{{ rollout }}"),
+            Some(Placeholder::Window) => out.push_str(WINDOW),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// How a rendered count query spells its window placeholder.
+pub const WINDOW: &str = "{{ window }}";
+
+/// Whether a query has a `{{ window }}` placeholder.
+pub(crate) fn has_window(query: &str) -> bool {
+    scan(query)
+        .iter()
+        .any(|(_, p)| matches!(p, Some(Placeholder::Window)))
+}
+
+/// `sena check`'s hint: a `histogram_quantile` limit is a statement about
+/// counts ("p95 < 2s" is "fewer than 5% of requests slower than 2s"), and
+/// as counts Sena can say how sure it is.
+pub fn quantile_hint(check: &Check) -> Option<String> {
+    let q = quantile_of(&check.query)?;
+    let t = &check.threshold;
+    if check.counts.is_some() || t.bound != Bound::Below || t.unit != super::Unit::Seconds {
+        return None;
+    }
+    let pct = |share: f64| crate::domain::format::trim_float((share * 100.0 * 1e6).round() / 1e6);
+    let limit = t.format_value(t.value);
+    Some(format!(
+        "`p{} {t}` is `fewer than {}% of requests slower than {limit}`: as counts, Sena can judge it with a stated confidence; write `good:` (the requests in the histogram bucket `le=\"{}\"`), `total:` (all requests) and `above: {}%`, as rules/canary.yaml does",
+        pct(q),
+        pct(1.0 - q),
+        crate::domain::format::trim_float(t.value),
+        pct(q),
+    ))
+}
+
+/// The quantile of a `histogram_quantile(0.95, ...)` query.
+fn quantile_of(query: &str) -> Option<f64> {
+    let at = query.find("histogram_quantile")?;
+    let rest = query[at + "histogram_quantile".len()..].trim_start();
+    let args = rest.strip_prefix('(')?;
+    let end = args.find(',')?;
+    args[..end]
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|q| *q > 0.0 && *q < 1.0)
+}
+
 /// Reports each placeholder other than `{{ rollout }}`, at the placeholder
 /// itself when it can be found in the source (the query's own location
 /// otherwise: folded or escaped scalars do not map back char for char).
-fn check_placeholders(d: &mut FileDiags, src: &str, query: &Spanned<String>) {
+pub(crate) fn check_placeholders(
+    d: &mut FileDiags,
+    src: &str,
+    query: &Spanned<String>,
+    window_allowed: bool,
+) {
     for (_, placeholder) in scan(&query.value) {
         let (needle, message) = match placeholder {
+            Some(Placeholder::Window) if !window_allowed => (
+                "{{",
+                "`{{ window }}` is only for count queries (`bad:`, `good:`, `total:`); a plain `query:` has a fixed range".to_string(),
+            ),
             Some(Placeholder::Unknown(raw)) => (
                 raw,
                 format!(

@@ -179,7 +179,8 @@ pub async fn evaluate(
         // The config lost stages since this was stored: judge the last one.
         stage.index = rollout.stages.len() - 1;
     }
-    let (checks, new_breaches) = evaluate_rollout(ds, rollout, now, breaches).await;
+    let (checks, new_breaches) =
+        evaluate_rollout(ds, rollout, stage.started_at, now, breaches).await;
     report_local_resources(shared, &checks);
     // What the checks advise; a NO-GO in force is applied on top (inside
     // the loop: a NO-GO committed meanwhile is seen on the recomputation).

@@ -24,10 +24,12 @@ fn rollout() -> Rollout {
         },
         stages: vec![
             Stage {
+                min_bake: None,
                 traffic: Percent(5.0),
                 bake: Some(Duration::from_secs(3600)),
             },
             Stage {
+                min_bake: None,
                 traffic: Percent(100.0),
                 bake: None,
             },
@@ -39,6 +41,7 @@ fn rollout() -> Rollout {
 
 fn result(name: &str, status: CheckStatus, value: Option<f64>, limit: f64) -> CheckResult {
     CheckResult {
+        evidence: None,
         name: name.into(),
         status,
         value,

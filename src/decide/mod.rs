@@ -1,9 +1,13 @@
 //! CheckResults + stage + clock → Verdict. Pure: no I/O, no system clock.
 //!
-//! `rollback` if any `on_fail: rollback` check is failing; else `hold` if any
-//! check is failing, blind (`no_data`) or errored; else `continue`. A pending
-//! check does not change the verdict, but a stage with one is never ready to
-//! expand. The reason names the checks and values that decided it.
+//! `rollback` if any `on_fail: rollback` check is failing on its own; else
+//! `hold` if any check is failing (a failure the baseline shares holds: the
+//! database down for everyone is not the canary's fault), blind (`no_data`)
+//! or errored; else `continue`. A pending check, or a count check without
+//! enough evidence yet, does not change the verdict, but a stage with one is
+//! never ready to expand. Ready needs the bake time (or `min_bake`, when
+//! every check is count-based) and every count check confidently within
+//! its limit. The reason names the checks, values and counts that decided it.
 
 pub use crate::domain::{Decision, Expansion, StagePosition, Verdict};
 
@@ -27,7 +31,11 @@ pub fn decide(
     }
     let rollback: Vec<String> = checks
         .iter()
-        .filter(|c| c.status == CheckStatus::Failing && c.on_fail == OnFail::Rollback)
+        .filter(|c| {
+            c.status == CheckStatus::Failing
+                && c.on_fail == OnFail::Rollback
+                && !c.is_shared_failure()
+        })
         .map(|c| describe(c, now))
         .collect();
     if !rollback.is_empty() {
@@ -52,7 +60,7 @@ pub fn decide(
     }
     let pending: Vec<String> = checks
         .iter()
-        .filter(|c| c.status == CheckStatus::Pending)
+        .filter(|c| matches!(c.status, CheckStatus::Pending | CheckStatus::Insufficient))
         .map(|c| describe(c, now))
         .collect();
     if !pending.is_empty() {
@@ -65,7 +73,7 @@ pub fn decide(
             ready_to_expand: None,
         };
     }
-    continue_clean(rollout, stage, checks.len(), now)
+    continue_clean(rollout, stage, checks, now)
 }
 
 fn hold(reason: String) -> Decision {
@@ -76,7 +84,13 @@ fn hold(reason: String) -> Decision {
     }
 }
 
-fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timestamp) -> Decision {
+fn continue_clean(
+    rollout: &Rollout,
+    stage: StagePosition,
+    checks: &[CheckResult],
+    now: Timestamp,
+) -> Decision {
+    let n = checks.len();
     let current = rollout.stages.get(stage.index);
     let traffic = current.map(|s| s.traffic.to_string()).unwrap_or_default();
     let next = rollout.stages.get(stage.index + 1);
@@ -91,12 +105,22 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
     };
     let bake = current.bake.unwrap_or(Duration::ZERO);
     let baked = elapsed(stage.started_at, now);
-    if baked >= bake {
+    // Evidence alone may end the bake early, but only when every check has
+    // evidence to give: a plain value check knows nothing of its requests.
+    let evidence_bake = current
+        .min_bake
+        .filter(|_| checks.iter().all(|c| c.evidence.is_some()));
+    let early = evidence_bake.is_some_and(|min| baked >= min) && baked < bake;
+    if baked >= bake || early {
+        let confident = confidence_text(checks);
         Decision {
             verdict: Verdict::Continue,
             reason: format!(
-                "ready to expand to {}, needs approval from {}",
-                next.traffic, rollout.approver
+                "ready to expand to {}{}{}, needs approval from {}",
+                next.traffic,
+                if confident.is_empty() { "" } else { ": " },
+                confident,
+                rollout.approver
             ),
             ready_to_expand: Some(Expansion {
                 next_index: stage.index + 1,
@@ -108,13 +132,45 @@ fn continue_clean(rollout: &Rollout, stage: StagePosition, n: usize, now: Timest
         Decision {
             verdict: Verdict::Continue,
             reason: format!(
-                "all {n} checks passing; {traffic} has baked {} of {}",
+                "all {n} checks passing; {traffic} has baked {} of {}{}",
                 format_elapsed(saturating::whole_seconds(baked)),
-                format_duration(bake)
+                format_duration(bake),
+                match evidence_bake {
+                    Some(min) => format!(" (evidence may end it from {})", format_duration(min)),
+                    None => String::new(),
+                }
             ),
             ready_to_expand: None,
         }
     }
+}
+
+/// `95% confident error_rate is below 0.1% (41 bad of 86,412 requests, at
+/// most 0.062%)`, for each count check, in the approver's words.
+fn confidence_text(checks: &[CheckResult]) -> String {
+    checks
+        .iter()
+        .filter_map(|c| {
+            let e = c.evidence.as_ref()?;
+            let side = match c.threshold.bound {
+                crate::domain::Bound::Below => "below",
+                crate::domain::Bound::Above => "above",
+            };
+            let (word, bound) = match c.threshold.bound {
+                crate::domain::Bound::Below => ("at most", e.upper),
+                crate::domain::Bound::Above => ("at least", e.lower),
+            };
+            Some(format!(
+                "{} confident {} is {side} {} ({}, {word} {})",
+                e.confidence_text(),
+                c.name,
+                c.threshold.format_value(c.threshold.value),
+                e.counts_text(),
+                c.threshold.format_value(bound)
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn elapsed(since: Timestamp, now: Timestamp) -> Duration {
@@ -129,7 +185,11 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
             c.name,
             c.error.as_deref().unwrap_or("unknown error")
         ),
-        CheckStatus::NoData => format!("{}: {}", c.name, c.value_text),
+        CheckStatus::NoData | CheckStatus::Insufficient => format!("{}: {}", c.name, c.value_text),
+        CheckStatus::Failing if c.is_shared_failure() => format!(
+            "{}: {} (limit {}); hold, do not roll the canary back: the stable track is failing too",
+            c.name, c.value_text, c.threshold
+        ),
         _ => {
             let mut s = format!("{} {} (limit {})", c.name, c.value_text, c.threshold);
             let broken: Vec<String> = c

@@ -13,6 +13,7 @@ fn ts(s: &str) -> Timestamp {
 
 fn check(name: &str, bound: Bound, value: f64, on_fail: OnFail, for_s: u64) -> Check {
     Check {
+        counts: None,
         name: name.into(),
         query: format!("{name}_query"),
         threshold: Threshold {
@@ -41,14 +42,17 @@ fn rollout() -> Rollout {
         },
         stages: vec![
             Stage {
+                min_bake: None,
                 traffic: Percent(5.0),
                 bake: Some(Duration::from_secs(24 * 3600)),
             },
             Stage {
+                min_bake: None,
                 traffic: Percent(10.0),
                 bake: Some(Duration::from_secs(5 * 86400)),
             },
             Stage {
+                min_bake: None,
                 traffic: Percent(100.0),
                 bake: None,
             },

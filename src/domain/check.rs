@@ -18,6 +18,9 @@ pub enum CheckStatus {
     NoData,
     /// The query failed (Prometheus down, slow, bad PromQL).
     Error,
+    /// A count-based check with too few requests to say either way: it
+    /// neither rolls back nor counts as healthy; the stage is not ready.
+    Insufficient,
 }
 
 impl CheckStatus {
@@ -28,11 +31,12 @@ impl CheckStatus {
             CheckStatus::Failing => "failing",
             CheckStatus::NoData => "no_data",
             CheckStatus::Error => "error",
+            CheckStatus::Insufficient => "insufficient",
         }
     }
 
     /// Gauge value on /metrics (`sena_check_status`): 0 passing, 1 pending,
-    /// 2 failing, 3 no_data, 4 error.
+    /// 2 failing, 3 no_data, 4 error, 5 insufficient.
     pub fn gauge(self) -> i64 {
         match self {
             CheckStatus::Passing => 0,
@@ -40,6 +44,7 @@ impl CheckStatus {
             CheckStatus::Failing => 2,
             CheckStatus::NoData => 3,
             CheckStatus::Error => 4,
+            CheckStatus::Insufficient => 5,
         }
     }
 
@@ -50,7 +55,8 @@ impl CheckStatus {
             CheckStatus::Error => 1,
             CheckStatus::NoData => 2,
             CheckStatus::Pending => 3,
-            CheckStatus::Passing => 4,
+            CheckStatus::Insufficient => 4,
+            CheckStatus::Passing => 5,
         }
     }
 }
@@ -105,12 +111,26 @@ pub struct CheckResult {
     pub description: Option<String>,
     pub runbook_url: Option<String>,
     pub query: String,
+    /// A count-based check's counts, interval and finding; `None` for a
+    /// plain value check (and in rows written before counts existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::evidence::Evidence>,
 }
 
 impl CheckResult {
     /// The series that broke the limit, for "which region broke" messages.
     pub fn breaching_series(&self) -> impl Iterator<Item = &SeriesValue> {
         self.series.iter().filter(|s| s.breaching)
+    }
+
+    /// Failing only because the baseline fails as well: a shared failure
+    /// (the database down for everyone) holds, it never rolls the canary back.
+    pub fn is_shared_failure(&self) -> bool {
+        self.status == CheckStatus::Failing
+            && self
+                .evidence
+                .as_ref()
+                .is_some_and(|e| e.finding == super::evidence::Finding::Shared)
     }
 }
 

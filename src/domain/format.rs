@@ -51,6 +51,15 @@ pub fn format_bytes(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
+/// A series' labels as PromQL writes them, `{region="eu"}`, or `(no labels)`.
+pub fn labels_or_none(labels: &std::collections::BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return "(no labels)".into();
+    }
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
 /// `0.0042` in percent notation → `0.42%`; seconds → `2.31s`.
 pub fn format_in_unit(value: f64, unit: Unit) -> String {
     if let Some(text) = super::float::non_finite_text(value) {

@@ -7,6 +7,7 @@
 //! - `access`: who asks (a person, a machine, a local caller) and what it may do;
 //! - `threshold`: a check's limit, typed from the YAML to the message;
 //! - `check`: what one evaluation of a check found;
+//! - `evidence`: the counts behind a count-based check, and how they are said;
 //! - `verdict`: continue / hold / rollback, the decision, the stage;
 //! - `incident`: an incident and what was last said about a rollout;
 //! - `advisory`: what people are told, to whom, on which channel;
@@ -17,6 +18,7 @@ pub mod access;
 pub mod advisory;
 pub mod approval;
 pub mod check;
+pub mod evidence;
 pub mod float;
 pub mod format;
 pub mod gate;
@@ -34,6 +36,7 @@ pub use approval::{
     Refused, Via,
 };
 pub use check::{BreachMemory, CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
+pub use evidence::{Evidence, Share};
 pub use gate::{judge as judge_gate, Evaluated, GateInput, GatePass, GateView};
 pub use incident::{Incident, RolloutMemory};
 pub use progress::{RecipientProgress, Refusal};

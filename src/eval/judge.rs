@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use crate::config::{Bound, Check, NoData, Threshold};
 use crate::datasource::{DatasourceError, RangeSeries, Sample};
-use crate::domain::{CheckResult, CheckStatus, SeriesValue, SERIES_KEPT};
+use crate::domain::{CheckResult, CheckStatus, Evidence, SeriesValue, SERIES_KEPT};
 
 /// What the answer says before `for` is applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,6 +22,8 @@ pub enum Observation {
         holds: bool,
     },
     Failed(DatasourceError),
+    /// A count-based check with too few requests to judge either way.
+    Insufficient,
 }
 
 pub struct Observed {
@@ -31,6 +33,8 @@ pub struct Observed {
     pub series: Vec<SeriesValue>,
     pub series_total: usize,
     pub breaching_total: usize,
+    /// A count-based check's counts and finding (the worst series').
+    pub evidence: Option<Evidence>,
 }
 
 /// Classifies a query answer. Every series is checked and the worst decides.
@@ -46,6 +50,7 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
                 series: Vec::new(),
                 series_total: 0,
                 breaching_total: 0,
+                evidence: None,
             }
         }
     };
@@ -59,6 +64,7 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
             series: Vec::new(),
             series_total: 0,
             breaching_total: 0,
+            evidence: None,
         };
     }
     let t = &check.threshold;
@@ -109,6 +115,7 @@ pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> O
         series,
         series_total,
         breaching_total,
+        evidence: None,
     }
 }
 
@@ -154,6 +161,11 @@ pub fn judge(
 ) -> (CheckResult, Option<Timestamp>) {
     let t = &check.threshold;
     let for_seconds = check.for_duration.as_secs();
+    // A count-based check says its counts, not only its value.
+    let measured = |value: Option<f64>| match &observed.evidence {
+        Some(e) => e.summary(t),
+        None => value.map(|v| t.format_value(v)).unwrap_or_default(),
+    };
     let (status, breach, error, value_text) = match &observed.observation {
         Observation::Breaching => {
             let started = breach_started_at.unwrap_or(now);
@@ -163,19 +175,15 @@ pub fn judge(
             } else {
                 CheckStatus::Pending
             };
-            let v = observed
-                .value
-                .map(|v| t.format_value(v))
-                .unwrap_or_default();
-            (status, Some(started), None, v)
+            (status, Some(started), None, measured(observed.value))
         }
-        Observation::Healthy => {
-            let v = observed
-                .value
-                .map(|v| t.format_value(v))
-                .unwrap_or_default();
-            (CheckStatus::Passing, None, None, v)
-        }
+        Observation::Healthy => (CheckStatus::Passing, None, None, measured(observed.value)),
+        Observation::Insufficient => (
+            CheckStatus::Insufficient,
+            None,
+            None,
+            measured(observed.value),
+        ),
         Observation::Blind { why, holds: true } => (
             CheckStatus::NoData,
             breach_started_at,
@@ -213,6 +221,7 @@ pub fn judge(
         description: check.description.clone(),
         runbook_url: check.runbook_url.clone(),
         query: check.query.clone(),
+        evidence: observed.evidence,
     };
     (result, breach)
 }

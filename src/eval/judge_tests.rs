@@ -8,6 +8,7 @@ use crate::config::{OnFail, Unit};
 
 fn check(bound: Bound, value: f64) -> Check {
     Check {
+        counts: None,
         name: "c".into(),
         query: "q".into(),
         threshold: Threshold {

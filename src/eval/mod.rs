@@ -2,6 +2,7 @@
 //! each answer into a `CheckResult` (value, status, breaching series).
 //! `judge` is the pure part; `run` does the querying.
 
+pub mod counts;
 pub mod judge;
 pub mod run;
 

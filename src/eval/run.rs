@@ -6,8 +6,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use jiff::Timestamp;
 
-use super::judge::{breach_start_from_range, judge, observe, Observation};
-use crate::config::Rollout;
+use super::counts::observe_counts;
+use super::judge::{breach_start_from_range, judge, observe, Observation, Observed};
+use crate::config::{Check, Rollout};
 use crate::datasource::Datasource;
 use crate::domain::{BreachMemory, CheckResult};
 use crate::saturating;
@@ -17,23 +18,23 @@ use crate::saturating;
 pub async fn evaluate_rollout(
     ds: &dyn Datasource,
     rollout: &Rollout,
+    stage_started_at: Timestamp,
     at: Timestamp,
     breaches: &BreachMemory,
 ) -> (Vec<CheckResult>, BreachMemory) {
-    let answers = join_all(
+    let observed = join_all(
         rollout
             .checks
             .iter()
-            .map(|c| ds.query(&c.query, at, c.max_series)),
+            .map(|c| observe_check(ds, c, stage_started_at, at)),
     )
     .await;
     let mut memory = BreachMemory::new();
     let results = rollout
         .checks
         .iter()
-        .zip(answers)
-        .map(|(check, answer)| {
-            let observed = observe(check, answer);
+        .zip(observed)
+        .map(|(check, observed)| {
             let (result, start) = judge(check, observed, breaches.get(&check.name).copied(), at);
             if let Some(start) = start {
                 memory.insert(check.name.clone(), start);
@@ -44,16 +45,31 @@ pub async fn evaluate_rollout(
     (results, memory)
 }
 
+/// One check's answer: a count check asks for its counts (and judges
+/// them), a plain check runs its one query.
+async fn observe_check(
+    ds: &dyn Datasource,
+    check: &Check,
+    stage_started_at: Timestamp,
+    at: Timestamp,
+) -> Observed {
+    match &check.counts {
+        Some(q) => observe_counts(ds, check, q, stage_started_at, at).await,
+        None => observe(check, ds.query(&check.query, at, check.max_series).await),
+    }
+}
+
 /// One evaluation with no daemon state (`sena eval`): a breaching check with
 /// a `for` asks Prometheus for the `for` window to learn when the breach
 /// began, so the one-shot answer matches what the daemon would say.
 pub async fn evaluate_rollout_stateless(
     ds: &dyn Datasource,
     rollout: &Rollout,
+    stage_started_at: Timestamp,
     at: Timestamp,
 ) -> Vec<CheckResult> {
     let per_check = rollout.checks.iter().map(|check| async move {
-        let observed = observe(check, ds.query(&check.query, at, check.max_series).await);
+        let observed = observe_check(ds, check, stage_started_at, at).await;
         let mut started = None;
         if observed.observation == Observation::Breaching && !check.for_duration.is_zero() {
             // Look back further than `for` so "breaching for" reads as the

@@ -86,7 +86,7 @@ pub async fn run(tools: &Tools, test: &TestCase) -> Result<TestOutcome, String> 
     let mut instants = Vec::with_capacity(test.expect.len());
     for expectation in &test.expect {
         let now = instant(expectation.at);
-        let checks = evaluate_rollout_stateless(&ds, &test.rollout, now).await;
+        let checks = evaluate_rollout_stateless(&ds, &test.rollout, stage.started_at, now).await;
         let decision = decide(&test.rollout, stage, &checks, now);
         let mismatches = compare(expectation, &decision, &checks);
         instants.push(Instant {

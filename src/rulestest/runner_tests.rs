@@ -7,6 +7,7 @@ use crate::rulestest::report;
 
 fn check(name: &str, status: CheckStatus, value_text: &str) -> CheckResult {
     CheckResult {
+        evidence: None,
         name: name.into(),
         status,
         value: None,

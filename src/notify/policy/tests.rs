@@ -52,10 +52,12 @@ fn rollout() -> Rollout {
         },
         stages: vec![
             Stage {
+                min_bake: None,
                 traffic: Percent(5.0),
                 bake: Some(Duration::from_secs(86400)),
             },
             Stage {
+                min_bake: None,
                 traffic: Percent(100.0),
                 bake: None,
             },

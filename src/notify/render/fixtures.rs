@@ -31,6 +31,7 @@ fn series(region: &str, value: f64, breaching: bool) -> SeriesValue {
 
 pub fn error_rate() -> CheckResult {
     CheckResult {
+        evidence: None,
         name: "error_rate".into(),
         status: CheckStatus::Failing,
         value: Some(0.0042),
@@ -59,6 +60,7 @@ pub fn error_rate() -> CheckResult {
 
 pub fn latency() -> CheckResult {
     CheckResult {
+        evidence: None,
         name: "latency_p95".into(),
         status: CheckStatus::Passing,
         value: Some(1.2),
@@ -84,6 +86,7 @@ pub fn latency() -> CheckResult {
 
 pub fn satisfaction(value: f64, status: CheckStatus) -> CheckResult {
     CheckResult {
+        evidence: None,
         name: "satisfaction".into(),
         status,
         value: Some(value),

@@ -95,7 +95,7 @@ fn check_row(out: &mut String, a: &Advisory, check: &CheckResult) {
     let status_colour = match check.status {
         CheckStatus::Failing => "#c62828",
         CheckStatus::Error | CheckStatus::NoData => "#e65100",
-        CheckStatus::Pending => "#9e7b00",
+        CheckStatus::Pending | CheckStatus::Insufficient => "#9e7b00",
         CheckStatus::Passing => "#2e7d32",
     };
     let mut detail = format!("<code>{}</code>", esc(&facts.measurement));

@@ -306,6 +306,7 @@ pub(crate) fn status_label(status: CheckStatus) -> &'static str {
         CheckStatus::Error => "ERROR",
         CheckStatus::NoData => "NO DATA",
         CheckStatus::Pending => "pending",
+        CheckStatus::Insufficient => "insufficient evidence",
         CheckStatus::Passing => "ok",
     }
 }

@@ -103,7 +103,7 @@ fn mark(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Failing => "✗",
         CheckStatus::Error | CheckStatus::NoData => "!",
-        CheckStatus::Pending => "…",
+        CheckStatus::Pending | CheckStatus::Insufficient => "…",
         CheckStatus::Passing => "✓",
     }
 }

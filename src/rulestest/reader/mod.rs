@@ -144,6 +144,7 @@ fn only_stage() -> Stage {
     Stage {
         traffic: Percent(100.0),
         bake: None,
+        min_bake: None,
     }
 }
 

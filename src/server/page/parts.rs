@@ -33,7 +33,7 @@ pub fn verdict_badge(h: &mut Html, verdict: Option<Verdict>) {
 pub fn status_label(h: &mut Html, status: CheckStatus) {
     let mark = match status {
         CheckStatus::Passing => "✓",
-        CheckStatus::Pending => "…",
+        CheckStatus::Pending | CheckStatus::Insufficient => "…",
         CheckStatus::Failing => "✗",
         CheckStatus::NoData => "?",
         CheckStatus::Error => "!",

@@ -11,6 +11,7 @@ use crate::domain::{Verdict, Via};
 
 fn rollout() -> Rollout {
     let stage = |p: f64| Stage {
+        min_bake: None,
         traffic: Percent(p),
         bake: Some(Duration::from_secs(60)),
     };
