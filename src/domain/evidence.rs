@@ -319,7 +319,7 @@ mod tests {
         });
         let text = e.summary(&limit());
         assert!(
-            text.ends_with("the baseline is past the limit too (600 bad of 57,000, 1.05%): a shared failure, not the canary's"),
+            text.ends_with("the baseline is past the limit too (600 bad of 57,000, 1.0526%): a shared failure, not the canary's"),
             "{text}"
         );
     }
