@@ -30,6 +30,7 @@ const STATUSES: &[(&str, CheckStatus)] = &[
     ("failing", CheckStatus::Failing),
     ("no_data", CheckStatus::NoData),
     ("error", CheckStatus::Error),
+    ("insufficient", CheckStatus::Insufficient),
 ];
 
 pub(super) fn input_series(d: &mut FileDiags, node: &Node, interval: Duration) -> Vec<InputSeries> {
