@@ -17,6 +17,21 @@ const DIR: &str = "tests/fixtures/rules";
 
 /// (fixture, every diagnostic line it produces, in order).
 const BAD: &[(&str, &[&str])] = &[
+(
+    "counts-bad.yaml",
+    &[
+        "tests/fixtures/rules/counts-bad.yaml:3:5: a check has `query:` or count queries (`bad:`/`good:` with `total:`), not both; remove one",
+        "tests/fixtures/rules/counts-bad.yaml:8:10: `bad` needs `{{ window }}` where its range goes, like `sum(increase(http_requests_total{...}[{{ window }}]))`: Sena asks for the counts over the windows it judges",
+        "tests/fixtures/rules/counts-bad.yaml:14:12: a `bad:` count check limits the bad share from above: write `below:` (for example `below: 0.1%`)",
+        "tests/fixtures/rules/counts-bad.yaml:15:5: a count check needs `total:`, the query counting every request that `good:` is a share of",
+        "tests/fixtures/rules/counts-bad.yaml:21:12: a count check's limit is a share of requests, not a duration; for latency count the requests slower than it (`below: 5%` of requests over 2s)",
+        "tests/fixtures/rules/counts-bad.yaml:26:21: `track` has no `track=\"...\"` matcher in `bad:` to swap; write the baseline's own `vs: {bad: ..., total: ...}` instead",
+        "tests/fixtures/rules/counts-bad.yaml:28:23: `{{ window }}` is only for count queries (`bad:`, `good:`, `total:`); a plain `query:` has a fixed range",
+        "tests/fixtures/rules/counts-bad.yaml:34:17: `confidence` must be between 50% and 99.9999%; 95% is the usual choice",
+        "tests/fixtures/rules/counts-bad.yaml:35:49: `max_ratio` must be a number of at least 1: how many times the baseline's bad share the canary may reach (2 allows twice as many)",
+        "tests/fixtures/rules/counts-bad.yaml:39:5: `total` belongs to a count check; add `bad:` (or `good:`) and `total:` queries, or remove `total`",
+    ],
+),
     (
         "both-thresholds-bad.yaml",
         &[
@@ -306,7 +321,7 @@ const BAD: &[(&str, &[&str])] = &[
         "tests/fixtures/rules/unknown-key-bad.yaml:2:11: check has no threshold; add `below:` (healthy while the value stays under it) or `above:`",
         "tests/fixtures/rules/unknown-key-bad.yaml:4:5: unknown key `belo`, did you mean `below`?",
         "tests/fixtures/rules/unknown-key-bad.yaml:5:5: unknown key `on_fial`, did you mean `on_fail`?",
-        "tests/fixtures/rules/unknown-key-bad.yaml:6:5: unknown key `threshold` (valid: name, query, below, above, for, on_fail, no_data, description, runbook_url, max_series)",
+        "tests/fixtures/rules/unknown-key-bad.yaml:6:5: unknown key `threshold` (valid: name, query, below, above, for, on_fail, no_data, description, runbook_url, max_series, bad, good, total, confidence, min_total, vs)",
         ],
     ),
 ];
@@ -480,9 +495,9 @@ fn the_binary_summarises_a_valid_config() {
     assert_eq!(
         stdout,
         "checkout-api: 3 checks every 30s; stages 5% (bake 24h) → 10% (bake 5d) → 50% (bake 16d) → 100%; approver lubit\n\
-         \x20 error_rate < 0.1% for 2m, on fail rollback, no data hold (../rules/canary.yaml:32)\n\
-         \x20 p95_latency < 2s for 2m, on fail rollback, no data hold (../rules/canary.yaml:47)\n\
-         \x20 satisfaction > 95% for 5m, on fail hold, no data hold (../rules/canary.yaml:60)\n"
+         \x20 error_rate < 0.1% from counts (bad/total, 95% confident, at most 2× the baseline), on fail rollback, no data hold (../rules/canary.yaml:49)\n\
+         \x20 p95_latency > 95% from counts (good/total, 95% confident), on fail rollback, no data hold (../rules/canary.yaml:66)\n\
+         \x20 satisfaction > 95% from counts (good/total, 95% confident), on fail hold, no data hold (../rules/canary.yaml:78)\n"
     );
 }
 

@@ -60,6 +60,9 @@ pub fn write_rollout(out: &mut dyn Write, rollout: &Rollout) -> std::io::Result<
     )?;
     for check in &rollout.checks {
         writeln!(out, "  {}", describe_check(check))?;
+        if let Some(note) = plain_note(check) {
+            writeln!(out, "    {note}")?;
+        }
     }
     Ok(())
 }
@@ -79,10 +82,44 @@ pub fn describe_check(check: &Check) -> String {
         NoData::Hold => "hold",
         NoData::Ignore => "ignore",
     };
+    let counts = match &check.counts {
+        None => String::new(),
+        Some(q) => {
+            let mut s = format!(
+                " from counts ({}/total, {} confident",
+                q.share.noun(),
+                crate::domain::format::trim_float((q.confidence * 100.0 * 1e6).round() / 1e6) + "%"
+            );
+            if let Some(b) = &q.baseline {
+                s.push_str(&format!(
+                    ", at most {}× the baseline",
+                    crate::domain::format::trim_float(b.max_ratio)
+                ));
+            }
+            if q.min_total > 0.0 {
+                s.push_str(&format!(", at least {} requests", q.min_total));
+            }
+            s.push(')');
+            s
+        }
+    };
     format!(
-        "{} {}{for_part}, on fail {on_fail}, no data {no_data} ({})",
+        "{} {}{counts}{for_part}, on fail {on_fail}, no data {no_data} ({})",
         check.name, check.threshold, check.defined_at
     )
+}
+
+/// What a plain value check cannot do, said where its author reads: it is
+/// judged on its value alone, with no count of the requests behind it, so
+/// at low traffic one bad request can breach it.
+pub fn plain_note(check: &Check) -> Option<String> {
+    if check.counts.is_some() {
+        return None;
+    }
+    Some(match config::quantile_hint(check) {
+        Some(hint) => format!("hint: {hint}"),
+        None => "note: a plain value, judged without counts: Sena cannot say how many requests stand behind it or how sure it is; if it is a ratio, write it as counts (`bad:` or `good:` with `total:`)".into(),
+    })
 }
 
 #[cfg(test)]
@@ -113,7 +150,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "web: 1 check every 30s; stages 5% (bake 24h) → 100%; approver lubit\n  error_rate < 0.1% for 2m, on fail rollback, no data hold (r.yaml:2)\n"
+            "web: 1 check every 30s; stages 5% (bake 24h) → 100%; approver lubit\n  error_rate < 0.1% for 2m, on fail rollback, no data hold (r.yaml:2)\n    note: a plain value, judged without counts: Sena cannot say how many requests stand behind it or how sure it is; if it is a ratio, write it as counts (`bad:` or `good:` with `total:`)\n"
         );
 
         fs::write(
