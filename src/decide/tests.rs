@@ -232,3 +232,118 @@ fn error_during_breach_keeps_breach_start() {
     assert_eq!(r.status, crate::eval::CheckStatus::Passing);
     assert_eq!(cleared, None);
 }
+
+/// A count check's result as `eval::counts` would give it.
+fn counted(
+    name: &str,
+    status: CheckStatus,
+    finding: crate::domain::evidence::Finding,
+) -> CheckResult {
+    use crate::domain::evidence::{BaselineEvidence, Evidence, Finding};
+    let now = ts("2025-10-23T14:00:01Z");
+    let mut r = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now).remove(0);
+    r.name = name.into();
+    r.status = status;
+    r.evidence = Some(Evidence {
+        share: crate::domain::Share::Bad,
+        finding,
+        part: 41.0,
+        total: 86_412.0,
+        window_seconds: 86_400,
+        value: 0.000474,
+        lower: 0.0002,
+        upper: 0.00062,
+        confidence: 0.95,
+        recent: None,
+        total_needed: None,
+        ready_in_seconds: None,
+        requests_per_second: 1.0,
+        baseline: (finding == Finding::Shared).then_some(BaselineEvidence {
+            part: 600.0,
+            total: 57_000.0,
+            value: 0.0105,
+            max_ratio: 2.0,
+            exceeds_limit: true,
+        }),
+    });
+    r
+}
+
+#[test]
+fn insufficient_evidence_continues_but_is_never_ready() {
+    use crate::domain::evidence::Finding;
+    let now = ts("2025-10-23T14:00:01Z");
+    let mut checks = vec![counted(
+        "error_rate",
+        CheckStatus::Insufficient,
+        Finding::Insufficient,
+    )];
+    checks[0].value_text = "insufficient evidence: 0 bad of 37 requests".into();
+    let d = decide(&rollout(), at_stage0(), &checks, now);
+    assert_eq!(d.verdict, Verdict::Continue);
+    assert!(d.ready_to_expand.is_none());
+    assert!(
+        d.reason
+            .contains("not ready to expand: error_rate: insufficient evidence"),
+        "{}",
+        d.reason
+    );
+}
+
+#[test]
+fn a_failure_the_stable_track_shares_holds_instead_of_rolling_back() {
+    use crate::domain::evidence::Finding;
+    let now = ts("2025-10-23T14:00:01Z");
+    let shared = counted("error_rate", CheckStatus::Failing, Finding::Shared);
+    assert!(shared.is_shared_failure());
+    let d = decide(&rollout(), at_stage0(), &[shared], now);
+    assert_eq!(d.verdict, Verdict::Hold, "{}", d.reason);
+    assert!(
+        d.reason.contains("the stable track is failing too"),
+        "{}",
+        d.reason
+    );
+    // The canary's own failure still rolls back.
+    let own = counted("error_rate", CheckStatus::Failing, Finding::Exceeds);
+    assert_eq!(
+        decide(&rollout(), at_stage0(), &[own], now).verdict,
+        Verdict::Rollback
+    );
+}
+
+#[test]
+fn ready_says_how_confident_in_the_approvers_words() {
+    use crate::domain::evidence::Finding;
+    let now = ts("2025-10-23T14:00:01Z");
+    let within = counted("error_rate", CheckStatus::Passing, Finding::Within);
+    let d = decide(&rollout(), at_stage0(), &[within], now);
+    assert!(d.ready_to_expand.is_some());
+    assert_eq!(
+        d.reason,
+        "ready to expand to 10%: 95% confident error_rate is below 0.1% (41 bad of 86,412 requests, at most 0.062%), needs approval from lubit"
+    );
+}
+
+#[test]
+fn min_bake_lets_evidence_end_the_bake_only_when_every_check_has_some() {
+    use crate::domain::evidence::Finding;
+    let mut r = rollout();
+    r.stages[0].min_bake = Some(Duration::from_secs(6 * 3600));
+    let now = ts("2025-10-22T21:00:00Z"); // 7 h into a 24 h bake
+    let within = counted("error_rate", CheckStatus::Passing, Finding::Within);
+    let d = decide(&r, at_stage0(), std::slice::from_ref(&within), now);
+    assert!(d.ready_to_expand.is_some(), "{}", d.reason);
+    // Before min_bake: not yet, and the reason says when evidence may end it.
+    let early = ts("2025-10-22T19:00:00Z");
+    let d = decide(&r, at_stage0(), std::slice::from_ref(&within), early);
+    assert!(d.ready_to_expand.is_none());
+    assert!(
+        d.reason.contains("evidence may end it from 6h"),
+        "{}",
+        d.reason
+    );
+    // A plain check beside it: the full bake applies.
+    let plain = results(vec![Ok(sample(0.0)), Ok(sample(0.99))], None, now).remove(1);
+    let d = decide(&r, at_stage0(), &[within, plain], now);
+    assert!(d.ready_to_expand.is_none(), "{}", d.reason);
+}
