@@ -23,7 +23,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("roster", &["domain", "saturating"]),
     ("config", &["domain", "roster", "saturating"]),
     ("datasource", &["domain", "config", "saturating"]),
-    ("eval", &["domain", "config", "datasource", "saturating"]),
+    (
+        "eval",
+        &["domain", "config", "datasource", "stats", "saturating"],
+    ),
     ("decide", &["domain", "config", "saturating"]),
     ("report", &["domain", "config", "saturating"]),
     (

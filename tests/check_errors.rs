@@ -30,6 +30,7 @@ const BAD: &[(&str, &[&str])] = &[
         "tests/fixtures/rules/counts-bad.yaml:34:17: `confidence` must be between 50% and 99.9999%; 95% is the usual choice",
         "tests/fixtures/rules/counts-bad.yaml:35:49: `max_ratio` must be a number of at least 1: how many times the baseline's bad share the canary may reach (2 allows twice as many)",
         "tests/fixtures/rules/counts-bad.yaml:39:5: `total` belongs to a count check; add `bad:` (or `good:`) and `total:` queries, or remove `total`",
+        "tests/fixtures/rules/counts-bad.yaml:44:45: `floor` is a share strictly between 0% and 100%: a canary confidently on the healthy side of it is no regression, however it compares; leave it out for none",
     ],
 ),
     (

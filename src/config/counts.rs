@@ -249,6 +249,14 @@ fn read_vs(
         },
     };
     let floor = share_value(d, &f, "floor");
+    if let (Some(v), Some(node)) = (floor, f.get("floor")) {
+        if !(v > 0.0 && v < 1.0) {
+            d.error(
+                &node.referenced,
+                "`floor` is a share strictly between 0% and 100%: a canary confidently on the healthy side of it is no regression, however it compares; leave it out for none",
+            );
+        }
+    }
     let mut swapped = Vec::new();
     let (base_part, base_total) = match f.get("labels") {
         Some(labels_node) => {

@@ -20,6 +20,9 @@ use crate::stats::{
     self, Counts, Finding, Judgement, Spec, Track, BUCKETS_PER_DAY, BUCKET_SECONDS,
 };
 
+/// Counts above this are refused as nonsense (1e15: 30,000 years at 1M req/s).
+const MAX_COUNT: f64 = 1e15;
+
 /// A group's labels, `__name__` left out.
 type Key = BTreeMap<String, String>;
 
@@ -276,6 +279,13 @@ fn counts(
     if !part.is_finite() || !total.is_finite() {
         return Err(format!(
             "{whose}counts are not numbers ({part_key} {part}, total {total}): no samples in the window?"
+        ));
+    }
+    // No service counts a quadrillion requests in one stage; such a count
+    // is a query summing the wrong thing, and would overflow the evidence.
+    if part > MAX_COUNT || total > MAX_COUNT {
+        return Err(format!(
+            "{whose}counts are implausibly large ({part_key} {part}, total {total}); check the queries"
         ));
     }
     if part < 0.0 || total < 0.0 {

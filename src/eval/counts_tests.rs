@@ -195,6 +195,7 @@ fn nonsense_counts_hold_and_say_why() {
         (1.0, f64::INFINITY, "not numbers"),
         (-3.0, 100.0, "negative"),
         (500.0, 100.0, "more than `total`"),
+        (1.0, 1e300, "implausibly large"),
     ] {
         let mut ds = Scripted::default();
         ds.instant

@@ -68,7 +68,7 @@ tests:
     assert!(first.rollout.checks[0]
         .query
         .contains(r#"app="checkout-api""#));
-    assert_eq!(first.rollout.checks[0].defined_at, "canary.yaml:32");
+    assert_eq!(first.rollout.checks[0].defined_at, "canary.yaml:49");
     assert_eq!(first.series[0].labels["code"], "200");
     assert_eq!(
         first.series[0].points,
@@ -132,7 +132,7 @@ tests:
             "10:9: missing required key `series`",
             "14:18: unknown verdict value `rolback`, did you mean `rollback`?",
             "15:19: unknown check `eror_rate`, did you mean `error_rate`?",
-            "15:52: unknown check status `broken` (valid: passing, pending, failing, no_data, error)",
+            "15:52: unknown check status `broken` (valid: passing, pending, failing, no_data, error, insufficient)",
             "16:9: this expectation checks nothing; add `verdict`, `checks`, `reason_contains` or `ready`",
             "17:13: `at` is past 31d, the longest a test may span",
         ]
