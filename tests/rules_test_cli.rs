@@ -58,25 +58,27 @@ fn the_shipped_canary_tests_pass() {
         0,
         &["rules/canary_test.yaml"],
         &[
-            "a healthy canary continues, and is ready to expand once baked",
-            "a 3% error burst rolls back after for",
-            "a canary with no traffic is blind, so it holds",
+            "a healthy canary continues, and is ready to expand once baked and confident",
+            "one 5xx at 1 req/s is not evidence of a breach",
+            "a 3% error rate rolls back within a minute",
+            "when stable fails as well it is a shared failure, and Sena holds",
+            "a canary with no traffic has no evidence, so it is never ready",
             "a canary that is not scraped at all holds",
-            "unhappy users hold the rollout after 5m, they do not roll it back",
-            "a slow canary rolls back once p95 has been over 2s for 2m",
+            "unhappy users hold the rollout, they do not roll it back",
+            "a slow canary rolls back once too many requests take over 2s",
         ],
     );
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("\n6 tests: 6 passed, 0 failed ("),
+        stdout.contains("\n8 tests: 8 passed, 0 failed ("),
         "{stdout}"
     );
     run_expecting(
         0,
         &["deploy/demo/canary_test.yaml"],
         &[
-            "the healthy demo canary continues",
-            "2% of 500s from 50s roll back 10s later",
+            "the healthy demo canary is soon confidently within every limit",
+            "2% of 500s from 50s roll back within seconds",
         ],
     );
 }
@@ -171,7 +173,7 @@ const BAD: &[(&str, &[&str])] = &[
         &[
             "DIR/values_bad_test.yaml:5:23: `soon` is not a duration (expected number at 0); write it like `30s`, `5m` or `1h30m`",
             "DIR/values_bad_test.yaml:7:31: `values`: `0+1x9999999999999` expands to 10000000000000 samples, past the 1000000 a test may hold in all its series; shorten the series or widen `interval`",
-            "DIR/values_bad_test.yaml:10:32: unknown check status `stuck` (valid: passing, pending, failing, no_data, error)",
+            "DIR/values_bad_test.yaml:10:32: unknown check status `stuck` (valid: passing, pending, failing, no_data, error, insufficient)",
             "DIR/values_bad_test.yaml:11:9: this expectation checks nothing; add `verdict`, `checks`, `reason_contains` or `ready`",
         ],
     ),
