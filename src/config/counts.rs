@@ -238,7 +238,7 @@ fn read_vs(
     let max_ratio = match f.get("max_ratio") {
         None => DEFAULT_MAX_RATIO,
         Some(n) => match n.value.scalar_text().map(|t| t.trim().parse::<f64>()) {
-            Some(Ok(r)) if r.is_finite() && r >= 1.0 && r <= 1e6 => r,
+            Some(Ok(r)) if (1.0..=1e6).contains(&r) => r,
             _ => {
                 d.error(
                     &n.referenced,

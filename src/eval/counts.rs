@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use futures_util::future::join_all;
 use jiff::Timestamp;
 
 use super::judge::{Observation, Observed};
@@ -25,6 +24,9 @@ const MAX_COUNT: f64 = 1e15;
 
 /// A group's labels, `__name__` left out.
 type Key = BTreeMap<String, String>;
+
+/// One series group's judgement and what it says, or why it cannot be judged.
+type Judged = Result<(Judgement, Evidence), String>;
 
 /// The windows one evaluation asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,19 +103,17 @@ async fn ask(
         ds.query_range(&q, start, end, BUCKET_SECONDS as f64, max_series)
             .await
     };
-    let (now, buckets) = futures_util::join!(
-        join_all([
-            ds.query(&part_stage, at, max_series),
-            ds.query(&total_stage, at, max_series)
-        ]),
-        futures_util::future::join(range(part_bucket), range(total_bucket)),
+    let (part_now, total_now, part_buckets, total_buckets) = futures_util::join!(
+        ds.query(&part_stage, at, max_series),
+        ds.query(&total_stage, at, max_series),
+        range(part_bucket),
+        range(total_bucket),
     );
-    let mut now = now.into_iter();
     TrackAnswers {
-        part_now: now.next().unwrap_or(Ok(Vec::new())),
-        total_now: now.next().unwrap_or(Ok(Vec::new())),
-        part_buckets: buckets.0,
-        total_buckets: buckets.1,
+        part_now,
+        total_now,
+        part_buckets,
+        total_buckets,
     }
 }
 
@@ -174,26 +174,26 @@ fn judge_answers(
     let baseline_by_key: Option<BTreeMap<Key, &Result<Track, String>>> = baseline
         .as_ref()
         .map(|b| b.iter().map(|(k, t)| (without_swapped(k), t)).collect());
-    let mut groups: Vec<(Key, Result<(Judgement, Evidence), String>)> = Vec::new();
+    let mut groups: Vec<(Key, Judged)> = Vec::new();
     for (key, track) in &canary {
-        let outcome = (|| {
-            let track = track.as_ref().map_err(Clone::clone)?;
-            let base = match &baseline_by_key {
-                None => None,
-                Some(map) => match map.get(&without_swapped(key)) {
-                    Some(Ok(b)) => Some(b),
-                    Some(Err(why)) => return Err(why.clone()),
-                    None => {
-                        return Err(format!(
-                            "the baseline has no series for {}",
-                            crate::domain::format::labels_or_none(key)
-                        ))
-                    }
-                },
-            };
-            let j = stats::judge(&spec, track, base);
-            Ok((j, evidence(q, &j, track, base, windows)))
-        })();
+        let baseline = baseline_by_key
+            .as_ref()
+            .map(|map| match map.get(&without_swapped(key)) {
+                Some(Ok(b)) => Ok(b),
+                Some(Err(why)) => Err(why.clone()),
+                None => Err(format!(
+                    "the baseline has no series for {}",
+                    crate::domain::format::labels_or_none(key)
+                )),
+            })
+            .transpose();
+        let outcome = match (track.as_ref().map_err(Clone::clone), baseline) {
+            (Err(why), _) | (Ok(_), Err(why)) => Err(why),
+            (Ok(track), Ok(base)) => {
+                let j = stats::judge(&spec, track, base);
+                Ok((j, evidence(q, &j, track, base, windows)))
+            }
+        };
         groups.push((key.clone(), outcome));
     }
     summarize(check, groups)
@@ -427,8 +427,8 @@ fn evidence(
 
 /// The worst group decides: the canary's own breach, then a shared one,
 /// then blind, then not enough evidence, then within.
-fn summarize(check: &Check, groups: Vec<(Key, Result<(Judgement, Evidence), String>)>) -> Observed {
-    let rank = |g: &Result<(Judgement, Evidence), String>| match g {
+fn summarize(check: &Check, groups: Vec<(Key, Judged)>) -> Observed {
+    let rank = |g: &Judged| match g {
         Ok((j, _)) => match j.finding {
             Finding::ExceedsLimit(_) | Finding::WorseThanBaseline(_) => 0,
             Finding::Shared(_) => 1,
