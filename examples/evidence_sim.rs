@@ -184,7 +184,10 @@ impl Stage {
         if self.window.len() > PLAIN_WINDOW {
             self.window.pop_front();
         }
-        let w = self.window.iter().fold(Counts::default(), |a, b| add(a, *b));
+        let w = self
+            .window
+            .iter()
+            .fold(Counts::default(), |a, b| add(a, *b));
         // 0 requests in the window: NaN > limit is false, the alert resets.
         if w.total > 0.0 && w.bad / w.total > LIMIT {
             self.plain_run += 1;
@@ -358,7 +361,7 @@ fn pages(finding: &Finding) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scenario {
     /// Canary and stable healthy at `x` × the limit.
-    AA { x: f64 },
+    Healthy { x: f64 },
     /// The canary at `x` × the limit from the stage start; stable at 0.5×.
     Start { x: f64 },
     /// Three healthy days at 0.5×, then the canary at `x` × the limit.
@@ -371,7 +374,7 @@ impl Scenario {
     /// (canary, stable) error rates once the regression (if any) is on.
     fn rates(self) -> (f64, f64) {
         match self {
-            Scenario::AA { x } => (x * LIMIT, x * LIMIT),
+            Scenario::Healthy { x } => (x * LIMIT, x * LIMIT),
             Scenario::Start { x } | Scenario::Late { x } => (x * LIMIT, 0.5 * LIMIT),
             Scenario::Worse3 => (0.3 * LIMIT, 0.1 * LIMIT),
         }
@@ -379,7 +382,7 @@ impl Scenario {
 
     fn name(self) -> String {
         match self {
-            Scenario::AA { x } => format!("A/A {x}x"),
+            Scenario::Healthy { x } => format!("A/A {x}x"),
             Scenario::Start { x } => format!("{x}x from start"),
             Scenario::Late { x } => format!("{x}x after 3 days"),
             Scenario::Worse3 => "3x stable, under limit".to_string(),
@@ -457,7 +460,11 @@ fn healthy_past(stage: &mut Stage, rng: &mut Xoshiro256PlusPlus, traffic: f64) {
     let p = 0.5 * LIMIT;
     let bucket_seconds = BUCKET_SECONDS as f64;
     let early = (LATE_DAYS - 1) * BUCKETS_PER_DAY;
-    let c = draw(rng, poisson(traffic * bucket_seconds * early as f64).as_ref(), p);
+    let c = draw(
+        rng,
+        poisson(traffic * bucket_seconds * early as f64).as_ref(),
+        p,
+    );
     let s = draw(
         rng,
         poisson(traffic * STABLE_FACTOR * bucket_seconds * early as f64).as_ref(),
@@ -582,7 +589,7 @@ fn run_cells(
                     break;
                 };
                 let cell = &cells[ci];
-                let want_ready = matches!(cell.scenario, Scenario::AA { .. });
+                let want_ready = matches!(cell.scenario, Scenario::Healthy { .. });
                 let chunk: Vec<RunResult> = (from..to)
                     .map(|run| simulate(cell, seed, run, want_ready, run < verify_runs))
                     .collect();
@@ -683,16 +690,17 @@ fn report(
     seed: u64,
     hours: usize,
     wall: f64,
+    threads: usize,
 ) -> Report {
     let mut md = String::new();
     let mut violations = Vec::new();
     let aa_runs = cells
         .iter()
-        .find(|c| matches!(c.scenario, Scenario::AA { .. }))
+        .find(|c| matches!(c.scenario, Scenario::Healthy { .. }))
         .map_or(0, |c| c.runs);
     let reg_runs = cells
         .iter()
-        .find(|c| !matches!(c.scenario, Scenario::AA { .. }))
+        .find(|c| !matches!(c.scenario, Scenario::Healthy { .. }))
         .map_or(0, |c| c.runs);
     let _ = writeln!(
         md,
@@ -703,9 +711,8 @@ fn report(
          `cargo run --release --example evidence_sim -- --seed {seed} --runs \
          {aa_runs} --reg-runs {reg_runs} --hours {hours}`: {aa_runs} runs per \
          A/A cell, {reg_runs} per regression cell, one evaluation every 30 s \
-         for {hours} h, canary 5% of traffic (stable 19×); {wall:.0} s on {} \
-         threads.\n",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+         for {hours} h, canary 5% of traffic (stable 19×); {wall:.0} s on {threads} \
+         threads.\n"
     );
     let _ = writeln!(
         md,
@@ -719,7 +726,7 @@ fn report(
     );
     let _ = writeln!(md, "|---|---|---|---|---|---|");
     for (cell, runs) in cells.iter().zip(results) {
-        let Scenario::AA { x } = cell.scenario else {
+        let Scenario::Healthy { x } = cell.scenario else {
             continue;
         };
         let n = runs.len();
@@ -754,7 +761,7 @@ fn report(
     );
     let _ = writeln!(md, "|---|---|---|---|---|");
     for (cell, runs) in cells.iter().zip(results) {
-        if matches!(cell.scenario, Scenario::AA { .. }) {
+        if matches!(cell.scenario, Scenario::Healthy { .. }) {
             continue;
         }
         let times = |e: usize| -> Vec<Option<u32>> { runs.iter().map(|r| r.page[e]).collect() };
@@ -812,7 +819,7 @@ fn cells(aa_runs: usize, reg_runs: usize, hours: usize) -> Vec<Cell> {
     for x in [0.25, 0.5, 0.9] {
         for traffic in TRAFFIC {
             cells.push(Cell {
-                scenario: Scenario::AA { x },
+                scenario: Scenario::Healthy { x },
                 traffic,
                 runs: aa_runs,
                 steps,
@@ -883,7 +890,7 @@ fn main() {
     );
     let results = run_cells(&cells, seed, threads, verify_runs, true);
     let wall = started.elapsed().as_secs_f64();
-    let report = report(&cells, &results, seed, hours, wall);
+    let report = report(&cells, &results, seed, hours, wall, threads);
     println!("{}", report.markdown);
     println!("wall time: {wall:.1} s on {threads} threads");
     if let Some(dir) = std::path::Path::new(&out).parent() {
@@ -914,10 +921,10 @@ mod tests {
         let cases = [
             (Scenario::Late { x: 10.0 }, 1.0, 120),
             (Scenario::Late { x: 2.0 }, 10.0, 40),
-            (Scenario::AA { x: 0.9 }, 0.2, 600),
+            (Scenario::Healthy { x: 0.9 }, 0.2, 600),
             (Scenario::Start { x: 5.0 }, 10.0, 200),
             (Scenario::Worse3, 100.0, 200),
-            (Scenario::AA { x: 0.25 }, 1.0, 400),
+            (Scenario::Healthy { x: 0.25 }, 1.0, 400),
         ];
         for (scenario, traffic, steps) in cases {
             let cell = Cell {
@@ -937,7 +944,7 @@ mod tests {
     #[test]
     fn tiny_simulation_means_something() {
         let aa = Cell {
-            scenario: Scenario::AA { x: 0.5 },
+            scenario: Scenario::Healthy { x: 0.5 },
             traffic: 1.0,
             runs: 200,
             steps: 2 * STEPS_PER_HOUR,
