@@ -594,7 +594,7 @@ fn run_cells(
                     .map(|run| simulate(cell, seed, run, want_ready, run < verify_runs))
                     .collect();
                 results.lock().unwrap()[ci][from..to].copy_from_slice(&chunk);
-                if progress && (k + 1) % 50 == 0 {
+                if progress && (k + 1).is_multiple_of(50) {
                     eprintln!(
                         "  {}/{} chunks, {:.0} s",
                         k + 1,
