@@ -147,7 +147,7 @@ pub const CHECK_THRESHOLD: Metric = Metric::gauge(
 );
 pub const CHECK_STATUS: Metric = Metric::gauge(
     "sena_check_status",
-    "A check's status at the last evaluation: 0 passing, 1 pending, 2 failing, 3 no_data, 4 error.",
+    "A check's status at the last evaluation: 0 passing, 1 pending, 2 failing, 3 no_data, 4 error, 5 insufficient (a count check without enough evidence yet).",
 );
 pub const ROLLOUT_STAGE: Metric = Metric::gauge(
     "sena_rollout_stage",
