@@ -58,6 +58,7 @@ fn decision(
                     value: 0.01,
                     unit: Unit::Percent,
                 },
+                evidence: None,
             }],
             bake_elapsed_seconds: 600,
             incidents_during_stage: 0,
