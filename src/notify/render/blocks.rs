@@ -531,7 +531,12 @@ mod tests {
     fn count_checks_carry_their_evidence_as_lines_of_their_own() {
         let (v, all) = json(&count_rollback_advisory(), &[]);
         assert!(all.contains("`1.2% &gt; 0.1%` · breaching for 12m\\n90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%\\nrecent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)"), "{all}");
-        assert!(all.contains("*error_rate_new_region* insufficient evidence · `insufficient evidence for &lt; 0.1% (0% so far)`"), "{all}");
+        assert!(
+            all.contains(
+                "*error_rate_new_region* insufficient evidence · `0% so far (limit &lt; 0.1%)`"
+            ),
+            "{all}"
+        );
         assert!(
             all.contains("needs about 3,771 requests to confirm &lt; 0.1% at 95%"),
             "{all}"

@@ -150,7 +150,8 @@ pub(crate) fn measurement(c: &CheckResult) -> String {
 }
 
 /// `0.42% > 0.1%` from the share that decided (the recent window's when the
-/// change detector fired); `insufficient evidence for < 0.1% (0% so far)`;
+/// change detector fired); `0% so far (limit < 0.1%)` while the evidence is
+/// insufficient (the status says so, the facts say how much is missing);
 /// `0.3% vs baseline 0.1%` when the canary is judged against its baseline.
 fn count_measurement(c: &CheckResult) -> String {
     let Some(e) = &c.evidence else {
@@ -159,10 +160,7 @@ fn count_measurement(c: &CheckResult) -> String {
     let t = &c.threshold;
     let value = e.deciding_value();
     match e.finding {
-        Finding::Insufficient => format!(
-            "insufficient evidence for {t} ({} so far)",
-            t.format_value(value)
-        ),
+        Finding::Insufficient => format!("{} so far (limit {t})", t.format_value(value)),
         Finding::WorseThanBaseline => match &e.baseline {
             Some(b) => format!(
                 "{} vs baseline {}",
@@ -457,7 +455,7 @@ mod count_tests {
         assert_eq!(measurement(&within), "0.0474% < 0.1%");
         assert_eq!(
             measurement(&count_insufficient()),
-            "insufficient evidence for < 0.1% (0% so far)"
+            "0% so far (limit < 0.1%)"
         );
     }
 

@@ -171,7 +171,7 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("insufficient evidence  insufficient evidence for < 0.1% (0% so far)"),
+            t.contains("insufficient evidence  0% so far (limit < 0.1%)"),
             "{t}"
         );
         assert!(t.contains("      needs about 3,771 requests to confirm < 0.1% at 95% (at 1 req/s: in about 1h 2m)"), "{t}");
