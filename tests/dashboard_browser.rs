@@ -178,6 +178,17 @@ fn a_count_check_shows_its_counts_and_its_interval_band() {
             "{series} missing:\n{metrics}"
         );
     }
+
+    // On a phone the evidence wraps: nothing scrolls sideways.
+    b.set_window_size(390, 844);
+    b.goto(&format!("{}/rollouts/{name}", sena.base_url()));
+    b.wait_for(&format!("{check} ul.evidence"), DEADLINE);
+    let scroll = b.execute("return document.documentElement.scrollWidth;", json!([]));
+    b.screenshot("counts-2-phone");
+    assert!(
+        scroll.as_u64().is_some_and(|w| w <= 390),
+        "the count check's evidence scrolls sideways on a phone: scrollWidth {scroll}"
+    );
 }
 
 #[test]

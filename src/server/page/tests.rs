@@ -458,6 +458,9 @@ fn a_count_check_shows_its_counts_and_its_interval_as_a_band() {
         band.contains("<title>confidence interval, last 0.05%–0.17%</title>"),
         "{band}"
     );
+    let mut h = Html::default();
+    super::parts::status_label(&mut h, CheckStatus::Insufficient);
+    assert!(h.into_string().contains("insufficient evidence</span>"));
     // The band is drawn before the line, so the line stays on top.
     assert!(html.find("class=\"interval\"").unwrap() < html.find("class=\"line\"").unwrap());
 }
