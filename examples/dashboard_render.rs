@@ -88,6 +88,7 @@ fn board(n: usize) -> Board {
                     error: None,
                     series: Vec::new(),
                     series_total: 1,
+                    evidence: None,
                 })
                 .collect();
             let name = format!("service-{i:04}");

@@ -147,7 +147,27 @@ pub const CHECK_THRESHOLD: Metric = Metric::gauge(
 );
 pub const CHECK_STATUS: Metric = Metric::gauge(
     "sena_check_status",
-    "A check's status at the last evaluation: 0 passing, 1 pending, 2 failing, 3 no_data, 4 error, 5 insufficient (a count check without enough evidence yet).",
+    "A check's status at the last evaluation: 0 passing, 1 pending, 2 failing, 3 no_data, 4 error, 5 insufficient (a count check with too few requests to say).",
+);
+pub const CHECK_EVIDENCE_REQUESTS: Metric = Metric::gauge(
+    "sena_check_evidence_requests",
+    "A count check's requests counted since the stage began (its total query), for the series that decided; only count checks have it.",
+);
+pub const CHECK_EVIDENCE_PART: Metric = Metric::gauge(
+    "sena_check_evidence_part",
+    "A count check's bad (bad:) or good (good:) requests counted since the stage began, of sena_check_evidence_requests.",
+);
+pub const CHECK_INTERVAL_LOWER: Metric = Metric::gauge(
+    "sena_check_interval_lower",
+    "The lower end of a count check's confidence interval for its share since the stage began, in the same scale as sena_check_value.",
+);
+pub const CHECK_INTERVAL_UPPER: Metric = Metric::gauge(
+    "sena_check_interval_upper",
+    "The upper end of a count check's confidence interval for its share since the stage began, in the same scale as sena_check_value.",
+);
+pub const CHECK_EVIDENCE_NEEDED: Metric = Metric::gauge(
+    "sena_check_evidence_needed",
+    "Requests since the stage began a count check needs to confirm its limit at the share seen so far; only while its status is insufficient (5), and only when that share can settle it.",
 );
 pub const ROLLOUT_STAGE: Metric = Metric::gauge(
     "sena_rollout_stage",
@@ -190,6 +210,11 @@ pub const ALL: &[Metric] = &[
     CHECK_VALUE,
     CHECK_THRESHOLD,
     CHECK_STATUS,
+    CHECK_EVIDENCE_REQUESTS,
+    CHECK_EVIDENCE_PART,
+    CHECK_INTERVAL_LOWER,
+    CHECK_INTERVAL_UPPER,
+    CHECK_EVIDENCE_NEEDED,
     ROLLOUT_STAGE,
     ROLLOUT_TRAFFIC_RATIO,
     ROLLOUT_BAKE_REMAINING,

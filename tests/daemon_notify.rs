@@ -45,6 +45,7 @@ const APPS: &[&str] = &[
     "n-web-api",
     "n-secret-hook",
     "n-secret-api",
+    "n-counts",
 ];
 
 const LEVEL0: &str = "U0SENA";
@@ -114,11 +115,22 @@ impl Scenario {
         resolve_after: &str,
         mode: SlackMode,
     ) -> Scenario {
+        Scenario::start_with_rules(name, &error_rules(), level1_after, resolve_after, mode)
+    }
+
+    /// [`Scenario::start`] with the rollout judged by `rules`.
+    fn start_with_rules(
+        name: &'static str,
+        rules: &str,
+        level1_after: &str,
+        resolve_after: &str,
+        mode: SlackMode,
+    ) -> Scenario {
         let app = app(name);
         let slack = SlackStandIn::start();
         let smtp = SmtpServer::start();
         let builder = ConfigBuilder::new()
-            .rollout(name, &error_rules())
+            .rollout(name, rules)
             .email(smtp.port(), "sena@example.com")
             .roster(&roster(level1_after))
             .raw(&notify_section(resolve_after));
@@ -937,5 +949,46 @@ fn secrets_never_appear_in_check_output_logs_or_the_api() {
         assert_clean("/api/v1/status", &sena.status().to_string());
         assert_clean("/api/v1/incidents", &sena.get("/api/v1/incidents").1);
         assert_clean("/metrics", &sena.metrics());
+    }
+}
+
+/// A count check's page says its counts and interval, through the outbox,
+/// on Slack and in both parts of the email.
+#[test]
+fn a_count_check_pages_with_its_counts_and_interval() {
+    let s = Scenario::start_with_rules(
+        "n-counts",
+        &rules::file(&[rules::error_count()]),
+        "1h",
+        "2s",
+        SlackMode::Webhook,
+    );
+    s.app.set_error_ratio(0.3);
+    s.sena.wait_for_verdict(s.name, "rollback", DEADLINE);
+    let slack = s.slack.wait_for(1, DEADLINE).remove(0);
+    let mail = s.smtp.wait_for(1, DEADLINE).remove(0);
+
+    assert!(
+        mail.subject
+            .starts_with("[sena] ROLLBACK n-counts 5%: error_count "),
+        "subject: {:?}",
+        mail.subject
+    );
+    assert!(
+        !mail.subject.contains("bad of"),
+        "the subject keeps to the share: {:?}",
+        mail.subject
+    );
+    let html = mail.html.as_deref().expect("an HTML part");
+    let text = slack_text(&slack);
+    for (part, body) in [
+        ("text", mail.text.as_str()),
+        ("html", html),
+        ("slack", &text),
+    ] {
+        assert!(
+            body.contains("requests since the stage began") && body.contains("95% interval"),
+            "the {part} part gives the counts and the interval:\n{body}"
+        );
     }
 }

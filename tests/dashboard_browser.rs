@@ -6,6 +6,8 @@
 //! - the rollout page shows the failing check's value and its threshold;
 //! - a wrong token is refused with a message; the approver's token signs in
 //!   and GO moves the stage ladder on;
+//! - a count check's counts and interval are written out, and its interval
+//!   is a band on its chart;
 //! - at a phone's 390 px the overview does not scroll sideways and the
 //!   verdict is on screen.
 //!
@@ -111,6 +113,82 @@ fn the_overview_turns_from_continue_to_roll_back_by_itself_and_the_rollout_page_
     let status = b.text(check).unwrap_or_default().to_lowercase();
     assert!(status.contains("failing"), "status in words: {status}");
     b.screenshot("rollout-1-failing-check");
+}
+
+#[test]
+fn a_count_check_shows_its_counts_and_its_interval_band() {
+    let app = shared().app_ready("b-counts");
+    let name = app.name();
+    app.set_error_ratio(0.05);
+    let cfg = with_people(ConfigBuilder::new())
+        .rollout(name, &rules::file(&[rules::error_count()]))
+        .write();
+    let sena = Sena::start(cfg.path());
+    let b = Browser::start();
+
+    b.goto(&format!("{}/rollouts/{name}", sena.base_url()));
+    b.wait_for_text(
+        "#verdict",
+        "to say ROLL BACK",
+        |t| t.contains("ROLL BACK"),
+        DEADLINE,
+    );
+    let check = "#checks tr[data-check=\"error_count\"]";
+    b.wait_for(&format!("{check}[data-status=\"failing\"]"), DEADLINE);
+    // What a person reads: how many bad of how many, and the interval.
+    let evidence = b.wait_for_text(
+        &format!("{check} ul.evidence"),
+        "to show the counts",
+        |t| t.contains("bad of") && t.contains("95% interval"),
+        DEADLINE,
+    );
+    assert!(
+        evidence.contains("requests since the stage began"),
+        "{evidence}"
+    );
+    // The interval drawn behind the values, once the journal has a point.
+    b.wait_for(
+        &format!("{check} svg.chart path.interval[data-check=\"error_count\"]"),
+        DEADLINE,
+    );
+    assert!(
+        b.visible(&format!("{check} svg.chart path.interval")),
+        "the band is on screen"
+    );
+    b.screenshot("counts-1-evidence-and-band");
+
+    // The same evidence, typed, for machines.
+    let rollout = sena.rollout(name);
+    let e = &rollout["checks"][0]["evidence"];
+    assert_eq!(e["finding"], "exceeds", "{rollout:#}");
+    assert!(e["total"].as_f64().is_some_and(|t| t > 0.0), "{rollout:#}");
+    assert!(
+        e["lower"].as_f64().unwrap_or(-1.0) <= e["upper"].as_f64().unwrap_or(-2.0),
+        "{rollout:#}"
+    );
+    let metrics = sena.metrics();
+    for series in [
+        "sena_check_evidence_requests{",
+        "sena_check_interval_upper{",
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(series) && l.contains(&format!("rollout=\"{name}\""))),
+            "{series} missing:\n{metrics}"
+        );
+    }
+
+    // On a phone the evidence wraps: nothing scrolls sideways.
+    b.set_window_size(390, 844);
+    b.goto(&format!("{}/rollouts/{name}", sena.base_url()));
+    b.wait_for(&format!("{check} ul.evidence"), DEADLINE);
+    let scroll = b.execute("return document.documentElement.scrollWidth;", json!([]));
+    b.screenshot("counts-2-phone");
+    assert!(
+        scroll.as_u64().is_some_and(|w| w <= 390),
+        "the count check's evidence scrolls sideways on a phone: scrollWidth {scroll}"
+    );
 }
 
 #[test]

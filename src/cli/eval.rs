@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::datasource::PrometheusDatasource;
 use crate::decide::StagePosition;
 use crate::decide::{decide, Verdict};
+use crate::domain::CheckResult;
 use crate::eval::evaluate_rollout_stateless;
 use crate::report::{RolloutReport, StatusReport};
 use crate::state::Store;
@@ -40,18 +41,23 @@ pub fn run(
         }
     }
     let runtime = super::runtime();
-    let reports: Vec<RolloutReport> = runtime.block_on(async {
+    let evaluated: Vec<(RolloutReport, Vec<CheckResult>)> = runtime.block_on(async {
         let per_rollout = config.rollouts.iter().zip(&stages).map(|(r, (stage, _))| {
             let ds = &ds;
             let stage = *stage;
             async move {
                 let checks = evaluate_rollout_stateless(ds, r, stage.started_at, now).await;
                 let decision = decide(r, stage, &checks, now);
-                RolloutReport::new(r, stage, &decision, &checks, now)
+                (
+                    RolloutReport::new(r, stage, &decision, &checks, now),
+                    checks,
+                )
             }
         });
         futures_util::future::join_all(per_rollout).await
     });
+    let (reports, results): (Vec<RolloutReport>, Vec<Vec<CheckResult>>) =
+        evaluated.into_iter().unzip();
     let worst = reports
         .iter()
         .map(|r| r.verdict)
@@ -65,7 +71,7 @@ pub fn run(
         OutputFormat::Json => serde_json::to_string_pretty(&report)
             .map_err(std::io::Error::other)
             .and_then(|j| writeln!(out, "{j}")),
-        OutputFormat::Text => write_text(&report, out),
+        OutputFormat::Text => write_text(&report, &results, out),
     };
     if let Err(e) = written {
         let _ = writeln!(err, "writing output: {e}");
@@ -74,8 +80,16 @@ pub fn run(
     worst.exit_code()
 }
 
-fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()> {
-    for r in &report.rollouts {
+/// One block per rollout: the verdict, the reason, a line per check; a
+/// count check's line shows the share that decided, and its counts,
+/// interval, recent window, what is still needed and the baseline follow
+/// on lines of their own. `results` are each rollout's checks, in order.
+fn write_text(
+    report: &StatusReport,
+    results: &[Vec<CheckResult>],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for (i, r) in report.rollouts.iter().enumerate() {
         let verdict = match r.verdict {
             Verdict::Continue => "CONTINUE",
             Verdict::Hold => "HOLD",
@@ -88,19 +102,33 @@ fn write_text(report: &StatusReport, out: &mut dyn Write) -> std::io::Result<()>
             r.name, r.stage.index, r.stage.traffic
         )?;
         writeln!(out, "  {}", r.reason)?;
+        let judged = results.get(i).map(Vec::as_slice).unwrap_or_default();
         for c in &r.checks {
+            let counted = judged
+                .iter()
+                .find(|j| j.name == c.name)
+                .and_then(|j| j.evidence.as_ref().map(|e| (e, &j.threshold)));
+            let value = match counted {
+                Some((e, t)) => t.format_value(e.deciding_value()),
+                None => c.value_text.clone(),
+            };
             writeln!(
                 out,
                 "  {:<8} {:<24} {:>12}  {}{}",
                 c.status_text(),
                 c.name,
-                c.value_text,
+                value,
                 c.threshold,
                 c.error
                     .as_deref()
                     .map(|e| format!("  ({e})"))
                     .unwrap_or_default()
             )?;
+            if let Some((e, t)) = counted {
+                for fact in e.fact_lines(t) {
+                    writeln!(out, "           {fact}")?;
+                }
+            }
         }
     }
     Ok(())
@@ -165,4 +193,78 @@ fn assumed_stages(config: &Config, now: jiff::Timestamp) -> Vec<(StagePosition, 
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::render::fixtures::{count_exceeds, latency};
+    use crate::report::{CheckReport, StageReport};
+
+    fn report(checks: &[CheckResult]) -> StatusReport {
+        let at: jiff::Timestamp = "2025-10-22T12:15:00Z".parse().unwrap();
+        StatusReport {
+            at,
+            rollouts: vec![RolloutReport {
+                name: "checkout-api".into(),
+                stage: StageReport {
+                    index: 0,
+                    traffic: "5%".into(),
+                    started_at: at,
+                    of: 2,
+                },
+                verdict: Verdict::Rollback,
+                reason: "roll back: error_rate".into(),
+                ready_to_expand: None,
+                approver: "lubit".into(),
+                evaluated_at: at,
+                checks: checks.iter().map(CheckReport::from_result).collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn text_shows_a_count_checks_counts_and_interval_on_their_own_lines() {
+        let checks = vec![count_exceeds(), latency()];
+        let mut out = Vec::new();
+        write_text(&report(&checks), &[checks], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2], "  failing  error_rate                       1.2%  < 0.1%",
+            "{text}"
+        );
+        assert_eq!(
+            lines[3],
+            "           90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%"
+        );
+        assert_eq!(
+            lines[4],
+            "           recent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)"
+        );
+        assert!(
+            lines[5].contains("latency_p95") && lines[5].contains("1.2s"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_carries_the_evidence_typed() {
+        let checks = vec![count_exceeds(), latency()];
+        let json = serde_json::to_value(report(&checks)).unwrap();
+        let e = &json["rollouts"][0]["checks"][0]["evidence"];
+        assert_eq!(e["finding"], "exceeds");
+        assert_eq!(e["part"], 90.0);
+        assert_eq!(e["total"], 20_000.0);
+        assert_eq!(e["lower"], 0.0036);
+        assert_eq!(e["upper"], 0.0055);
+        assert_eq!(e["recent"]["part"], 24.0);
+        assert!(
+            json["rollouts"][0]["checks"][1].get("evidence").is_none(),
+            "a plain check has no evidence key: {json:#}"
+        );
+        // And it reads back: /api/v1/status and the dashboard share the shape.
+        let back: StatusReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.rollouts[0].checks[0].evidence, checks[0].evidence);
+    }
 }

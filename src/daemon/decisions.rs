@@ -131,6 +131,7 @@ fn advice(
             value: c.value,
             value_text: c.value_text.clone(),
             threshold: c.threshold,
+            evidence: c.evidence.clone(),
         })
         .collect();
     let advice = Advice {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::config::Rollout;
+use crate::domain::evidence::{Evidence, Finding};
 use crate::domain::{CheckResult, Decision, StagePosition};
 use crate::metrics::{self, Metrics};
 
@@ -45,6 +46,43 @@ pub fn publish(
         metrics::CHECK_STATUS,
         scope,
         per_check(|c| c.status.gauge() as f64),
+    );
+    // A count check's evidence, only where there is some: a check that
+    // lost it (blind, errored, or no longer count-based after a reload)
+    // leaves no stale series behind.
+    let per_evidence = |value: fn(&Evidence) -> Option<f64>| {
+        checks.iter().filter_map(move |c| {
+            let v = value(c.evidence.as_ref()?)?;
+            Some((vec![scope, ("check", c.name.as_str())], v))
+        })
+    };
+    m.set_exactly(
+        metrics::CHECK_EVIDENCE_REQUESTS,
+        scope,
+        per_evidence(|e| Some(e.total)),
+    );
+    m.set_exactly(
+        metrics::CHECK_EVIDENCE_PART,
+        scope,
+        per_evidence(|e| Some(e.part)),
+    );
+    m.set_exactly(
+        metrics::CHECK_INTERVAL_LOWER,
+        scope,
+        per_evidence(|e| Some(e.lower)),
+    );
+    m.set_exactly(
+        metrics::CHECK_INTERVAL_UPPER,
+        scope,
+        per_evidence(|e| Some(e.upper)),
+    );
+    m.set_exactly(
+        metrics::CHECK_EVIDENCE_NEEDED,
+        scope,
+        per_evidence(|e| {
+            e.total_needed
+                .filter(|_| e.finding == Finding::Insufficient)
+        }),
     );
 
     let labels = &[scope];

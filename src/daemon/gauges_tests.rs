@@ -146,6 +146,7 @@ fn every_status_has_its_documented_number() {
         (CheckStatus::Failing, 2),
         (CheckStatus::NoData, 3),
         (CheckStatus::Error, 4),
+        (CheckStatus::Insufficient, 5),
     ];
     for (status, n) in expected {
         assert_eq!(status.gauge(), n, "{status:?}");
@@ -211,4 +212,98 @@ fn a_baked_stage_waits_for_its_approver_and_a_removed_check_disappears() {
         !m.render().contains("checkout-api"),
         "a removed rollout leaves nothing"
     );
+}
+
+#[test]
+fn a_count_check_publishes_its_counts_and_interval_until_it_has_none() {
+    use crate::domain::evidence::Finding;
+    use crate::notify::render::fixtures::{count_error_rate, count_insufficient};
+    let m = Metrics::new();
+    let stage = StagePosition {
+        index: 0,
+        started_at: ts("2026-11-29T00:00:00Z"),
+    };
+    let now = ts("2026-11-29T00:20:00Z");
+    let mut within = count_error_rate(Finding::Within);
+    within.name = "error_rate".into();
+    let mut short = count_insufficient();
+    short.name = "new_region".into();
+    let plain = result("latency", CheckStatus::Passing, Some(0.3), 2.0);
+    let checks = [within.clone(), short, plain];
+    publish(&m, &rollout(), stage, &decision(false), &checks, now);
+    let text = m.render();
+    let get = |s: &str| line(&text, s);
+    let r = "rollout=\"checkout-api\"";
+    let e = |name: &str, check: &str| get(&format!("{name}{{{r},check=\"{check}\"}}"));
+    assert_eq!(
+        e("sena_check_evidence_requests", "error_rate").as_deref(),
+        Some("86412")
+    );
+    assert_eq!(
+        e("sena_check_evidence_part", "error_rate").as_deref(),
+        Some("41")
+    );
+    assert_eq!(
+        e("sena_check_interval_lower", "error_rate").as_deref(),
+        Some("0.0002")
+    );
+    assert_eq!(
+        e("sena_check_interval_upper", "error_rate").as_deref(),
+        Some("0.00062")
+    );
+    assert_eq!(
+        e("sena_check_evidence_needed", "error_rate"),
+        None,
+        "within: nothing needed"
+    );
+    assert_eq!(
+        e("sena_check_evidence_needed", "new_region").as_deref(),
+        Some("3771")
+    );
+    assert_eq!(
+        e("sena_check_evidence_requests", "new_region").as_deref(),
+        Some("37")
+    );
+    assert_eq!(e("sena_check_status", "new_region").as_deref(), Some("5"));
+    assert_eq!(
+        e("sena_check_evidence_requests", "latency"),
+        None,
+        "a plain check has no counts"
+    );
+    for name in [
+        "sena_check_evidence_requests",
+        "sena_check_evidence_part",
+        "sena_check_interval_lower",
+        "sena_check_interval_upper",
+        "sena_check_evidence_needed",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has HELP:\n{text}"
+        );
+        assert!(text.contains(&format!("# TYPE {name} gauge")), "{text}");
+    }
+
+    // Blind now: the check keeps its value series (NaN) but loses its
+    // evidence series, and so does the check that was insufficient.
+    let mut blind = within;
+    blind.status = CheckStatus::NoData;
+    blind.value = None;
+    blind.evidence = None;
+    publish(&m, &rollout(), stage, &decision(false), &[blind], now);
+    let text = m.render();
+    assert!(
+        text.contains("sena_check_value{rollout=\"checkout-api\",check=\"error_rate\"} NaN"),
+        "{text}"
+    );
+    for name in [
+        "sena_check_evidence_requests",
+        "sena_check_interval_upper",
+        "sena_check_evidence_needed",
+    ] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(&format!("{name}{{"))),
+            "{name} left behind:\n{text}"
+        );
+    }
 }

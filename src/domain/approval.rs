@@ -69,6 +69,10 @@ pub struct CheckEvidence {
     pub value: Option<f64>,
     pub value_text: String,
     pub threshold: Threshold,
+    /// A count check's counts, interval and finding at the decision;
+    /// absent for a plain check and in records written before counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<super::evidence::Evidence>,
 }
 
 /// Sena's advice at the instant of a decision.

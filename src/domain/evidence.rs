@@ -197,6 +197,113 @@ impl Evidence {
         }
     }
 
+    /// The share that decided: the recent window's when the change
+    /// detector found the breach there, else the whole stage's.
+    pub fn deciding_value(&self) -> f64 {
+        match &self.recent {
+            Some(r) => share_of(r.part, r.total),
+            None => self.value,
+        }
+    }
+
+    /// `41 bad of 86,412 requests since the stage began`.
+    pub fn stage_counts_text(&self) -> String {
+        format!("{} since the stage began", self.counts_text())
+    }
+
+    /// `95% interval 0.02%–0.062%`, in the check's notation.
+    pub fn interval_text(&self, t: &Threshold) -> String {
+        format!(
+            "{} interval {}–{}",
+            self.confidence_text(),
+            t.format_value(self.lower),
+            t.format_value(self.upper)
+        )
+    }
+
+    /// `41 bad of 86,412 requests since the stage began · 95% interval
+    /// 0.02%–0.062%`: the counts and the interval as one line.
+    pub fn evidence_line(&self, t: &Threshold) -> String {
+        format!("{} · {}", self.stage_counts_text(), self.interval_text(t))
+    }
+
+    /// When the change detector (not the whole stage) found the breach:
+    /// `recent: 30 bad of 1,400 requests since 2025-10-22 12:05 UTC (2.1429%)`.
+    pub fn recent_text(&self, t: &Threshold) -> Option<String> {
+        let r = self.recent.as_ref()?;
+        Some(format!(
+            "recent: {} {} of {} requests since {} ({})",
+            format_count(r.part),
+            self.share.noun(),
+            format_count(r.total),
+            r.since.strftime("%Y-%m-%d %H:%M UTC"),
+            t.format_value(share_of(r.part, r.total))
+        ))
+    }
+
+    /// For insufficient evidence: how many more requests, and how long.
+    /// `needs about 3,771 requests to confirm < 0.1% at 95% (at 1 req/s: in about 1h 2m)`.
+    pub fn needed_text(&self, t: &Threshold) -> Option<String> {
+        if self.finding != Finding::Insufficient {
+            return None;
+        }
+        let pct = self.confidence_text();
+        Some(match self.total_needed {
+            Some(n) => {
+                let mut s = format!(
+                    "needs about {} requests to confirm {t} at {pct}",
+                    format_count(n)
+                );
+                if let Some(eta) = self.ready_in_seconds {
+                    s.push_str(&format!(
+                        " (at {} req/s: in about {})",
+                        format_rate(self.requests_per_second),
+                        format_elapsed(eta.min(i64::MAX as u64) as i64)
+                    ));
+                }
+                s
+            }
+            None => format!(
+                "{} is too close to the limit to confirm {t} at {pct}",
+                t.format_value(self.value)
+            ),
+        })
+    }
+
+    /// The baseline's counts and what they mean for the verdict:
+    /// `baseline: 600 bad of 57,000 requests (1.0526%): hold, the stable
+    /// track is failing too`.
+    pub fn baseline_text(&self, t: &Threshold) -> Option<String> {
+        let b = self.baseline.as_ref()?;
+        let mut s = format!(
+            "baseline: {} {} of {} requests ({})",
+            format_count(b.part),
+            self.share.noun(),
+            format_count(b.total),
+            t.format_value(b.value)
+        );
+        match self.finding {
+            Finding::Shared => s.push_str(": hold, the stable track is failing too"),
+            Finding::WorseThanBaseline => s.push_str(&format!(
+                ": the canary is more than {}× worse",
+                trim_float(b.max_ratio)
+            )),
+            _ if b.exceeds_limit => s.push_str(", past the limit too"),
+            _ => {}
+        }
+        Some(s)
+    }
+
+    /// Every fact, one line each, in reading order: counts and interval,
+    /// the recent window, what is still needed, the baseline.
+    pub fn fact_lines(&self, t: &Threshold) -> Vec<String> {
+        std::iter::once(self.evidence_line(t))
+            .chain(self.recent_text(t))
+            .chain(self.needed_text(t))
+            .chain(self.baseline_text(t))
+            .collect()
+    }
+
     /// "95%".
     pub fn confidence_text(&self) -> String {
         format!(
@@ -321,6 +428,48 @@ mod tests {
         assert!(
             text.ends_with("the baseline is past the limit too (600 bad of 57,000, 1.0526%): a shared failure, not the canary's"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn facts_say_counts_interval_and_baseline_apart() {
+        let e = evidence(Finding::Within);
+        assert_eq!(
+            e.fact_lines(&limit()),
+            vec!["41 bad of 86,412 requests since the stage began · 95% interval 0.02%–0.062%"]
+        );
+        let mut shared = evidence(Finding::Shared);
+        shared.recent = Some(RecentCounts {
+            since: "2025-10-22T12:05:00Z".parse().unwrap(),
+            part: 30.0,
+            total: 1_400.0,
+        });
+        shared.baseline = Some(BaselineEvidence {
+            part: 600.0,
+            total: 57_000.0,
+            value: 600.0 / 57_000.0,
+            max_ratio: 2.0,
+            exceeds_limit: true,
+        });
+        let lines = shared.fact_lines(&limit());
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(
+            lines[1],
+            "recent: 30 bad of 1,400 requests since 2025-10-22 12:05 UTC (2.1429%)"
+        );
+        assert_eq!(
+            lines[2],
+            "baseline: 600 bad of 57,000 requests (1.0526%): hold, the stable track is failing too"
+        );
+        assert!((shared.deciding_value() - 30.0 / 1_400.0).abs() < 1e-12);
+        let mut short = evidence(Finding::Insufficient);
+        short.total_needed = Some(3_771.0);
+        short.ready_in_seconds = Some(3_734);
+        assert_eq!(
+            short.needed_text(&limit()).as_deref(),
+            Some(
+                "needs about 3,771 requests to confirm < 0.1% at 95% (at 1 req/s: in about 1h 2m)"
+            )
         );
     }
 

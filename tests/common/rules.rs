@@ -67,3 +67,16 @@ pub fn file(checks: &[String]) -> String {
 pub fn mission() -> String {
     file(&[error_rate("3s"), latency_p95("3s"), satisfaction("3s")])
 }
+
+/// `error_count`: the canary's 5xx share judged from its counts (`bad:` /
+/// `total:`), below 0.1 % at 95 % confidence, `on_fail: rollback`.
+pub fn error_count() -> String {
+    r#"  - name: error_count
+    bad: sum(increase(http_requests_total{app="{{ rollout }}",track="canary",code=~"5.."}[{{ window }}]))
+    total: sum(increase(http_requests_total{app="{{ rollout }}",track="canary"}[{{ window }}]))
+    below: 0.1%
+    on_fail: rollback
+    description: Share of canary requests answered 5xx, from their counts
+"#
+    .to_string()
+}

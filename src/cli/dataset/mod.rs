@@ -125,16 +125,25 @@ pub fn export(store: &Store, q: &Query, out: &mut dyn Write) -> Result<usize, Da
             // the last id, so the second pass sees no decision added meanwhile
             // with a check the header lacks.
             let mut names = BTreeSet::new();
+            let mut counted = BTreeSet::new();
             let mut last_id = 0;
             each_decision(store, q, i64::MAX, |r| {
                 names.extend(r.advice.checks.iter().map(|c| c.name.clone()));
+                counted.extend(
+                    r.advice
+                        .checks
+                        .iter()
+                        .filter(|c| c.evidence.is_some())
+                        .map(|c| c.name.clone()),
+                );
                 last_id = r.id;
                 Ok(())
             })?;
             let names: Vec<String> = names.into_iter().collect();
-            row::write_csv_header(out, &names)?;
+            let counted: Vec<String> = counted.into_iter().collect();
+            row::write_csv_header(out, &names, &counted)?;
             each_decision(store, q, last_id, |r| {
-                row::write_csv(out, &row::flatten(r, &after(store, r)?), &names)?;
+                row::write_csv(out, &row::flatten(r, &after(store, r)?), &names, &counted)?;
                 Ok(())
             })
         }

@@ -94,10 +94,20 @@ pub const COLUMNS: &[&str] = &[
 /// The per-check fields, each a `check.<name>.<field>` column.
 pub const CHECK_FIELDS: &[&str] = &["value", "status", "threshold"];
 
+/// A count check's evidence fields, each a `check.<name>.<field>` column
+/// after every check's [`CHECK_FIELDS`] (so no earlier column moves), for
+/// the checks that had evidence in any selected row: the part (bad or
+/// good) and total requests since the stage began, the interval's ends in
+/// the check's notation, and the finding (`exceeds`, `worse_than_baseline`,
+/// `shared`, `within`, `insufficient`).
+pub const EVIDENCE_FIELDS: &[&str] = &["part", "total", "lower", "upper", "finding"];
+
 pub struct Row {
     pub fixed: Vec<Cell>,
     /// Check name → its value, status and threshold cells.
     pub checks: BTreeMap<String, [Cell; 3]>,
+    /// Check name → its evidence cells, for the count checks that had some.
+    pub evidence: BTreeMap<String, [Cell; 5]>,
 }
 
 pub fn flatten(r: &DecisionRecord, after: &After) -> Row {
@@ -163,26 +173,68 @@ pub fn flatten(r: &DecisionRecord, after: &After) -> Row {
             )
         })
         .collect();
-    Row { fixed, checks }
+    let evidence = a
+        .checks
+        .iter()
+        .filter_map(|c| {
+            let e = c.evidence.as_ref()?;
+            Some((
+                c.name.clone(),
+                [
+                    Cell::Float(e.part),
+                    Cell::Float(e.total),
+                    Cell::Float(e.lower),
+                    Cell::Float(e.upper),
+                    Cell::Text(e.finding.as_str().into()),
+                ],
+            ))
+        })
+        .collect();
+    Row {
+        fixed,
+        checks,
+        evidence,
+    }
 }
 
-/// The CSV header: fixed columns, then every check's fields in name order.
-pub fn write_csv_header(out: &mut dyn Write, check_names: &[String]) -> io::Result<()> {
+/// The CSV header: fixed columns, then every check's fields in name order,
+/// then the evidence fields of every count check (`counted`) in name order.
+pub fn write_csv_header(
+    out: &mut dyn Write,
+    check_names: &[String],
+    counted: &[String],
+) -> io::Result<()> {
     let mut cells: Vec<String> = COLUMNS.iter().map(|c| csv_text(c)).collect();
     for name in check_names {
         for field in CHECK_FIELDS {
             cells.push(csv_text(&format!("check.{name}.{field}")));
         }
     }
+    for name in counted {
+        for field in EVIDENCE_FIELDS {
+            cells.push(csv_text(&format!("check.{name}.{field}")));
+        }
+    }
     write!(out, "{}\r\n", cells.join(","))
 }
 
-pub fn write_csv(out: &mut dyn Write, row: &Row, check_names: &[String]) -> io::Result<()> {
+pub fn write_csv(
+    out: &mut dyn Write,
+    row: &Row,
+    check_names: &[String],
+    counted: &[String],
+) -> io::Result<()> {
     let mut cells: Vec<String> = row.fixed.iter().map(Cell::csv).collect();
     for name in check_names {
         match row.checks.get(name) {
             Some(fields) => cells.extend(fields.iter().map(Cell::csv)),
             None => cells.extend(CHECK_FIELDS.iter().map(|_| String::new())),
+        }
+    }
+    for name in counted {
+        match row.evidence.get(name) {
+            Some(fields) => cells.extend(fields.iter().map(Cell::csv)),
+            None => cells.extend(EVIDENCE_FIELDS.iter().map(|_| String::new())),
         }
     }
     write!(out, "{}\r\n", cells.join(","))
@@ -198,6 +250,11 @@ pub fn write_jsonl(out: &mut dyn Write, row: &Row) -> io::Result<()> {
         let mut check = Map::new();
         for (field, cell) in CHECK_FIELDS.iter().zip(fields) {
             check.insert((*field).into(), cell.json());
+        }
+        if let Some(evidence) = row.evidence.get(name) {
+            for (field, cell) in EVIDENCE_FIELDS.iter().zip(evidence) {
+                check.insert((*field).into(), cell.json());
+            }
         }
         checks.insert(name.clone(), Value::Object(check));
     }

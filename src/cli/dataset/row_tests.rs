@@ -42,6 +42,7 @@ fn evidence(name: &str, value: Option<f64>) -> CheckEvidence {
             value: 0.01,
             unit: Unit::Percent,
         },
+        evidence: None,
     }
 }
 
@@ -66,8 +67,8 @@ fn a_csv_row_has_one_field_per_column_and_non_finite_values_spelled() {
         .map(String::from)
         .to_vec();
     let mut out = Vec::new();
-    write_csv_header(&mut out, &names).unwrap();
-    write_csv(&mut out, &row, &names).unwrap();
+    write_csv_header(&mut out, &names, &[]).unwrap();
+    write_csv(&mut out, &row, &names, &[]).unwrap();
     let text = String::from_utf8(out).unwrap();
     let (header, body) = text.split_once("\r\n").unwrap();
     assert!(header.ends_with(",check.zero.value,check.zero.status,check.zero.threshold"));
@@ -104,4 +105,67 @@ fn finite_values_are_written_as_json_writes_them() {
     assert_eq!(Cell::Float(-0.5).csv(), "-0.5");
     assert_eq!(Cell::Float(f64::NEG_INFINITY).csv(), "-Inf");
     assert_eq!(Cell::Float(1e300).json(), serde_json::json!(1e300));
+}
+
+#[test]
+fn count_checks_add_evidence_columns_after_every_existing_one() {
+    use crate::notify::render::fixtures::count_exceeds;
+    let mut r = record(Choice::Go, crate::domain::Outcome::Accepted);
+    let counted = count_exceeds();
+    let mut with_counts = evidence("error_rate", counted.value);
+    with_counts.evidence = counted.evidence.clone();
+    r.advice.checks = vec![with_counts, evidence("latency", Some(0.3))];
+    let row = flatten(&r, &after(&r, None, None, 0));
+    let names: Vec<String> = ["error_rate", "latency"].map(String::from).to_vec();
+    let counted_names = vec!["error_rate".to_string(), "gone".to_string()];
+    let mut out = Vec::new();
+    write_csv_header(&mut out, &names, &counted_names).unwrap();
+    write_csv(&mut out, &row, &names, &counted_names).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let (header, body) = text.split_once("\r\n").unwrap();
+    let header: Vec<&str> = header.split(',').collect();
+    // The columns there were before counts existed keep their places.
+    assert_eq!(&header[..COLUMNS.len()], COLUMNS);
+    assert_eq!(
+        &header[COLUMNS.len()..COLUMNS.len() + 6],
+        [
+            "check.error_rate.value",
+            "check.error_rate.status",
+            "check.error_rate.threshold",
+            "check.latency.value",
+            "check.latency.status",
+            "check.latency.threshold",
+        ]
+    );
+    assert_eq!(
+        &header[COLUMNS.len() + 6..],
+        [
+            "check.error_rate.part",
+            "check.error_rate.total",
+            "check.error_rate.lower",
+            "check.error_rate.upper",
+            "check.error_rate.finding",
+            "check.gone.part",
+            "check.gone.total",
+            "check.gone.lower",
+            "check.gone.upper",
+            "check.gone.finding",
+        ]
+    );
+    assert!(
+        body.ends_with(",90.0,20000.0,0.0036,0.0055,exceeds,,,,,\r\n"),
+        "{body}"
+    );
+    assert_eq!(body.split(',').count(), header.len());
+
+    let mut out = Vec::new();
+    write_jsonl(&mut out, &row).unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let e = &v["checks"]["error_rate"];
+    assert_eq!(e["part"], 90.0);
+    assert_eq!(e["total"], 20_000.0);
+    assert_eq!(e["lower"], 0.0036);
+    assert_eq!(e["upper"], 0.0055);
+    assert_eq!(e["finding"], "exceeds");
+    assert!(v["checks"]["latency"].get("part").is_none(), "{v}");
 }

@@ -58,6 +58,7 @@ fn decision(
                     value: 0.01,
                     unit: Unit::Percent,
                 },
+                evidence: None,
             }],
             bake_elapsed_seconds: 600,
             incidents_during_stage: 0,
@@ -382,4 +383,55 @@ fn a_damaged_record_is_an_error_exit_and_keeps_the_previous_file() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+}
+
+#[test]
+fn a_count_checks_evidence_is_stored_with_the_decision_and_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let judged = crate::notify::render::fixtures::count_exceeds();
+    let mut r = decision(
+        "checkout-api",
+        "2026-01-02T03:00:00Z",
+        Choice::NoGo,
+        0,
+        Outcome::Accepted,
+    );
+    // No comma in any field: the row is split naively below.
+    r.comment = None;
+    r.advice.checks.push(CheckEvidence {
+        name: "error_count".into(),
+        status: judged.status,
+        value: judged.value,
+        value_text: judged.value_text.clone(),
+        threshold: judged.threshold,
+        evidence: judged.evidence.clone(),
+    });
+    accept(&store, &r);
+    let csv = export_text(&store, DatasetFormat::Csv, None);
+    let mut lines = csv.split("\r\n");
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let cell = |name: &str| {
+        let i = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} in {header:?}"));
+        row[i]
+    };
+    // The plain check has no evidence columns; the count check's come last.
+    assert!(
+        !header.contains(&"check.checkout-api_errors.part"),
+        "{header:?}"
+    );
+    assert_eq!(header.last(), Some(&"check.error_count.finding"));
+    assert_eq!(cell("check.error_count.value"), "0.0045");
+    assert_eq!(cell("check.error_count.part"), "90.0");
+    assert_eq!(cell("check.error_count.total"), "20000.0");
+    assert_eq!(cell("check.error_count.lower"), "0.0036");
+    assert_eq!(cell("check.error_count.upper"), "0.0055");
+    assert_eq!(cell("check.error_count.finding"), "exceeds");
+    let rows = jsonl(&store);
+    assert_eq!(rows[0]["checks"]["error_count"]["finding"], "exceeds");
+    assert_eq!(rows[0]["checks"]["error_count"]["total"], 20_000.0);
 }

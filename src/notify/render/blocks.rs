@@ -67,8 +67,15 @@ pub fn slack_message(
     let mut healthy: Vec<String> = passing
         .iter()
         .map(|c| {
+            // A count check's counts and interval, not its whole story:
+            // the context line stays one line per check.
+            let evidence = super::check_facts(a, c)
+                .evidence
+                .first()
+                .map(|e| format!(" ({})", mrkdwn(e)))
+                .unwrap_or_default();
             format!(
-                ":white_check_mark: {} {}",
+                ":white_check_mark: {} {}{evidence}",
                 mrkdwn(&c.name),
                 mrkdwn(&super::measurement(c))
             )
@@ -187,6 +194,9 @@ fn check_text(a: &Advisory, check: &crate::domain::CheckResult) -> String {
     );
     if let Some(breach) = &facts.breach {
         text.push_str(&format!(" · {breach}"));
+    }
+    for fact in &facts.evidence {
+        text.push_str(&format!("\n{}", mrkdwn(fact)));
     }
     for series in &facts.broken_series {
         text.push_str(&format!("\n• `{}`", mrkdwn_code(series)));
@@ -515,5 +525,28 @@ mod tests {
         resolved.kind = AdvisoryKind::Resolved;
         let resolved = serde_json::to_value(slack_message(&resolved, &[], true)).unwrap();
         assert!(!resolved.to_string().contains("sena_ack"), "{resolved:#}");
+    }
+
+    #[test]
+    fn count_checks_carry_their_evidence_as_lines_of_their_own() {
+        let (v, all) = json(&count_rollback_advisory(), &[]);
+        assert!(all.contains("`1.2% &gt; 0.1%` · breaching for 12m\\n90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%\\nrecent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)"), "{all}");
+        assert!(
+            all.contains(
+                "*error_rate_new_region* insufficient evidence · `0% so far (limit &lt; 0.1%)`"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("needs about 3,771 requests to confirm &lt; 0.1% at 95%"),
+            "{all}"
+        );
+        assert!(all.contains(":white_check_mark: error_rate_eu 0.0474% &lt; 0.1% (41 bad of 86,412 requests since the stage began · 95% interval 0.02%–0.062%)"), "{all}");
+        assert_eq!(
+            v["text"].as_str().unwrap(),
+            "ROLL BACK checkout-api at 5%: error_rate 1.2% &gt; 0.1% — <@U0SENA>"
+        );
+        let (_, shared) = json(&count_shared_hold_advisory(), &[]);
+        assert!(shared.contains("baseline: 600 bad of 57,000 requests (1.0526%): hold, the stable track is failing too"), "{shared}");
     }
 }

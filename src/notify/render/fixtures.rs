@@ -185,3 +185,133 @@ pub fn resolved_advisory() -> Advisory {
     }
     a
 }
+
+/// A count-based error-rate check (`bad:`/`total:`), judged on its counts.
+pub fn count_error_rate(finding: crate::domain::evidence::Finding) -> CheckResult {
+    use crate::domain::evidence::{Evidence, Finding, Share};
+    let status = match finding {
+        Finding::Exceeds | Finding::WorseThanBaseline | Finding::Shared => CheckStatus::Failing,
+        Finding::Within => CheckStatus::Passing,
+        Finding::Insufficient => CheckStatus::Insufficient,
+    };
+    let evidence = Evidence {
+        share: Share::Bad,
+        finding,
+        part: 41.0,
+        total: 86_412.0,
+        window_seconds: 86_400,
+        value: 41.0 / 86_412.0,
+        lower: 0.0002,
+        upper: 0.00062,
+        confidence: 0.95,
+        recent: None,
+        total_needed: None,
+        ready_in_seconds: None,
+        requests_per_second: 1.0,
+        baseline: None,
+    };
+    let mut c = error_rate();
+    c.status = status;
+    c.value = Some(evidence.value);
+    c.value_text = evidence.summary(&c.threshold);
+    c.series = vec![];
+    c.series_total = 1;
+    c.breaching_total = usize::from(status == CheckStatus::Failing);
+    if status != CheckStatus::Failing {
+        c.breach_started_at = None;
+    }
+    c.evidence = Some(evidence);
+    c
+}
+
+/// Failing on its own: 1.2% of the last stretch's requests were bad.
+pub fn count_exceeds() -> CheckResult {
+    use crate::domain::evidence::{Finding, RecentCounts};
+    let mut c = count_error_rate(Finding::Exceeds);
+    if let Some(e) = c.evidence.as_mut() {
+        e.part = 90.0;
+        e.total = 20_000.0;
+        e.value = 90.0 / 20_000.0;
+        e.lower = 0.0036;
+        e.upper = 0.0055;
+        e.recent = Some(RecentCounts {
+            since: ts("2025-10-22T12:05:00Z"),
+            part: 24.0,
+            total: 2_000.0,
+        });
+    }
+    if let Some(e) = &c.evidence {
+        c.value = Some(e.value);
+        c.value_text = e.summary(&c.threshold);
+    }
+    c
+}
+
+/// Failing, but the baseline fails as much: a shared failure.
+pub fn count_shared() -> CheckResult {
+    use crate::domain::evidence::{BaselineEvidence, Finding};
+    let mut c = count_error_rate(Finding::Shared);
+    if let Some(e) = c.evidence.as_mut() {
+        e.part = 230.0;
+        e.total = 20_000.0;
+        e.value = 230.0 / 20_000.0;
+        e.lower = 0.0101;
+        e.upper = 0.013;
+        e.baseline = Some(BaselineEvidence {
+            part: 600.0,
+            total: 57_000.0,
+            value: 600.0 / 57_000.0,
+            max_ratio: 2.0,
+            exceeds_limit: true,
+        });
+    }
+    if let Some(e) = &c.evidence {
+        c.value = Some(e.value);
+        c.value_text = e.summary(&c.threshold);
+    }
+    c
+}
+
+/// Too few requests to say: 0 bad of 37.
+pub fn count_insufficient() -> CheckResult {
+    use crate::domain::evidence::Finding;
+    let mut c = count_error_rate(Finding::Insufficient);
+    if let Some(e) = c.evidence.as_mut() {
+        e.part = 0.0;
+        e.total = 37.0;
+        e.value = 0.0;
+        e.lower = 0.0;
+        e.upper = 0.077;
+        e.total_needed = Some(3_771.0);
+        e.ready_in_seconds = Some(3_734);
+    }
+    if let Some(e) = &c.evidence {
+        c.value = Some(e.value);
+        c.value_text = e.summary(&c.threshold);
+    }
+    c
+}
+
+/// A rollback decided by a count check, beside a healthy count check and
+/// one without enough evidence yet.
+pub fn count_rollback_advisory() -> Advisory {
+    let mut a = rollback_advisory();
+    let mut healthy = count_error_rate(crate::domain::evidence::Finding::Within);
+    healthy.name = "error_rate_eu".into();
+    let mut short = count_insufficient();
+    short.name = "error_rate_new_region".into();
+    a.reason = "roll back: error_rate 1.2% since 2025-10-22 12:05 UTC (limit < 0.1%)".into();
+    a.checks = vec![count_exceeds(), short, healthy];
+    a
+}
+
+/// A hold because the stable track fails as well.
+pub fn count_shared_hold_advisory() -> Advisory {
+    let mut a = rollback_advisory();
+    a.verdict = Verdict::Hold;
+    a.reason =
+        "hold: error_rate …; hold, do not roll the canary back: the stable track is failing too"
+            .into();
+    a.checks = vec![count_shared(), latency()];
+    a
+}

@@ -102,6 +102,9 @@ fn check_row(out: &mut String, a: &Advisory, check: &CheckResult) {
     if let Some(breach) = &facts.breach {
         let _ = write!(detail, ", {}", esc(breach));
     }
+    for fact in &facts.evidence {
+        let _ = write!(detail, "<br>{}", esc(fact));
+    }
     if check.status != CheckStatus::Passing {
         for series in &facts.broken_series {
             let _ = write!(detail, "<br>broke: <code>{}</code>", esc(series));
@@ -184,5 +187,19 @@ mod tests {
         assert!(!h.contains("href=\"javascript:"));
         assert!(h.contains("runbook: javascript:alert(1)"));
         assert!(!h.contains("<b>evil</b>"));
+    }
+
+    #[test]
+    fn count_checks_show_counts_and_interval_in_the_email() {
+        let h = html(&count_rollback_advisory(), &[]);
+        assert!(h.contains("<code>1.2% &gt; 0.1%</code>, breaching for 12m<br>90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%<br>recent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)"), "{h}");
+        assert!(h.contains(">insufficient evidence</td>"), "{h}");
+        assert!(h.contains("<code>0% so far (limit &lt; 0.1%)</code><br>0 bad of 37 requests since the stage began"), "{h}");
+        assert!(h.contains("<br>41 bad of 86,412 requests since the stage began · 95% interval 0.02%–0.062%</td>"), "{h}");
+        let shared = html(&count_shared_hold_advisory(), &[]);
+        assert!(
+            shared.contains("hold, the stable track is failing too"),
+            "{shared}"
+        );
     }
 }

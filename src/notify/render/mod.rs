@@ -21,6 +21,7 @@ pub use text::text;
 /// writes back into a message).
 pub(crate) use untrusted::mrkdwn;
 
+use crate::domain::evidence::Finding;
 use crate::domain::Verdict;
 use crate::domain::{Bound, CheckResult, CheckStatus, Threshold};
 use crate::notify::{Advisory, AdvisoryKind, NextLevel};
@@ -67,6 +68,11 @@ pub(crate) struct CheckFacts<'a> {
     /// The runbook link, only when it is http(s): a `javascript:` URL from a
     /// rules file must never become a clickable link in an email.
     pub runbook_url: Option<&'a str>,
+    /// A count check's evidence, one fact a line: `41 bad of 86,412
+    /// requests since the stage began · 95% interval 0.02%–0.062%`, then
+    /// the recent window, what is still needed, the baseline. Empty for a
+    /// plain value check.
+    pub evidence: Vec<String>,
 }
 
 pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFacts<'a> {
@@ -104,6 +110,17 @@ pub(crate) fn check_facts<'a>(a: &Advisory, check: &'a CheckResult) -> CheckFact
         },
         graph_url: graph_url(&a.prometheus_url, &check.query),
         runbook_url: check.runbook_url.as_deref().filter(|u| is_web_url(u)),
+        evidence: check
+            .evidence
+            .as_ref()
+            .filter(|_| !matches!(check.status, CheckStatus::Error | CheckStatus::NoData))
+            .map(|e| {
+                e.fact_lines(&check.threshold)
+                    .iter()
+                    .map(|l| untrusted::line(l))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -121,10 +138,38 @@ pub(crate) fn measurement(c: &CheckResult) -> String {
             format!("query failed: {}", untrusted::line(why))
         }
         CheckStatus::NoData => format!("no data (limit {})", c.threshold),
+        // A count check's value_text is its whole summary; the counts and
+        // the interval are facts of their own here, so the measurement is
+        // the share that decided against the limit.
+        _ if c.evidence.is_some() => count_measurement(c),
         _ => match c.value {
             Some(v) => format!("{} {}", c.value_text, comparison(v, &c.threshold)),
             None => format!("{} (limit {})", c.value_text, c.threshold),
         },
+    }
+}
+
+/// `0.42% > 0.1%` from the share that decided (the recent window's when the
+/// change detector fired); `0% so far (limit < 0.1%)` while the evidence is
+/// insufficient (the status says so, the facts say how much is missing);
+/// `0.3% vs baseline 0.1%` when the canary is judged against its baseline.
+fn count_measurement(c: &CheckResult) -> String {
+    let Some(e) = &c.evidence else {
+        return c.value_text.clone();
+    };
+    let t = &c.threshold;
+    let value = e.deciding_value();
+    match e.finding {
+        Finding::Insufficient => format!("{} so far (limit {t})", t.format_value(value)),
+        Finding::WorseThanBaseline => match &e.baseline {
+            Some(b) => format!(
+                "{} vs baseline {}",
+                t.format_value(value),
+                t.format_value(b.value)
+            ),
+            None => format!("{} {}", t.format_value(value), comparison(value, t)),
+        },
+        _ => format!("{} {}", t.format_value(value), comparison(value, t)),
     }
 }
 
@@ -182,6 +227,7 @@ pub(crate) fn deciding_check(a: &Advisory) -> Option<&CheckResult> {
         a.verdict == Verdict::Rollback
             && c.status == CheckStatus::Failing
             && c.on_fail == crate::config::OnFail::Rollback
+            && !c.is_shared_failure()
     });
     rollback.or(problems.first()).copied()
 }
@@ -392,6 +438,59 @@ mod tests {
         assert_eq!(
             next_text(&a, next),
             "copilot (level 1) in 18m unless someone acknowledges"
+        );
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn a_count_check_measures_the_share_that_decided() {
+        // The change detector fired on the recent stretch: 24 of 2,000.
+        assert_eq!(measurement(&count_exceeds()), "1.2% > 0.1%");
+        let within = count_error_rate(crate::domain::evidence::Finding::Within);
+        assert_eq!(measurement(&within), "0.0474% < 0.1%");
+        assert_eq!(
+            measurement(&count_insufficient()),
+            "0% so far (limit < 0.1%)"
+        );
+    }
+
+    #[test]
+    fn count_facts_are_counts_interval_recent_and_baseline() {
+        let a = count_rollback_advisory();
+        let facts = check_facts(&a, &a.checks[0]);
+        assert_eq!(
+            facts.evidence,
+            vec![
+                "90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%",
+                "recent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)",
+            ]
+        );
+        let shared = count_shared();
+        let facts = check_facts(&a, &shared);
+        assert_eq!(
+            facts.evidence[1],
+            "baseline: 600 bad of 57,000 requests (1.0526%): hold, the stable track is failing too"
+        );
+        let plain = error_rate();
+        let plain = check_facts(&a, &plain);
+        assert!(plain.evidence.is_empty());
+    }
+
+    #[test]
+    fn a_shared_failure_never_decides_a_rollback() {
+        let mut a = count_shared_hold_advisory();
+        a.verdict = Verdict::Rollback;
+        let mut own = error_rate();
+        own.name = "latency_errors".into();
+        a.checks.push(own);
+        assert_eq!(
+            deciding_check(&a).map(|c| c.name.as_str()),
+            Some("latency_errors")
         );
     }
 }

@@ -43,10 +43,13 @@ pub fn text(a: &Advisory, recipients: &[Person]) -> String {
             let _ = write!(line, ", {breach}");
         }
         let _ = writeln!(out, "{line}");
+        let indent = "      ";
+        for fact in &facts.evidence {
+            let _ = writeln!(out, "{indent}{fact}");
+        }
         if check.status == CheckStatus::Passing {
             continue;
         }
-        let indent = "      ";
         for series in &facts.broken_series {
             let _ = writeln!(out, "{indent}broke: {series}");
         }
@@ -153,5 +156,48 @@ mod tests {
         assert!(t.contains("Resolved: back within limits after 45m"), "{t}");
         assert!(t.contains("acknowledged by sena"), "{t}");
         assert!(t.contains("✓ error_rate"), "{t}");
+    }
+
+    #[test]
+    fn count_checks_show_counts_interval_and_what_is_missing() {
+        let t = text(&count_rollback_advisory(), &[]);
+        assert!(t.contains("✗ error_rate"), "{t}");
+        assert!(t.contains("FAILING  1.2% > 0.1%, breaching for 12m"), "{t}");
+        assert!(t.contains(
+            "      90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%\n"
+        ), "{t}");
+        assert!(
+            t.contains("      recent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)"),
+            "{t}"
+        );
+        assert!(
+            t.contains("insufficient evidence  0% so far (limit < 0.1%)"),
+            "{t}"
+        );
+        assert!(t.contains("      needs about 3,771 requests to confirm < 0.1% at 95% (at 1 req/s: in about 1h 2m)"), "{t}");
+        // A healthy count check still says what it is confident of.
+        assert!(t.contains("✓ error_rate_eu"), "{t}");
+        assert!(
+            t.contains(
+                "41 bad of 86,412 requests since the stage began · 95% interval 0.02%–0.062%"
+            ),
+            "{t}"
+        );
+        let insufficient = t.find("error_rate_new_region").unwrap();
+        let ok = t.find("error_rate_eu").unwrap();
+        assert!(
+            t.find("✗ error_rate").unwrap() < insufficient && insufficient < ok,
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn a_shared_failure_names_the_baseline_and_holds() {
+        let t = text(&count_shared_hold_advisory(), &[]);
+        assert!(t.starts_with("HOLD"), "{t}");
+        assert!(t.contains("the stable track is failing too"), "{t}");
+        assert!(t.contains(
+            "baseline: 600 bad of 57,000 requests (1.0526%): hold, the stable track is failing too"
+        ), "{t}");
     }
 }

@@ -59,6 +59,8 @@ svg.chart{width:100%;max-width:28rem;height:auto;border:1px solid var(--line);ba
 svg.chart .line{fill:none;stroke:var(--accent);stroke-width:1.5}
 svg.chart .threshold{stroke:var(--bad);stroke-dasharray:4 3;stroke-width:1}
 svg.chart .breach{fill:var(--bad);fill-opacity:.15}
+svg.chart .interval{fill:var(--accent);fill-opacity:.18;stroke:none}
+.evidence{margin:.25rem 0 0;padding:0;list-style:none;font-size:.85em;color:var(--muted,#555)}
 svg.band{width:100%;height:1.4rem}
 svg.band .continue{fill:var(--ok)}
 svg.band .hold{fill:#d4a72c}

@@ -16,6 +16,10 @@ const PAD: f64 = 6.0;
 /// One value of a check at an instant; `None` when there was none.
 pub type Point = (Timestamp, Option<f64>);
 
+/// A count check's confidence interval (lower, upper) at an instant, in
+/// the value's scale; `None` where there was none.
+pub type Interval = (Timestamp, Option<(f64, f64)>);
+
 /// x of `at` within `[start, end]`, in plot coordinates.
 fn x_of(at: Timestamp, start: Timestamp, end: Timestamp) -> f64 {
     let span = (end.as_millisecond() - start.as_millisecond()).max(1) as f64;
@@ -28,11 +32,14 @@ fn n(v: f64) -> String {
     format!("{v:.2}")
 }
 
-/// The values of one check from `start` to `end` (the stage so far).
+/// The values of one check from `start` to `end` (the stage so far), and
+/// for a count check its confidence interval as a shaded band behind the
+/// line (`intervals`, empty for a plain check).
 pub fn check_chart(
     h: &mut Html,
     check: &str,
     points: &[Point],
+    intervals: &[Interval],
     threshold: &Threshold,
     start: Timestamp,
     end: Timestamp,
@@ -41,6 +48,12 @@ pub fn check_chart(
         .iter()
         .filter_map(|(_, v)| *v)
         .filter(|v| v.is_finite())
+        .collect();
+    let bounds = |(_, b): &Interval| b.filter(|(lo, hi)| lo.is_finite() && hi.is_finite());
+    let band_values: Vec<f64> = intervals
+        .iter()
+        .filter_map(bounds)
+        .flat_map(|(lo, hi)| [lo, hi])
         .collect();
     if finite.is_empty() {
         h.raw("<p class=\"muted chart-empty\" data-check=\"")
@@ -52,6 +65,7 @@ pub fn check_chart(
     let (mut lo, mut hi) = finite
         .iter()
         .chain(limit.iter())
+        .chain(band_values.iter())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
@@ -97,6 +111,50 @@ pub fn check_chart(
             .raw("\" y=\"0\" width=\"")
             .text(&n((x1 - x0).max(1.0)))
             .raw("\" height=\"120\"/>");
+    }
+    // The interval: one closed shape per unbroken run of evaluations with
+    // one, the upper ends left to right and the lower ends back.
+    let mut runs: Vec<Vec<(f64, f64, f64)>> = Vec::new();
+    let mut run: Vec<(f64, f64, f64)> = Vec::new();
+    for i in intervals {
+        match bounds(i) {
+            Some((l, u)) => run.push((x_of(i.0, start, end), y_of(l), y_of(u))),
+            None if !run.is_empty() => runs.push(std::mem::take(&mut run)),
+            None => {}
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    if !runs.is_empty() {
+        let mut d = String::new();
+        for run in &runs {
+            // A single evaluation still shows, as a sliver.
+            let widen = if run.len() == 1 { 1.0 } else { 0.0 };
+            for (k, (x, _, yu)) in run.iter().enumerate() {
+                d.push(if k == 0 { 'M' } else { 'L' });
+                d.push_str(&format!("{} {} ", n(x - widen), n(*yu)));
+            }
+            for (x, yl, _) in run.iter().rev() {
+                d.push('L');
+                d.push_str(&format!("{} {} ", n(x + widen), n(*yl)));
+            }
+            d.push('Z');
+        }
+        let last = intervals.iter().rev().find_map(bounds);
+        h.raw("<path class=\"interval\" data-check=\"")
+            .text(check)
+            .raw("\" d=\"")
+            .text(d.trim_end())
+            .raw("\">");
+        if let Some((l, u)) = last {
+            h.raw("<title>confidence interval, last ")
+                .text(&threshold.format_value(l))
+                .raw("–")
+                .text(&threshold.format_value(u))
+                .raw("</title>");
+        }
+        h.raw("</path>");
     }
     if let Some(limit) = limit {
         let y = n(y_of(limit));

@@ -22,7 +22,10 @@
 //!   `.verdict[data-verdict]`, `.bake[data-ready]`, `td.reason`, `td.worst`, `#no-rollouts`;
 //! - rollout page: `#verdict`, `#checks tr[data-check=NAME][data-status=STATUS]`
 //!   with `td.value`, `td.threshold`, `td.since`, `svg.chart[data-check=NAME]`
-//!   (`rect.breach`, `line.threshold`), `a.prometheus`, `a.runbook`;
+//!   (`rect.breach`, `line.threshold`, and for a count check
+//!   `path.interval[data-check=NAME]`, its confidence interval as a band),
+//!   a count check's `ul.evidence[data-check=NAME][data-finding=FINDING]`
+//!   (one `li` per fact) in `td.value`, `a.prometheus`, `a.runbook`;
 //!   the stage ladder `ol.ladder` (`li[aria-current=step]` current, `li.done` passed);
 //!   `#verdict-band`; `form#decide-go button#go` (ready stage only),
 //!   `#go-unavailable`, `form#decide-no-go textarea#comment button#no-go`;

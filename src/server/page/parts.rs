@@ -45,7 +45,10 @@ pub fn status_label(h: &mut Html, status: CheckStatus) {
         .raw("\"><span aria-hidden=\"true\">")
         .raw(mark)
         .raw("</span> ")
-        .text(&status.as_str().replace('_', " "))
+        .text(&match status {
+            CheckStatus::Insufficient => "insufficient evidence".to_string(),
+            _ => status.as_str().replace('_', " "),
+        })
         .raw("</span>");
 }
 

@@ -13,7 +13,7 @@ use super::html::{query_value, safe_link, Html};
 use super::layout::{self, csrf_field, Frame, Nav};
 use super::parts::{bake, ladder, live_status, status_label, verdict_badge, when};
 use super::session::Session;
-use super::view::{Board, BoardRollout, JournalPoint};
+use super::view::{Board, BoardRollout, JournalPoint, JournalValue};
 use super::Pages;
 use crate::domain::{DecisionRecord, Incident};
 
@@ -167,6 +167,11 @@ pub fn live(data: &RolloutData<'_>, session: Option<&Session>) -> Html {
     h
 }
 
+/// The check `name`'s value in one journal record.
+fn recorded<'a>(p: &'a JournalPoint, name: &str) -> Option<&'a JournalValue> {
+    p.checks.iter().find(|c| c.name == name)
+}
+
 /// Where the charts begin: the stage's start, or for a stage longer than
 /// [`JOURNAL_POINTS`] evaluations, the most recent stretch that many
 /// evaluations cover (the journal is read oldest first, so reading from
@@ -263,7 +268,26 @@ fn checks(h: &mut Html, data: &RolloutData<'_>) {
         }
         h.raw("</td><td data-label=\"Value\" class=\"value\">");
         if let Some(c) = measured {
-            h.text(&c.value_text);
+            match &c.evidence {
+                // A count check: the share that decided, then its counts,
+                // interval, recent window, what is missing and the
+                // baseline, a line each.
+                Some(e) => {
+                    h.text(&info.threshold.format_value(e.deciding_value()))
+                        .raw("<ul class=\"evidence\" data-check=\"")
+                        .text(&info.name)
+                        .raw("\" data-finding=\"")
+                        .raw(e.finding.as_str())
+                        .raw("\">");
+                    for fact in e.fact_lines(&info.threshold) {
+                        h.raw("<li>").text(&fact).raw("</li>");
+                    }
+                    h.raw("</ul>");
+                }
+                None => {
+                    h.text(&c.value_text);
+                }
+            }
             if let Some(e) = &c.error {
                 h.raw("<br><span class=\"muted\">").text(e).raw("</span>");
             }
@@ -278,16 +302,32 @@ fn checks(h: &mut Html, data: &RolloutData<'_>) {
         let points: Vec<_> = data
             .journal
             .iter()
+            .map(|p| (p.at, recorded(p, &info.name).and_then(|c| c.value)))
+            .collect();
+        let intervals: Vec<_> = data
+            .journal
+            .iter()
             .map(|p| {
-                let value = p
-                    .checks
-                    .iter()
-                    .find(|c| c.name == info.name)
-                    .and_then(|c| c.value);
-                (p.at, value)
+                let band = recorded(p, &info.name)
+                    .and_then(|c| c.evidence.as_ref())
+                    .map(|e| (e.lower, e.upper));
+                (p.at, band)
             })
             .collect();
-        check_chart(h, &info.name, &points, &info.threshold, start, board.now);
+        let intervals = if intervals.iter().any(|(_, b)| b.is_some()) {
+            intervals
+        } else {
+            Vec::new()
+        };
+        check_chart(
+            h,
+            &info.name,
+            &points,
+            &intervals,
+            &info.threshold,
+            start,
+            board.now,
+        );
         h.raw("</td></tr>");
     }
     h.raw("</tbody></table>");

@@ -43,6 +43,7 @@ fn check(name: &str, status: CheckStatus, value: f64) -> CheckReport {
         error: None,
         series: Vec::new(),
         series_total: 1,
+        evidence: None,
     }
 }
 
@@ -174,6 +175,7 @@ fn the_rollout_page_writes_non_finite_values_as_prometheus_does() {
                 name: "inf".into(),
                 status: CheckStatus::Failing,
                 value: [Some(0.0), None, Some(f64::MAX), Some(0.002), Some(f64::NAN)][i as usize],
+                evidence: None,
             }],
         })
         .collect();
@@ -211,7 +213,7 @@ fn charts_of_nothing_or_only_garbage_say_so() {
         ],
     ] {
         let mut h = Html::default();
-        check_chart(&mut h, "c", &points, &threshold(), at(0), at(10));
+        check_chart(&mut h, "c", &points, &[], &threshold(), at(0), at(10));
         assert!(h.into_string().contains("No values recorded"));
     }
     // A NaN limit and one value: a line, no threshold, no panic.
@@ -220,7 +222,7 @@ fn charts_of_nothing_or_only_garbage_say_so() {
         value: f64::NAN,
         ..threshold()
     };
-    check_chart(&mut h, "c", &[(at(0), Some(1.0))], &odd, at(0), at(0));
+    check_chart(&mut h, "c", &[(at(0), Some(1.0))], &[], &odd, at(0), at(0));
     let svg = h.into_string();
     assert!(
         svg.contains("<path") && !svg.contains("class=\"threshold\""),
@@ -398,4 +400,67 @@ fn the_on_call_page_lists_the_chain_and_the_hand_over() {
     assert!(html.contains("slot nights, level 0: lubit"));
     assert!(html.contains("override sena → copilot"));
     assert!(html.contains("None: some slot holds at every hour"));
+}
+
+#[test]
+fn a_count_check_shows_its_counts_and_its_interval_as_a_band() {
+    use crate::notify::render::fixtures::count_exceeds;
+    let judged = count_exceeds();
+    let mut c = check("error_rate", CheckStatus::Failing, judged.value.unwrap());
+    c.value_text = judged.value_text.clone();
+    c.evidence = judged.evidence.clone();
+    let r = rollout("counted", Verdict::Rollback, vec![c]);
+    let journal: Vec<JournalPoint> = (0..6)
+        .map(|i| JournalPoint {
+            at: at(i * 60),
+            verdict: Verdict::Continue,
+            checks: vec![JournalValue {
+                name: "error_rate".into(),
+                status: CheckStatus::Passing,
+                value: Some(0.0004 + i as f64 * 0.0001),
+                // A gap at the third evaluation: the band breaks there.
+                evidence: judged.evidence.clone().filter(|_| i != 2).map(|mut e| {
+                    e.lower = 0.0001 * i as f64;
+                    e.upper = 0.0002 + 0.0003 * i as f64;
+                    e
+                }),
+            }],
+        })
+        .collect();
+    let b = board(vec![r]);
+    let data = RolloutData {
+        board: &b,
+        rollout: &b.rollouts[0],
+        journal: &journal,
+        incidents: &[],
+        decisions: &[],
+    };
+    let html = rollout::body(&data, None).into_string();
+    assert!(
+        html.contains("<ul class=\"evidence\" data-check=\"error_rate\" data-finding=\"exceeds\"><li>90 bad of 20,000 requests since the stage began · 95% interval 0.36%–0.55%</li><li>recent: 24 bad of 2,000 requests since 2025-10-22 12:05 UTC (1.2%)</li></ul>"),
+        "{html}"
+    );
+    let band = html
+        .split("<path class=\"interval\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no band: {html}"));
+    let d = band
+        .split("d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(d.matches('M').count(), 2, "two runs around the gap: {d}");
+    assert_eq!(d.matches('Z').count(), 2, "{d}");
+    assert!(!d.contains("NaN"), "{d}");
+    assert!(
+        band.contains("<title>confidence interval, last 0.05%–0.17%</title>"),
+        "{band}"
+    );
+    let mut h = Html::default();
+    super::parts::status_label(&mut h, CheckStatus::Insufficient);
+    assert!(h.into_string().contains("insufficient evidence</span>"));
+    // The band is drawn before the line, so the line stays on top.
+    assert!(html.find("class=\"interval\"").unwrap() < html.find("class=\"line\"").unwrap());
 }

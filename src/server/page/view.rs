@@ -95,6 +95,10 @@ pub struct JournalValue {
     pub status: CheckStatus,
     /// `null` in the journal for no data, an error or a non-finite value.
     pub value: Option<f64>,
+    /// A count check's counts and interval at that evaluation (absent for
+    /// a plain check and in records written before counts).
+    #[serde(default)]
+    pub evidence: Option<crate::domain::evidence::Evidence>,
 }
 
 /// Who is on call, from the roster (`sena roster`).
