@@ -179,10 +179,11 @@ roster:\n  timezone: UTC\n  people:\n    sena: {{slack: U0SENA}}\n    lubit: {{s
         Setup { dir }
     }
 
-    /// `sena backtest` over the week from `start`, as JSON.
-    fn backtest(&self, start: i64, extra: &[&str]) -> Value {
+    /// `sena backtest` from `from` to `to` (unix seconds) at a minute's
+    /// step, with `extra` arguments; its stdout, asserting it succeeded.
+    fn run(&self, from: i64, to: i64, extra: &[&str]) -> String {
         let config = self.dir.path().join("sena.yaml");
-        let (from, to) = (instant(start), instant(start + WEEK));
+        let (from, to) = (instant(from), instant(to));
         let mut args = vec![
             "backtest",
             "--config",
@@ -193,8 +194,6 @@ roster:\n  timezone: UTC\n  people:\n    sena: {{slack: U0SENA}}\n    lubit: {{s
             &to,
             "--step",
             "60s",
-            "--format",
-            "json",
         ];
         args.extend_from_slice(extra);
         let out = sena_cmd(&args);
@@ -204,7 +203,14 @@ roster:\n  timezone: UTC\n  people:\n    sena: {{slack: U0SENA}}\n    lubit: {{s
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).expect("JSON output parses")
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `sena backtest` over the week from `start`, as JSON.
+    fn backtest(&self, start: i64, extra: &[&str]) -> Value {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&self.run(start, start + WEEK, &args)).expect("JSON output parses")
     }
 
     fn ratio_rules(&self) -> String {
@@ -364,6 +370,36 @@ fn a_healthy_low_traffic_week_pages_nobody_with_counts_and_a_regression_is_rolle
         "{statuses:?}"
     );
     assert!(failing.2.contains(" bad of "), "{failing:?}");
+    // The same hours as people read them, the stage entered three days
+    // before: its counts since then, the detector's recent window, the page.
+    let hours = |format: &str| {
+        s.run(
+            REGRESSION - 7_200,
+            REGRESSION + 7_200,
+            &["--stage-since", &instant(WEEK_B), "--format", format],
+        )
+    };
+    let text = hours("text");
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.contains(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in\n{text}"))
+            .to_string()
+    };
+    let passing = line("error_rate passing ");
+    assert!(
+        passing.contains(" requests; at most ") && passing.contains(" at 95%)"),
+        "{passing}"
+    );
+    let failing_line = line("error_rate failing ");
+    assert!(
+        failing_line.contains(" since 2026-11-13 ") && failing_line.contains(" bad of "),
+        "{failing_line}"
+    );
+    line("page opened rollback L0 → sena, lubit");
+    let html = hours("html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("page opened rollback L0 → sena, lubit"));
     eprintln!(
         "week B: rolled back {} minutes after the regression: {}",
         (first - REGRESSION) / 60,
