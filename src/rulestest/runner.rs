@@ -16,8 +16,8 @@ use crate::domain::{CheckResult, CheckStatus};
 use crate::eval::evaluate_rollout_stateless;
 
 use super::model::{counts_match, Counted, Expectation, TestCase};
-use crate::domain::evidence::Finding;
 use super::scratch::{ScratchPrometheus, Tools};
+use crate::domain::evidence::Finding;
 
 /// What one test found.
 #[derive(Debug)]

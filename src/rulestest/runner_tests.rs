@@ -2,8 +2,8 @@ use std::path::Path;
 
 use super::*;
 use crate::config::{Bound, OnFail, Threshold, Unit};
-use crate::domain::Expansion;
 use crate::domain::evidence::{Evidence, Finding};
+use crate::domain::Expansion;
 use crate::domain::Share;
 use crate::rulestest::model::{Counted, ExpectedEvidence};
 use crate::rulestest::report;
@@ -214,15 +214,31 @@ fn count_expectations_compare_the_finding_and_the_counts_approximately() {
         evidence: vec![ExpectedEvidence {
             check: "error_rate".into(),
             finding: Some(Finding::Insufficient),
-            counts: vec![(Counted::Bad, 3.0), (Counted::Total, 3_000.0), (Counted::Good, 2_997.0)],
+            counts: vec![
+                (Counted::Bad, 3.0),
+                (Counted::Total, 3_000.0),
+                (Counted::Good, 2_997.0),
+            ],
         }],
         ..expectation()
     };
     let d = decision(Verdict::Continue, "not ready", false);
     // increase() extrapolates: 2.97 of 2,991.4 are 3 of 3,000.
-    let close = [counted("error_rate", CheckStatus::Insufficient, Finding::Insufficient, 2.97, 2_991.4)];
+    let close = [counted(
+        "error_rate",
+        CheckStatus::Insufficient,
+        Finding::Insufficient,
+        2.97,
+        2_991.4,
+    )];
     assert_eq!(compare(&e, &d, &close), []);
-    let far = [counted("error_rate", CheckStatus::Failing, Finding::Exceeds, 41.0, 3_000.0)];
+    let far = [counted(
+        "error_rate",
+        CheckStatus::Failing,
+        Finding::Exceeds,
+        41.0,
+        3_000.0,
+    )];
     assert_eq!(
         compare(&e, &d, &far),
         [

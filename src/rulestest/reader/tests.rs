@@ -210,7 +210,9 @@ fn with_count_rules(test: &str) -> Result<TestFile, String> {
     let path = dir.path().join("t.yaml");
     let prefix = format!("{}:", path.display());
     read_str(
-        &format!("rule_files: [counts.yaml]\ntests:\n  - name: a\n    rollout: web\n    expect:\n{test}"),
+        &format!(
+            "rule_files: [counts.yaml]\ntests:\n  - name: a\n    rollout: web\n    expect:\n{test}"
+        ),
         &path,
     )
     .map_err(|e| {
