@@ -420,3 +420,38 @@ fn bucket_ranges_are_sliced_and_anything_not_fetched_is_an_error() {
     let plain = block_on(h.query("plain", ts(T0 + 45 + 300), 10)).unwrap();
     assert_eq!(plain[0].value, (T0 + 345) as f64);
 }
+
+#[test]
+fn a_baseline_by_swapped_labels_is_fetched_beside_the_canary() {
+    let (_dir, config) = count_config(
+        "checks:\n  - name: errors\n    bad: |\n      sum(increase(bad{app=\"{{ rollout }}\",track=\"canary\"}[{{ window }}]))\n    total: |\n      sum(increase(total{app=\"{{ rollout }}\",track=\"canary\"}[{{ window }}]))\n    below: 0.1%\n    vs:\n      labels: { track: stable }\n",
+    );
+    let w = Window::new(ts(T0), ts(T0 + 3_600), Duration::from_secs(30)).unwrap();
+    let ds = Buckets::default();
+    let h = block_on(History::fetch(&ds, &[&config.rollouts[0]], w, ts(T0))).unwrap();
+    // (The baseline's queries keep the block scalar's last newline.)
+    let mut queries: Vec<String> = ds
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.0.trim().to_string())
+        .collect();
+    queries.sort();
+    assert_eq!(
+        queries,
+        [
+            "sum(increase(bad{app=\"web\",track=\"canary\"}[300s]))",
+            "sum(increase(bad{app=\"web\",track=\"stable\"}[300s]))",
+            "sum(increase(total{app=\"web\",track=\"canary\"}[300s]))",
+            "sum(increase(total{app=\"web\",track=\"stable\"}[300s]))",
+        ]
+    );
+    // The baseline's stage window is served like the canary's, its text
+    // as the daemon spells it.
+    let baseline = config.rollouts[0].checks[0].counts.as_ref().unwrap();
+    let part = &baseline.baseline.as_ref().unwrap().part;
+    let stage = part.replace(crate::config::rules::WINDOW, "1200s");
+    let stable = block_on(h.query(&stage, ts(T0 + 1_200), 10)).unwrap();
+    assert_eq!(stable[0].value, 4.0);
+}

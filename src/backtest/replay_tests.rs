@@ -270,11 +270,11 @@ const COUNTS: &str = "checks:\n  - name: errors\n    bad: sum(increase(bad{app=\
 /// 1 request a second in 5-minute buckets from a day before T0 to
 /// `hours` after it; from `bad_from` seconds after T0, 10% of them bad.
 fn counted(hours: i64, bad_from: i64) -> History {
-    counted_on(History::default(), hours, bad_from)
+    counted_on(History::default(), "web", hours, bad_from)
 }
 
-/// [`counted`] added to a history of plain queries.
-fn counted_on(base: History, hours: i64, bad_from: i64) -> History {
+/// [`counted`] for `app`, added to `base`.
+fn counted_on(base: History, app: &str, hours: i64, bad_from: i64) -> History {
     let (first, last) = (T0 - 86_400, T0 + hours * 3_600);
     let ends = || (first..=last).step_by(300);
     let series = |points: Vec<(i64, f64)>| {
@@ -288,13 +288,13 @@ fn counted_on(base: History, hours: i64, bad_from: i64) -> History {
         .collect();
     let total = ends().map(|t| (t, 300.0)).collect();
     base.with_buckets(
-        "sum(increase(bad{app=\"web\"}[{{ window }}]))",
+        &format!("sum(increase(bad{{app=\"{app}\"}}[{{{{ window }}}}]))"),
         first,
         last,
         series(bad),
     )
     .with_buckets(
-        "sum(increase(total{app=\"web\"}[{{ window }}]))",
+        &format!("sum(increase(total{{app=\"{app}\"}}[{{{{ window }}}}]))"),
         first,
         last,
         series(total),
@@ -357,7 +357,7 @@ fn count_rules_as_a_candidate_are_compared_with_plain_rules() {
             .map(|k| (T0 + 30 * k, if 30 * k > 3_600 { 0.1 } else { 0.0 }))
             .collect(),
     );
-    let h = counted_on(plain_errors, 2, 3_600);
+    let h = counted_on(plain_errors, "web", 2, 3_600);
     let current = run(&plain, &h, window(7_200), start(false));
     let candidate = run(&counts, &h, window(7_200), start(false));
     let d = compare(&current, &candidate);
@@ -370,4 +370,25 @@ fn count_rules_as_a_candidate_are_compared_with_plain_rules() {
     );
     assert_eq!(d.breach[0].check, "errors");
     assert!(d.breach[0].failing.shift_seconds.is_some());
+}
+
+#[test]
+fn a_failure_the_baseline_shares_holds_and_never_rolls_back() {
+    let rules = COUNTS.replace(
+        "    on_fail: rollback\n",
+        "    on_fail: rollback\n    vs:\n      labels: { app: stable }\n",
+    );
+    let (_dir, config) = config(&rules);
+    // Canary and baseline both at 10% bad after two hours: a shared failure.
+    let h = counted_on(counted(4, 2 * 3_600), "stable", 4, 2 * 3_600);
+    let t = run(&config, &h, window(4 * 3_600), start(false));
+    let ev = events(&t);
+    assert!(t.first_failing("errors").is_some(), "{ev:?}");
+    assert!(!t.verdicts.contains(&Verdict::Rollback), "{ev:?}");
+    assert!(t.verdicts.contains(&Verdict::Hold), "{ev:?}");
+    assert!(
+        ev.iter()
+            .any(|(_, e)| e.contains("the baseline is past the limit too")),
+        "{ev:?}"
+    );
 }
