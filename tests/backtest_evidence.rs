@@ -84,12 +84,7 @@ impl Rng {
 
 /// One canary's counters from `start` − 1h (so the first evaluation has
 /// data) to `start` + a week; `error_rate(t)` is the true rate at `t`.
-/// Returns the two series' points and the bad requests after `start`.
-fn canary(
-    seed: u64,
-    start: i64,
-    error_rate: impl Fn(i64) -> f64,
-) -> (Vec<(i64, f64)>, Vec<(i64, f64)>, u64) {
+fn canary(seed: u64, start: i64, error_rate: impl Fn(i64) -> f64) -> Canary {
     let mut rng = Rng(seed);
     let (mut ok, mut bad) = (0u64, 0u64);
     let (mut ok_points, mut bad_points) = (Vec::new(), Vec::new());
@@ -112,7 +107,18 @@ fn canary(
         }
         t += SCRAPE;
     }
-    (ok_points, bad_points, bad_in_week)
+    Canary {
+        ok: ok_points,
+        bad: bad_points,
+        bad_in_week,
+    }
+}
+
+/// A canary's two counters and the bad requests from its week's start.
+struct Canary {
+    ok: Vec<(i64, f64)>,
+    bad: Vec<(i64, f64)>,
+    bad_in_week: u64,
 }
 
 struct Weeks {
@@ -122,15 +128,16 @@ struct Weeks {
 }
 
 fn weeks() -> Weeks {
-    let (ok_a, bad_a_points, bad_a) = canary(15, WEEK_A, |_| LIMIT / 2.0);
-    let (ok_b, bad_b_points, _) = canary(16, WEEK_B, |t| {
+    let a = canary(15, WEEK_A, |_| LIMIT / 2.0);
+    let b = canary(16, WEEK_B, |t| {
         if t >= REGRESSION {
             LIMIT * 10.0
         } else {
             LIMIT / 2.0
         }
     });
-    let bad_b_before = bad_b_points
+    let bad_b_before = b
+        .bad
         .iter()
         .take_while(|(t, _)| *t <= REGRESSION)
         .last()
@@ -141,16 +148,16 @@ fn weeks() -> Weeks {
         .gauge(
             "http_requests_total",
             "app=\"web\",track=\"canary\",code=\"200\"",
-            join(ok_a, ok_b),
+            join(a.ok, b.ok),
         )
         .gauge(
             "http_requests_total",
             "app=\"web\",track=\"canary\",code=\"500\"",
-            join(bad_a_points, bad_b_points),
+            join(a.bad, b.bad),
         );
     Weeks {
         history,
-        bad_a,
+        bad_a: a.bad_in_week,
         bad_b_before,
     }
 }
