@@ -229,6 +229,21 @@ roster:\n  timezone: UTC\n  people:\n    sena: {{slack: U0SENA}}\n    lubit: {{s
     }
 }
 
+/// Prometheus's answer to `promql` at `at`: the first sample's value.
+fn prometheus_value(url: &str, promql: &str, at: i64) -> f64 {
+    let response = common::http::get(&format!(
+        "{url}/api/v1/query?query={}&time={at}",
+        common::http::encode(promql)
+    ))
+    .unwrap();
+    let json = response.json();
+    json["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap_or_else(|| panic!("{promql}: {json}"))
+        .parse()
+        .unwrap()
+}
+
 fn instant(s: i64) -> String {
     jiff::Timestamp::from_second(s).unwrap().to_string()
 }
@@ -396,6 +411,35 @@ fn a_healthy_low_traffic_week_pages_nobody_with_counts_and_a_regression_is_rolle
     assert!(
         passing.contains(" requests; at most ") && passing.contains(" at 95%)"),
         "{passing}"
+    );
+    // The history's stage count (5-minute buckets summed) against what
+    // Prometheus's own increase() over the stage says at that instant.
+    let counted = |what: &str| -> f64 {
+        let words: Vec<&str> = passing.split(' ').collect();
+        let i = words.iter().position(|w| *w == what).unwrap();
+        words[i - 1]
+            .trim_start_matches('(')
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    let at = REGRESSION - 7_200;
+    let total = prometheus_value(
+        &prometheus.url(),
+        &format!(
+            "sum(increase(http_requests_total{{app=\"web\",track=\"canary\"}}[{}s]))",
+            at - WEEK_B
+        ),
+        at,
+    );
+    let replayed = counted("requests;");
+    eprintln!(
+        "stage count at {}: replayed {replayed}, Prometheus {total}",
+        instant(at)
+    );
+    assert!(
+        (replayed - total).abs() <= total * 0.001,
+        "the replay counted {replayed} requests, Prometheus {total}: {passing}"
     );
     let failing_line = line("error_rate failing ");
     assert!(
