@@ -44,6 +44,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("state", &["domain", "saturating"]),
     // Read-only by construction: no state, deliver or daemon, so a replay
     // can neither write the store nor send (see also the test below).
+    // `stats` (pure arithmetic) for the count checks' bucket, which the
+    // history must fetch exactly as eval asks for it.
     (
         "backtest",
         &[
@@ -54,6 +56,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "eval",
             "decide",
             "notify",
+            "stats",
             "saturating",
         ],
     ),

@@ -129,6 +129,19 @@ fn the_worst_of_several_series_decides() {
 }
 
 #[test]
+fn count_checks_say_insufficient_within_and_exceeds_with_their_counts() {
+    run_expecting(
+        0,
+        &[&fixture("counts_test.yaml")],
+        &[
+            "one request a second is too few to say, for now",
+            "a thousand requests every 15 s without an error are confidently within",
+            "5% errors from 5m roll back",
+        ],
+    );
+}
+
+#[test]
 fn a_failing_test_shows_expected_beside_actual() {
     let out = run_expecting(1, &[&fixture("fail_test.yaml")], &["right about the start"]);
     let stdout = text(&out.stdout);

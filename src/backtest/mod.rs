@@ -104,7 +104,7 @@ pub async fn run(ds: &dyn Datasource, req: &Request<'_>) -> Result<Backtest, Bac
         None => Vec::new(),
     };
     let everything: Vec<&Rollout> = req.rollouts.iter().copied().chain(&candidates).collect();
-    let history = History::fetch(ds, &everything, req.window).await?;
+    let history = History::fetch(ds, &everything, req.window, req.stage_since).await?;
     let start = Start {
         stage: StagePosition {
             index: req.stage,

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::diff::{PageKey, RolloutDiff};
 use super::events::{RolloutTimeline, What};
 use super::Backtest;
-use crate::domain::Channel;
+use crate::domain::{Channel, CheckStatus};
 
 /// `2026-11-01 09:00:00 +09:00`
 pub fn instant(at: Timestamp, tz: &TimeZone) -> String {
@@ -27,7 +27,13 @@ pub fn short(what: &What) -> String {
             status,
             value_text,
             ..
-        } => format!("{check} {} {value_text}", status.as_str()),
+        } => match value_text.strip_prefix("insufficient evidence") {
+            // A count check's text already says it: no "insufficient insufficient".
+            Some(rest) if *status == CheckStatus::Insufficient => {
+                format!("{check} insufficient evidence{rest}")
+            }
+            _ => format!("{check} {} {value_text}", status.as_str()),
+        },
         What::Page {
             page,
             verdict,

@@ -264,3 +264,131 @@ fn nan_in_the_history_holds_and_inf_on_the_breaching_side_is_a_breach() {
     assert_eq!(t.verdicts[16], Verdict::Rollback, "{ev:?}");
     assert!(ev.contains(&(480, "verdict rollback".into())), "{ev:?}");
 }
+
+const COUNTS: &str = "checks:\n  - name: errors\n    bad: sum(increase(bad{app=\"{{ rollout }}\"}[{{ window }}]))\n    total: sum(increase(total{app=\"{{ rollout }}\"}[{{ window }}]))\n    below: 0.1%\n    on_fail: rollback\n";
+
+/// 1 request a second in 5-minute buckets from a day before T0 to
+/// `hours` after it; from `bad_from` seconds after T0, 10% of them bad.
+fn counted(hours: i64, bad_from: i64) -> History {
+    counted_on(History::default(), "web", hours, bad_from)
+}
+
+/// [`counted`] for `app`, added to `base`.
+fn counted_on(base: History, app: &str, hours: i64, bad_from: i64) -> History {
+    let (first, last) = (T0 - 86_400, T0 + hours * 3_600);
+    let ends = || (first..=last).step_by(300);
+    let series = |points: Vec<(i64, f64)>| {
+        vec![RangeSeries {
+            labels: BTreeMap::new(),
+            points,
+        }]
+    };
+    let bad = ends()
+        .map(|t| (t, if t - T0 > bad_from { 30.0 } else { 0.0 }))
+        .collect();
+    let total = ends().map(|t| (t, 300.0)).collect();
+    base.with_buckets(
+        &format!("sum(increase(bad{{app=\"{app}\"}}[{{{{ window }}}}]))"),
+        first,
+        last,
+        series(bad),
+    )
+    .with_buckets(
+        &format!("sum(increase(total{{app=\"{app}\"}}[{{{{ window }}}}]))"),
+        first,
+        last,
+        series(total),
+    )
+}
+
+#[test]
+fn a_count_check_is_replayed_from_its_buckets_insufficient_then_within_then_failing() {
+    let (_dir, config) = config(COUNTS);
+    let regression = 6 * 3_600;
+    let h = counted(8, regression);
+    let t = run(&config, &h, window(8 * 3_600), start(false));
+    let ev = events(&t);
+    // At first too few requests to say either way, said with the counts.
+    assert_eq!(t.checks[0].statuses[0], CheckStatus::Insufficient, "{ev:?}");
+    let (at, first) = &ev[0];
+    assert_eq!(*at, 0);
+    assert!(
+        first.starts_with("errors insufficient evidence: 0 bad of 300 requests, needs about"),
+        "{first}"
+    );
+    // Then confidently within, long before the regression.
+    let within = ev
+        .iter()
+        .find(|(_, e)| e.starts_with("errors passing"))
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    assert!(within.0 < regression, "{ev:?}");
+    assert!(within.1.contains("bad of"), "{within:?}");
+    // No rollback before the regression, one within half an hour after it.
+    let rollbacks: Vec<i64> = t
+        .pages()
+        .filter(|(_, w)| {
+            matches!(
+                w,
+                What::Page {
+                    page: PageKind::Opened,
+                    verdict: Verdict::Rollback,
+                    ..
+                }
+            )
+        })
+        .map(|(at, _)| at.as_second() - T0)
+        .collect();
+    assert!(!rollbacks.is_empty(), "{ev:?}");
+    assert!(rollbacks[0] > regression, "{ev:?}");
+    assert!(rollbacks[0] <= regression + 1_800, "{ev:?}");
+    let failing = t.first_failing("errors").unwrap().as_second() - T0;
+    assert!(failing > regression && failing <= rollbacks[0], "{ev:?}");
+    // The value traced is the stage's share; the evidence is in the text.
+    assert!(t.checks[0].values.iter().all(|v| v.is_some()));
+}
+
+#[test]
+fn count_rules_as_a_candidate_are_compared_with_plain_rules() {
+    let (_dir, plain) = config(ERRORS);
+    let (_dir2, counts) = config(COUNTS);
+    // The plain check's `errors`: 0.1 from an hour in, per step.
+    let plain_errors = errors(
+        (0..=240)
+            .map(|k| (T0 + 30 * k, if 30 * k > 3_600 { 0.1 } else { 0.0 }))
+            .collect(),
+    );
+    let h = counted_on(plain_errors, "web", 2, 3_600);
+    let current = run(&plain, &h, window(7_200), start(false));
+    let candidate = run(&counts, &h, window(7_200), start(false));
+    let d = compare(&current, &candidate);
+    // 0.1 is not below 0.1: the plain check fails; so does the count check.
+    assert!(current.first_failing("errors").is_some());
+    assert!(
+        candidate.first_failing("errors").is_some(),
+        "{:?}",
+        events(&candidate)
+    );
+    assert_eq!(d.breach[0].check, "errors");
+    assert!(d.breach[0].failing.shift_seconds.is_some());
+}
+
+#[test]
+fn a_failure_the_baseline_shares_holds_and_never_rolls_back() {
+    let rules = COUNTS.replace(
+        "    on_fail: rollback\n",
+        "    on_fail: rollback\n    vs:\n      labels: { app: stable }\n",
+    );
+    let (_dir, config) = config(&rules);
+    // Canary and baseline both at 10% bad after two hours: a shared failure.
+    let h = counted_on(counted(4, 2 * 3_600), "stable", 4, 2 * 3_600);
+    let t = run(&config, &h, window(4 * 3_600), start(false));
+    let ev = events(&t);
+    assert!(t.first_failing("errors").is_some(), "{ev:?}");
+    assert!(!t.verdicts.contains(&Verdict::Rollback), "{ev:?}");
+    assert!(t.verdicts.contains(&Verdict::Hold), "{ev:?}");
+    assert!(
+        ev.iter()
+            .any(|(_, e)| e.contains("the baseline is past the limit too")),
+        "{ev:?}"
+    );
+}

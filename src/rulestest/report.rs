@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::domain::evidence::format_count;
 use crate::domain::format::format_duration;
 
 use super::runner::{Instant, Mismatch, TestOutcome};
@@ -77,19 +78,47 @@ fn write_instant(out: &mut dyn Write, file: &Path, i: &Instant) -> io::Result<()
         .map(|c| c.value_text.chars().count())
         .max()
         .unwrap_or(0);
+    let status_width = i
+        .checks
+        .iter()
+        .map(|c| c.status.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     for c in &i.checks {
-        let expected = i
+        let expected: String = i
             .mismatches
             .iter()
-            .find_map(|m| match m {
-                Mismatch::Check { name, expected, .. } if *name == c.name => Some(*expected),
+            .filter_map(|m| match m {
+                Mismatch::Check { name, expected, .. } if *name == c.name => {
+                    Some(format!("   expected {}", expected.as_str()))
+                }
+                Mismatch::Finding {
+                    name,
+                    expected,
+                    actual,
+                } if *name == c.name => Some(format!(
+                    "   expected finding {}, got {}",
+                    expected.as_str(),
+                    actual.map_or("none (no counts)", |a| a.as_str())
+                )),
+                Mismatch::Count {
+                    name,
+                    counted,
+                    expected,
+                    actual,
+                } if *name == c.name => Some(format!(
+                    "   expected {} {}, got {}",
+                    counted.as_str(),
+                    format_count(*expected),
+                    actual.map_or("none (no counts)".to_string(), format_count)
+                )),
                 _ => None,
             })
-            .map(|e| format!("   expected {}", e.as_str()))
-            .unwrap_or_default();
+            .collect();
         writeln!(
             out,
-            "          check    {:<width$}  {:<8} {:<value_width$}  limit {}{expected}",
+            "          check    {:<width$}  {:<status_width$} {:<value_width$}  limit {}{expected}",
             c.name,
             c.status.as_str(),
             c.value_text,

@@ -15,8 +15,9 @@ use crate::decide::{decide, Decision, StagePosition, Verdict};
 use crate::domain::{CheckResult, CheckStatus};
 use crate::eval::evaluate_rollout_stateless;
 
-use super::model::{Expectation, TestCase};
+use super::model::{counts_match, Counted, Expectation, TestCase};
 use super::scratch::{ScratchPrometheus, Tools};
+use crate::domain::evidence::Finding;
 
 /// What one test found.
 #[derive(Debug)]
@@ -54,6 +55,20 @@ pub enum Mismatch {
         name: String,
         expected: CheckStatus,
         actual: CheckStatus,
+    },
+    /// A count check's finding; `actual` is `None` when the check has no
+    /// evidence (blind, or an error).
+    Finding {
+        name: String,
+        expected: Finding,
+        actual: Option<Finding>,
+    },
+    /// A count since the stage began, not within [`counts_match`].
+    Count {
+        name: String,
+        counted: Counted,
+        expected: f64,
+        actual: Option<f64>,
     },
     Reason {
         expected_to_contain: String,
@@ -138,6 +153,33 @@ pub fn compare(
                 expected: *status,
                 actual: actual.status,
             });
+        }
+    }
+    for e in &expected.evidence {
+        let Some(actual) = checks.iter().find(|c| c.name == e.check) else {
+            continue;
+        };
+        let evidence = actual.evidence.as_ref();
+        if let Some(finding) = e.finding {
+            let said = evidence.map(|x| x.finding);
+            if said != Some(finding) {
+                out.push(Mismatch::Finding {
+                    name: e.check.clone(),
+                    expected: finding,
+                    actual: said,
+                });
+            }
+        }
+        for &(counted, n) in &e.counts {
+            let said = evidence.map(|x| counted.of(x));
+            if !said.is_some_and(|a| counts_match(a, n)) {
+                out.push(Mismatch::Count {
+                    name: e.check.clone(),
+                    counted,
+                    expected: n,
+                    actual: said,
+                });
+            }
         }
     }
     if let Some(part) = &expected.reason_contains {

@@ -2,7 +2,10 @@ use std::path::Path;
 
 use super::*;
 use crate::config::{Bound, OnFail, Threshold, Unit};
+use crate::domain::evidence::{Evidence, Finding};
 use crate::domain::Expansion;
+use crate::domain::Share;
+use crate::rulestest::model::{Counted, ExpectedEvidence};
 use crate::rulestest::report;
 
 fn check(name: &str, status: CheckStatus, value_text: &str) -> CheckResult {
@@ -38,6 +41,7 @@ fn expectation() -> Expectation {
         column: 9,
         verdict: None,
         checks: Vec::new(),
+        evidence: Vec::new(),
         reason_contains: None,
         ready: None,
     }
@@ -175,6 +179,124 @@ fn the_report_puts_expected_beside_actual() {
         report::summary(0, 0, 1, 0.5),
         "1 test: 0 passed, 0 failed, 1 could not run (0.50 s)"
     );
+}
+
+fn counted(name: &str, status: CheckStatus, finding: Finding, bad: f64, total: f64) -> CheckResult {
+    let evidence = Evidence {
+        share: Share::Bad,
+        finding,
+        part: bad,
+        total,
+        window_seconds: 3_600,
+        value: bad / total,
+        lower: 0.0,
+        upper: 0.002,
+        confidence: 0.95,
+        recent: None,
+        total_needed: None,
+        ready_in_seconds: None,
+        requests_per_second: total / 3_600.0,
+        baseline: None,
+    };
+    let t = check(name, status, "").threshold;
+    CheckResult {
+        value: Some(evidence.value),
+        value_text: evidence.summary(&t),
+        evidence: Some(evidence),
+        ..check(name, status, "")
+    }
+}
+
+#[test]
+fn count_expectations_compare_the_finding_and_the_counts_approximately() {
+    let e = Expectation {
+        checks: vec![("error_rate".into(), CheckStatus::Insufficient)],
+        evidence: vec![ExpectedEvidence {
+            check: "error_rate".into(),
+            finding: Some(Finding::Insufficient),
+            counts: vec![
+                (Counted::Bad, 3.0),
+                (Counted::Total, 3_000.0),
+                (Counted::Good, 2_997.0),
+            ],
+        }],
+        ..expectation()
+    };
+    let d = decision(Verdict::Continue, "not ready", false);
+    // increase() extrapolates: 2.97 of 2,991.4 are 3 of 3,000.
+    let close = [counted(
+        "error_rate",
+        CheckStatus::Insufficient,
+        Finding::Insufficient,
+        2.97,
+        2_991.4,
+    )];
+    assert_eq!(compare(&e, &d, &close), []);
+    let far = [counted(
+        "error_rate",
+        CheckStatus::Failing,
+        Finding::Exceeds,
+        41.0,
+        3_000.0,
+    )];
+    assert_eq!(
+        compare(&e, &d, &far),
+        [
+            Mismatch::Check {
+                name: "error_rate".into(),
+                expected: CheckStatus::Insufficient,
+                actual: CheckStatus::Failing
+            },
+            Mismatch::Finding {
+                name: "error_rate".into(),
+                expected: Finding::Insufficient,
+                actual: Some(Finding::Exceeds)
+            },
+            Mismatch::Count {
+                name: "error_rate".into(),
+                counted: Counted::Bad,
+                expected: 3.0,
+                actual: Some(41.0)
+            },
+            Mismatch::Count {
+                name: "error_rate".into(),
+                counted: Counted::Good,
+                expected: 2_997.0,
+                actual: Some(2_959.0)
+            },
+        ]
+    );
+    // A check with no counts (blind) has no finding to compare.
+    let blind = [check("error_rate", CheckStatus::NoData, "no data")];
+    let m = compare(&e, &d, &blind);
+    assert!(m.contains(&Mismatch::Finding {
+        name: "error_rate".into(),
+        expected: Finding::Insufficient,
+        actual: None
+    }));
+    let outcome = TestOutcome {
+        name: "low traffic".into(),
+        line: 3,
+        instants: vec![Instant {
+            at: e.at,
+            line: e.line,
+            column: e.column,
+            decision: d,
+            checks: far.to_vec(),
+            mismatches: compare(&e, &d_again(), &far),
+        }],
+    };
+    let mut out = Vec::new();
+    report::write_outcome(&mut out, Path::new("t.yaml"), &outcome).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("error_rate  failing  1.3667% (41 bad of 3,000 requests; at least 0% at 95%)  limit < 0.1%   expected insufficient   expected finding insufficient, got exceeds   expected bad 3, got 41   expected good 2,997, got 2,959"),
+        "{text}"
+    );
+}
+
+fn d_again() -> Decision {
+    decision(Verdict::Continue, "not ready", false)
 }
 
 #[test]

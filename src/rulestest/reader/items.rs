@@ -13,7 +13,8 @@ use crate::domain::{CheckStatus, Verdict};
 
 use super::within_span;
 use super::MAX_SPAN;
-use crate::rulestest::model::{Expectation, InputSeries};
+use crate::domain::evidence::Finding;
+use crate::rulestest::model::{Counted, Expectation, ExpectedEvidence, InputSeries};
 use crate::rulestest::notation::{expand, MAX_SAMPLES};
 use crate::rulestest::selector;
 
@@ -32,6 +33,23 @@ const STATUSES: &[(&str, CheckStatus)] = &[
     ("error", CheckStatus::Error),
     ("insufficient", CheckStatus::Insufficient),
 ];
+const FINDINGS: &[(&str, Finding)] = &[
+    ("exceeds", Finding::Exceeds),
+    ("worse_than_baseline", Finding::WorseThanBaseline),
+    ("shared", Finding::Shared),
+    ("within", Finding::Within),
+    ("insufficient", Finding::Insufficient),
+];
+const CHECK_KEYS: &[&str] = &["status", "finding", "bad", "good", "total"];
+const COUNTED: &[(&str, Counted)] = &[
+    ("bad", Counted::Bad),
+    ("good", Counted::Good),
+    ("total", Counted::Total),
+];
+
+/// A check as an expectation may name it: its name and whether it is a
+/// count check (only those have a finding and counts).
+pub(super) type CheckName<'a> = (&'a str, bool);
 
 pub(super) fn input_series(d: &mut FileDiags, node: &Node, interval: Duration) -> Vec<InputSeries> {
     let Some(items) = list(d, "input_series", node) else {
@@ -89,7 +107,7 @@ pub(super) fn input_series(d: &mut FileDiags, node: &Node, interval: Duration) -
 
 pub(super) fn expectation(
     d: &mut FileDiags,
-    check_names: &[&str],
+    check_names: &[CheckName],
     node: &Node,
 ) -> Option<Expectation> {
     let errors_before = d.list.len();
@@ -98,7 +116,7 @@ pub(super) fn expectation(
     let verdict = f
         .get("verdict")
         .map(|_| f.choice(d, "verdict", VERDICTS, Verdict::Continue));
-    let checks = f
+    let (checks, evidence) = f
         .get("checks")
         .map(|n| expected_checks(d, check_names, n))
         .unwrap_or_default();
@@ -114,6 +132,7 @@ pub(super) fn expectation(
         column,
         verdict,
         checks,
+        evidence,
         reason_contains,
         ready,
     };
@@ -127,12 +146,15 @@ pub(super) fn expectation(
     Some(expectation)
 }
 
-/// `checks: { error_rate: failing }`: each name one of the rules' checks.
+/// `checks: { error_rate: failing }`: each name one of the rules' checks;
+/// a count check may instead be given a mapping of its status, finding and
+/// counts since the stage began (`{ status: failing, finding: exceeds,
+/// bad: 30, total: 3000 }`, each optional).
 fn expected_checks(
     d: &mut FileDiags,
-    check_names: &[&str],
+    check_names: &[CheckName],
     node: &Node,
-) -> Vec<(String, CheckStatus)> {
+) -> (Vec<(String, CheckStatus)>, Vec<ExpectedEvidence>) {
     let Value::Map(entries) = &node.value else {
         d.error(
             &node.referenced,
@@ -141,25 +163,84 @@ fn expected_checks(
                 node.value.kind()
             ),
         );
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    let status_names: Vec<&str> = STATUSES.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = check_names.iter().map(|(n, _)| *n).collect();
     let mut out = Vec::new();
+    let mut evidence = Vec::new();
     for (name, value) in entries {
-        if !check_names.contains(&name.value.as_str()) {
-            d.error(&name.referenced, unknown("check", &name.value, check_names));
-            continue;
-        }
-        let Some(status) = text(d, &name.value, value) else {
+        let Some(&(_, is_count)) = check_names.iter().find(|(n, _)| *n == name.value) else {
+            d.error(&name.referenced, unknown("check", &name.value, &names));
             continue;
         };
-        match STATUSES.iter().find(|(n, _)| *n == status.value) {
-            Some((_, s)) => out.push((name.value.clone(), *s)),
-            None => d.error(
-                &status.referenced,
-                unknown("check status", &status.value, &status_names),
-            ),
+        if let Value::Map(_) = &value.value {
+            let Some(f) = Fields::read(d, value, "an expected check", CHECK_KEYS) else {
+                continue;
+            };
+            if let Some(s) = f.get("status").and_then(|n| status(d, "status", n)) {
+                out.push((name.value.clone(), s));
+            }
+            let wanted = CHECK_KEYS[1..].iter().filter_map(|k| f.key(k)).next();
+            if let (Some(key), false) = (wanted, is_count) {
+                d.error(
+                    &key.referenced,
+                    format!(
+                        "`{}` is for count checks (`bad:`/`good:` and `total:`); `{}` is a plain check: expect only its `status`",
+                        key.value, name.value
+                    ),
+                );
+                continue;
+            }
+            let finding = f
+                .get("finding")
+                .map(|_| f.choice(d, "finding", FINDINGS, Finding::Within));
+            let mut counts = Vec::new();
+            for (key, counted) in COUNTED {
+                if let Some(n) = f.get(key) {
+                    match n.value.scalar_text().map(|t| t.trim().replace(['_', ','], "").parse::<f64>()) {
+                        Some(Ok(v)) if v.is_finite() && v >= 0.0 => counts.push((*counted, v)),
+                        _ => d.error(
+                            &n.referenced,
+                            format!("`{key}` must be a count of requests since the stage began, like 3000"),
+                        ),
+                    }
+                }
+            }
+            if f.get("status").is_none() && finding.is_none() && counts.is_empty() {
+                d.error(
+                    &f.at,
+                    format!("this expects nothing of `{}`; add `status`, `finding`, `bad`, `good` or `total`", name.value),
+                );
+                continue;
+            }
+            if finding.is_some() || !counts.is_empty() {
+                evidence.push(ExpectedEvidence {
+                    check: name.value.clone(),
+                    finding,
+                    counts,
+                });
+            }
+            continue;
+        }
+        if let Some(s) = status(d, &name.value, value) {
+            out.push((name.value.clone(), s));
         }
     }
-    out
+    (out, evidence)
+}
+
+/// A check status by name (`failing`, `insufficient`).
+fn status(d: &mut FileDiags, key: &str, node: &Node) -> Option<CheckStatus> {
+    let status = text(d, key, node)?;
+    match STATUSES.iter().find(|(n, _)| *n == status.value) {
+        Some((_, s)) => Some(*s),
+        None => {
+            let status_names: Vec<&str> = STATUSES.iter().map(|(n, _)| *n).collect();
+            d.error(
+                &status.referenced,
+                unknown("check status", &status.value, &status_names),
+            );
+            None
+        }
+    }
 }

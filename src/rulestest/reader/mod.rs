@@ -269,10 +269,10 @@ fn read_test(d: &mut FileDiags, shared: &Shared, node: &Node) -> Option<TestCase
         .get("input_series")
         .map(|n| input_series(d, n, interval))
         .unwrap_or_default();
-    let check_names: Vec<&str> = shared
+    let check_names: Vec<items::CheckName> = shared
         .checks
         .iter()
-        .map(|(c, _)| c.name.value.as_str())
+        .map(|(c, _)| (c.name.value.as_str(), c.counts.is_some()))
         .collect();
     let expect = f
         .required(d, "expect")

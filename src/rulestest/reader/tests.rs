@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::domain::evidence::Finding;
 use crate::domain::{CheckStatus, Verdict};
+use crate::rulestest::model::{Counted, ExpectedEvidence};
 use crate::rulestest::notation::Point;
 
 /// A test file placed (virtually) beside `rules/canary.yaml`.
@@ -194,5 +196,75 @@ fn intervals_are_whole_milliseconds_and_rules_must_have_checks() {
     assert!(
         e.0[0].to_string().ends_with(":1:13: the rules files define no checks; with nothing to watch Sena would only ever say hold"),
         "{e}"
+    );
+}
+
+/// A test file beside a rules file with one count check and one plain one.
+fn with_count_rules(test: &str) -> Result<TestFile, String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("counts.yaml"),
+        "checks:\n  - name: errors\n    bad: sum(increase(bad[{{ window }}]))\n    total: sum(increase(total[{{ window }}]))\n    below: 0.1%\n  - name: latency\n    query: p95\n    below: 1s\n",
+    )
+    .unwrap();
+    let path = dir.path().join("t.yaml");
+    let prefix = format!("{}:", path.display());
+    read_str(
+        &format!(
+            "rule_files: [counts.yaml]\ntests:\n  - name: a\n    rollout: web\n    expect:\n{test}"
+        ),
+        &path,
+    )
+    .map_err(|e| {
+        e.0.iter()
+            .map(|d| d.to_string().replace(&prefix, ""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+#[test]
+fn a_count_check_may_be_expected_insufficient_with_its_finding_and_counts() {
+    let file = with_count_rules(
+        "      - at: 10m\n        checks: { errors: insufficient, latency: passing }\n      - at: 20m\n        checks:\n          errors: { status: failing, finding: exceeds, bad: 30, total: '3_000' }\n      - at: 30m\n        checks: { errors: { good: 2990 } }\n",
+    )
+    .unwrap();
+    let e = &file.tests[0].expect;
+    assert_eq!(
+        e[0].checks,
+        [
+            ("errors".to_string(), CheckStatus::Insufficient),
+            ("latency".to_string(), CheckStatus::Passing)
+        ]
+    );
+    assert!(e[0].evidence.is_empty());
+    assert_eq!(e[1].checks, [("errors".to_string(), CheckStatus::Failing)]);
+    assert_eq!(
+        e[1].evidence,
+        [ExpectedEvidence {
+            check: "errors".into(),
+            finding: Some(Finding::Exceeds),
+            counts: vec![(Counted::Bad, 30.0), (Counted::Total, 3_000.0)],
+        }]
+    );
+    assert!(e[2].checks.is_empty());
+    assert_eq!(e[2].evidence[0].counts, [(Counted::Good, 2_990.0)]);
+}
+
+#[test]
+fn counts_are_expected_of_count_checks_only_and_written_right() {
+    let e = with_count_rules(
+        "      - at: 10m\n        checks:\n          latency: { status: passing, bad: 3 }\n          errors: { finding: exceed, total: -4, bda: 1 }\n      - at: 20m\n        checks: { errors: {} }\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.split('\n').collect::<Vec<_>>(),
+        [
+            "8:39: `bad` is for count checks (`bad:`/`good:` and `total:`); `latency` is a plain check: expect only its `status`",
+            "9:30: unknown finding value `exceed`, did you mean `exceeds`?",
+            "9:45: `total` must be a count of requests since the stage began, like 3000",
+            "9:49: unknown key `bda`, did you mean `bad`?",
+            "11:27: this expects nothing of `errors`; add `status`, `finding`, `bad`, `good` or `total`",
+        ]
     );
 }
