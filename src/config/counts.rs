@@ -285,8 +285,8 @@ fn read_vs(
                 }
                 Some(q)
             };
-            let p = swap(part, share.noun());
-            let t = swap(total, "total");
+            let p = swap(part, share.noun()).map(|q| q.trim().to_string());
+            let t = swap(total, "total").map(|q| q.trim().to_string());
             swapped = pairs.iter().map(|(k, _)| k.value.clone()).collect();
             (p?, t?)
         }

@@ -201,7 +201,11 @@ fn describe(c: &CheckResult, now: Timestamp) -> String {
             if !broken.is_empty() && c.series.len().max(c.series_total) > 1 {
                 s.push_str(&format!(" at {}", broken.join(", ")));
             }
-            if let Some(start) = c.breach_started_at {
+            // A count check breaches on evidence, not after a `for`: "for 0s"
+            // on its first page says nothing.
+            let just_now =
+                |start: Timestamp| c.evidence.is_some() && elapsed(start, now).as_secs() == 0;
+            if let Some(start) = c.breach_started_at.filter(|s| !just_now(*s)) {
                 let age = format_elapsed(saturating::whole_seconds(elapsed(start, now)));
                 if c.status == CheckStatus::Pending {
                     s.push_str(&format!(
