@@ -245,19 +245,6 @@ fn counted(
     r.name = name.into();
     r.status = status;
     r.evidence = Some(Evidence {
-        share: crate::domain::Share::Bad,
-        finding,
-        part: 41.0,
-        total: 86_412.0,
-        window_seconds: 86_400,
-        value: 0.000474,
-        lower: 0.0002,
-        upper: 0.00062,
-        confidence: 0.95,
-        recent: None,
-        total_needed: None,
-        ready_in_seconds: None,
-        requests_per_second: 1.0,
         baseline: (finding == Finding::Shared).then_some(BaselineEvidence {
             part: 600.0,
             total: 57_000.0,
@@ -265,6 +252,7 @@ fn counted(
             max_ratio: 2.0,
             exceeds_limit: true,
         }),
+        ..Evidence::example(finding)
     });
     r
 }

@@ -492,25 +492,11 @@ fn summarize(check: &Check, groups: Vec<(Key, Judged)>) -> Observed {
 }
 
 fn failed(e: DatasourceError) -> Observed {
-    Observed {
-        observation: Observation::Failed(e),
-        value: None,
-        series: Vec::new(),
-        series_total: 0,
-        breaching_total: 0,
-        evidence: None,
-    }
+    Observed::bare(Observation::Failed(e))
 }
 
 fn blind(why: String, holds: bool) -> Observed {
-    Observed {
-        observation: Observation::Blind { why, holds },
-        value: None,
-        series: Vec::new(),
-        series_total: 0,
-        breaching_total: 0,
-        evidence: None,
-    }
+    Observed::bare(Observation::Blind { why, holds })
 }
 
 #[cfg(test)]

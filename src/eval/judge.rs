@@ -37,35 +37,34 @@ pub struct Observed {
     pub evidence: Option<Evidence>,
 }
 
+impl Observed {
+    /// An observation with no value and no series behind it (a failed
+    /// query, an empty answer).
+    pub fn bare(observation: Observation) -> Observed {
+        Observed {
+            observation,
+            value: None,
+            series: Vec::new(),
+            series_total: 0,
+            breaching_total: 0,
+            evidence: None,
+        }
+    }
+}
+
 /// Classifies a query answer. Every series is checked and the worst decides.
 /// NaN is blind; ±Inf counts as breaching when it is on the breaching side
 /// (a p95 in the +Inf bucket is a real breach) and blind otherwise.
 pub fn observe(check: &Check, answer: Result<Vec<Sample>, DatasourceError>) -> Observed {
     let samples = match answer {
         Ok(s) => s,
-        Err(e) => {
-            return Observed {
-                observation: Observation::Failed(e),
-                value: None,
-                series: Vec::new(),
-                series_total: 0,
-                breaching_total: 0,
-                evidence: None,
-            }
-        }
+        Err(e) => return Observed::bare(Observation::Failed(e)),
     };
     if samples.is_empty() {
-        return Observed {
-            observation: Observation::Blind {
-                why: "query returned no series".into(),
-                holds: check.no_data == NoData::Hold,
-            },
-            value: None,
-            series: Vec::new(),
-            series_total: 0,
-            breaching_total: 0,
-            evidence: None,
-        };
+        return Observed::bare(Observation::Blind {
+            why: "query returned no series".into(),
+            holds: check.no_data == NoData::Hold,
+        });
     }
     let t = &check.threshold;
     let mut worst: Option<f64> = None;

@@ -188,28 +188,13 @@ pub fn resolved_advisory() -> Advisory {
 
 /// A count-based error-rate check (`bad:`/`total:`), judged on its counts.
 pub fn count_error_rate(finding: crate::domain::evidence::Finding) -> CheckResult {
-    use crate::domain::evidence::{Evidence, Finding, Share};
+    use crate::domain::evidence::{Evidence, Finding};
     let status = match finding {
         Finding::Exceeds | Finding::WorseThanBaseline | Finding::Shared => CheckStatus::Failing,
         Finding::Within => CheckStatus::Passing,
         Finding::Insufficient => CheckStatus::Insufficient,
     };
-    let evidence = Evidence {
-        share: Share::Bad,
-        finding,
-        part: 41.0,
-        total: 86_412.0,
-        window_seconds: 86_400,
-        value: 41.0 / 86_412.0,
-        lower: 0.0002,
-        upper: 0.00062,
-        confidence: 0.95,
-        recent: None,
-        total_needed: None,
-        ready_in_seconds: None,
-        requests_per_second: 1.0,
-        baseline: None,
-    };
+    let evidence = Evidence::example(finding);
     let mut c = error_rate();
     c.status = status;
     c.value = Some(evidence.value);
