@@ -228,8 +228,8 @@ fn tracks(
 ) -> Result<BTreeMap<Key, Result<Track, String>>, Unread> {
     let part_now = a.part_now.map_err(Unread::Failed)?;
     let total_now = a.total_now.map_err(Unread::Failed)?;
-    let part_buckets = a.part_buckets.map_err(Unread::Failed)?;
-    let total_buckets = a.total_buckets.map_err(Unread::Failed)?;
+    let part_buckets = points_by_key(a.part_buckets.map_err(Unread::Failed)?);
+    let total_buckets = points_by_key(a.total_buckets.map_err(Unread::Failed)?);
     if total_now.is_empty() {
         return Err(Unread::Empty(format!("{whose}`total` returned no series")));
     }
@@ -317,17 +317,11 @@ fn buckets(
     share: Share,
     windows: &Windows,
     k: &Key,
-    part: &[RangeSeries],
-    total: &[RangeSeries],
+    part: &BTreeMap<Key, BTreeMap<i64, f64>>,
+    total: &BTreeMap<Key, BTreeMap<i64, f64>>,
 ) -> Vec<Counts> {
-    let points = |series: &[RangeSeries]| -> BTreeMap<i64, f64> {
-        series
-            .iter()
-            .find(|s| &key(&s.labels) == k)
-            .map(|s| s.points.iter().copied().collect())
-            .unwrap_or_default()
-    };
-    let (part, total) = (points(part), points(total));
+    let none = BTreeMap::new();
+    let (part, total) = (part.get(k).unwrap_or(&none), total.get(k).unwrap_or(&none));
     windows
         .bucket_ends
         .iter()
@@ -342,6 +336,15 @@ fn buckets(
             };
             counts(share, p, t, "", "").unwrap_or_default()
         })
+        .collect()
+}
+
+/// Range answers by group, so each group finds its points at once (a
+/// thousand regions must not cost a million comparisons).
+fn points_by_key(series: Vec<RangeSeries>) -> BTreeMap<Key, BTreeMap<i64, f64>> {
+    series
+        .into_iter()
+        .map(|s| (key(&s.labels), s.points.into_iter().collect()))
         .collect()
 }
 

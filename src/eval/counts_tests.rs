@@ -282,3 +282,48 @@ fn a_failure_the_baseline_shares_is_marked_shared_and_a_missing_baseline_holds()
         "{result:?}"
     );
 }
+
+/// Three healthy days and then half an hour at ten times the limit: the
+/// stage's counts are still far under the limit, the buckets are not.
+#[test]
+fn a_late_regression_is_found_in_the_buckets_and_says_since_when() {
+    let now = at("2026-12-04T12:00:30Z");
+    let windows = Windows::new(at("2026-12-01T12:00:00Z"), now);
+    let n = windows.bucket_ends.len();
+    let series = |per_bucket: &dyn Fn(usize) -> f64| RangeSeries {
+        labels: BTreeMap::new(),
+        points: windows
+            .bucket_ends
+            .iter()
+            .enumerate()
+            .map(|(i, ts)| (*ts, per_bucket(i)))
+            .collect(),
+    };
+    let mut ds = Scripted::default();
+    ds.instant
+        .insert("part[".into(), Ok(vec![sample(&[], 130.0 + 54.0)]));
+    ds.instant
+        .insert("total[".into(), Ok(vec![sample(&[], 259_200.0)]));
+    ds.range.insert(
+        "part[".into(),
+        vec![series(&|i| if i >= n - 6 { 3.0 } else { 0.15 })],
+    );
+    ds.range.insert("total[".into(), vec![series(&|_| 300.0)]);
+    let check = check(false);
+    let observed = rt().block_on(observe_counts(
+        &ds,
+        &check,
+        check.counts.as_ref().unwrap(),
+        at("2026-12-01T12:00:00Z"),
+        now,
+    ));
+    let result = judge(&check, observed, None, now).0;
+    assert_eq!(result.status, CheckStatus::Failing, "{result:?}");
+    let recent = result.evidence.as_ref().unwrap().recent.unwrap();
+    assert!(recent.since >= at("2026-12-04T11:20:00Z"), "{recent:?}");
+    assert!(
+        result.value_text.contains(" since 2026-12-04 11:"),
+        "{}",
+        result.value_text
+    );
+}
