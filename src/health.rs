@@ -13,6 +13,9 @@ pub enum Component {
     Store,
     /// The process is out of a local resource (file descriptors).
     Resources,
+    /// A notification channel, by name, has delivered nothing for longer
+    /// than `notify.stuck_after`.
+    Channel(&'static str),
 }
 
 impl Component {
@@ -21,6 +24,7 @@ impl Component {
         match self {
             Component::Store => "evaluations go on and pages are sent from memory; the journal records of evaluations are lost until it recovers",
             Component::Resources => "the checks that cannot be asked hold their rollouts",
+            Component::Channel(_) => "its notifications wait in the outbox and are retried; the other channels are told once",
         }
     }
 
@@ -28,6 +32,7 @@ impl Component {
         match self {
             Component::Store => "state store",
             Component::Resources => "local resources",
+            Component::Channel(_) => "notification channel",
         }
     }
 }

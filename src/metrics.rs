@@ -98,6 +98,14 @@ pub const OUTBOX_OLDEST_AGE: Metric = Metric::gauge(
     "sena_outbox_oldest_undelivered_age_seconds",
     "Age in seconds of the oldest undelivered notification (0 when none).",
 );
+pub const CHANNEL_OLDEST_AGE: Metric = Metric::gauge(
+    "sena_channel_oldest_undelivered_age_seconds",
+    "Age in seconds of the channel's oldest undelivered notification (0 when none).",
+);
+pub const CHANNEL_STUCK: Metric = Metric::gauge(
+    "sena_channel_stuck",
+    "1 while the channel's oldest undelivered notification is older than notify.stuck_after, else 0.",
+);
 pub const OUTBOX_FAILED: Metric = Metric::gauge(
     "sena_outbox_failed",
     "Notifications given up on after a permanent failure.",
@@ -197,6 +205,8 @@ pub const ALL: &[Metric] = &[
     MISSED_ITERATIONS,
     OUTBOX_DEPTH,
     OUTBOX_OLDEST_AGE,
+    CHANNEL_OLDEST_AGE,
+    CHANNEL_STUCK,
     OUTBOX_FAILED,
     OUTBOX_QUARANTINED,
     INCIDENTS_OPEN,

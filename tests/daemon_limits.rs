@@ -351,3 +351,89 @@ fn out_of_descriptors_is_senas_own_problem_not_the_canarys() {
     );
     assert!(logs.contains("local resources works again"), "{logs}");
 }
+
+/// Opens `n` connections that send a POST's headers announcing a
+/// 100,000-byte body, to `/login` and `/api/v1/slack/interactions` in turn,
+/// then one byte of it.
+fn trickle(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|i| {
+            let path = ["/login", "/api/v1/slack/interactions"][i % 2];
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                .expect("connect a trickling client");
+            write!(
+                s,
+                "POST {path} HTTP/1.1\r\nHost: sena\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\nx"
+            )
+            .expect("send the headers");
+            s.set_nonblocking(true).expect("nonblocking");
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn trickled_bodies_are_cut_off_and_probes_get_through_meanwhile() {
+    let app = "l-trickle";
+    shared().app_ready(app);
+    let cfg = ConfigBuilder::new()
+        .server_key("max_connections: 8")
+        .rollout(app, &rules::mission())
+        .write();
+    let sena = Sena::start(cfg.path());
+    sena.wait_ready(DEADLINE);
+    let started = Instant::now();
+    let mut clients = trickle(cfg.listen, 8);
+    // Every ordinary slot is taken; the reserve still answers the probes
+    // and the scrape.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        still_open(&mut clients),
+        8,
+        "the trickling clients hold every slot"
+    );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let (status, body) = sena.get(path);
+        assert_eq!(status, 200, "{path} while 8 bodies trickle: {body}");
+    }
+    // Anything else on the reserve is refused, not served.
+    let (status, _) = sena.get("/api/v1/status");
+    assert_eq!(status, 503, "the reserve is for the probes only");
+
+    // A byte a second keeps no body alive past body_read_timeout (10 s,
+    // and 100 bytes earn under a second more).
+    let clients = std::cell::RefCell::new(clients);
+    wait_until(
+        "Sena to close every trickling connection",
+        Duration::from_secs(30),
+        || {
+            let mut clients = clients.borrow_mut();
+            for s in clients.iter_mut() {
+                let _ = s.write_all(b"x");
+            }
+            if still_open(&mut clients) == 0 {
+                return Some(());
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            None
+        },
+        || {
+            format!(
+                "{} still open after {:?}",
+                clients.borrow().len(),
+                started.elapsed()
+            )
+        },
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(9),
+        "closed after {took:?}, before the 10 s body timeout"
+    );
+    assert!(
+        took < Duration::from_secs(25),
+        "closed after {took:?}: the body timeout, not the connection's 60 s lifetime, closed them"
+    );
+    // Once they are gone the ordinary slots serve everything again.
+    assert_eq!(sena.get("/api/v1/status").0, 200);
+}

@@ -53,6 +53,9 @@ const SERVER_KEYS: &[&str] = &[
     "listen",
     "max_connections",
     "header_read_timeout",
+    "body_read_timeout",
+    "body_min_rate",
+    "reserved_connections",
     "tokens",
     "public_gates",
 ];
@@ -124,7 +127,12 @@ fn read_config(
         .as_ref()
         .map_or(secs(30), |e| super::limits::interval(d, e, secs(30)));
     let state = state(d, &f, dir);
-    let notify = section(d, &f, "notify", &["repeat", "resolve_after", "blind_after"]);
+    let notify = section(
+        d,
+        &f,
+        "notify",
+        &["repeat", "resolve_after", "blind_after", "stuck_after"],
+    );
     let notify = NotifyConfig {
         repeat: notify
             .as_ref()
@@ -135,6 +143,9 @@ fn read_config(
         blind_after: notify
             .as_ref()
             .map_or(secs(120), |n| n.duration(d, "blind_after", secs(120))),
+        stuck_after: notify
+            .as_ref()
+            .map_or(secs(600), |n| n.period(d, "stuck_after", secs(600))),
     };
     let roster = f
         .get("roster")
@@ -327,6 +338,15 @@ fn server(
     let header_read_timeout = server
         .as_ref()
         .map_or(secs(10), |s| s.period(d, "header_read_timeout", secs(10)));
+    let body_read_timeout = server
+        .as_ref()
+        .map_or(secs(10), |s| s.period(d, "body_read_timeout", secs(10)));
+    let body_min_rate = server
+        .as_ref()
+        .map_or(500, |s| s.byte_size(d, "body_min_rate", 500));
+    let reserved_connections = server
+        .as_ref()
+        .map_or(4, |s| s.count(d, "reserved_connections", 4));
     let public_gates = server
         .as_ref()
         .is_some_and(|s| s.boolean(d, "public_gates", false));
@@ -355,6 +375,9 @@ fn server(
         listen,
         max_connections,
         header_read_timeout,
+        body_read_timeout,
+        body_min_rate,
+        reserved_connections,
         tokens: tokens.map(std::sync::Arc::new),
         public_gates,
     }

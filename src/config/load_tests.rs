@@ -32,6 +32,14 @@ fn minimal_config_takes_every_default() {
         (c.server.max_connections, c.server.header_read_timeout),
         (512, Duration::from_secs(10))
     );
+    assert_eq!(
+        (
+            c.server.body_read_timeout,
+            c.server.body_min_rate,
+            c.server.reserved_connections
+        ),
+        (Duration::from_secs(10), 500, 4)
+    );
     assert!(!c.server.public_gates);
     assert_eq!(
         (c.prometheus.max_response_bytes, c.prometheus.max_series),
@@ -94,6 +102,14 @@ fn full_config_reads_every_key() {
     assert_eq!(
         (c.server.max_connections, c.server.header_read_timeout),
         (100, Duration::from_secs(5))
+    );
+    assert_eq!(
+        (
+            c.server.body_read_timeout,
+            c.server.body_min_rate,
+            c.server.reserved_connections
+        ),
+        (Duration::from_secs(3), 1024, 2)
     );
     assert!(c.server.public_gates);
     assert_eq!((p.max_response_bytes, p.max_series), (4 << 20, 2000));

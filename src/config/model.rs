@@ -94,6 +94,15 @@ pub struct ServerConfig {
     /// A client must send a request's headers within this long of starting
     /// (or of the previous response, on a kept-alive connection).
     pub header_read_timeout: Duration,
+    /// A request's body must arrive within this long of its headers...
+    pub body_read_timeout: Duration,
+    /// ...plus one second for every this many bytes received (0: none), so
+    /// a trickle cannot hold a connection and a fair upload is not cut.
+    pub body_min_rate: u64,
+    /// Connections beyond `max_connections` that serve only `/healthz`,
+    /// `/readyz` and `/metrics`, so a probe and a scrape get through when
+    /// clients hold every other one.
+    pub reserved_connections: usize,
     /// `server.tokens`: who may call the API, as what. `None`: no tokens,
     /// so only callers on this host (loopback) may change anything.
     pub tokens: Option<Arc<TokenTable>>,
@@ -110,6 +119,9 @@ impl ServerConfig {
         self.listen == other.listen
             && self.max_connections == other.max_connections
             && self.header_read_timeout == other.header_read_timeout
+            && self.body_read_timeout == other.body_read_timeout
+            && self.body_min_rate == other.body_min_rate
+            && self.reserved_connections == other.reserved_connections
     }
 }
 
@@ -126,6 +138,10 @@ pub struct NotifyConfig {
     /// are not scraped yet, or one Prometheus restart, is not worth waking
     /// someone. The verdict is `hold` at once all the same.
     pub blind_after: Duration,
+    /// A channel whose oldest undelivered notification is older than this
+    /// is stuck: `/readyz` answers 503, `sena_channel_stuck` is 1, and the
+    /// other channels are told once.
+    pub stuck_after: Duration,
 }
 
 #[derive(Clone, Debug)]

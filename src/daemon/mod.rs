@@ -79,6 +79,11 @@ pub async fn run(
     let limits = crate::server::Limits {
         max_connections: server_config.max_connections,
         header_read_timeout: server_config.header_read_timeout,
+        body: crate::server::BodyLimits {
+            read_timeout: server_config.body_read_timeout,
+            min_rate: server_config.body_min_rate,
+        },
+        reserved_connections: server_config.reserved_connections,
     };
     let server = tokio::spawn(crate::server::serve(
         listener,

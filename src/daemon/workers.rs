@@ -71,6 +71,7 @@ impl Workers {
             wake: shared.outbox_wake.clone(),
             memory: shared.delivery_memory.clone(),
             health: shared.health.clone(),
+            stuck_after: config.notify.stuck_after,
         };
         handles.extend(dispatcher.spawn(stopped.clone()));
         handles.push(tokio::spawn(housekeeping(

@@ -62,7 +62,7 @@ impl Dispatcher {
     }
 
     /// Queues in the store, or in memory when the store refuses.
-    async fn enqueue_or_remember(&self, items: Vec<(Channel, Delivery)>) {
+    pub(super) async fn enqueue_or_remember(&self, items: Vec<(Channel, Delivery)>) {
         if items.is_empty() {
             return;
         }

@@ -4,6 +4,11 @@
 //! channel keeps one count of consecutive transient failures and one time
 //! before which it sends nothing; its oldest message is what it tries when
 //! that time comes. Tokio's clock, so tests run many retries in paused time.
+//!
+//! A server's `Retry-After` is honoured only between [`MIN_WAIT`] and
+//! [`MAX_WAIT`]: a proxy answering `Retry-After: 86400` muted Slack for a
+//! day, and `Retry-After: 0` made 75 attempts in 3.3 s. Neither is what a
+//! pager should do, so the ask is clamped and the clamp logged.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -11,12 +16,17 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// The shortest wait after a failure: the schedule's first step.
+pub const MIN_WAIT: Duration = Duration::from_secs(1);
+/// The longest: the schedule's cap, and the most a `Retry-After` gets.
+pub const MAX_WAIT: Duration = Duration::from_secs(300);
+
 /// Retry schedule: 1s, 2s, 4s … capped at 5 minutes, ±20% jitter so many
 /// channels (and many Senas) do not hammer a recovering server in lockstep.
 pub fn backoff(attempts: u32) -> Duration {
-    let base = Duration::from_secs(1)
+    let base = MIN_WAIT
         .saturating_mul(1u32 << attempts.min(9))
-        .min(Duration::from_secs(300));
+        .min(MAX_WAIT);
     let jitter = (RandomState::new().build_hasher().finish() % 4001) as f64 / 10_000.0 - 0.2;
     base.mul_f64(1.0 + jitter)
 }
@@ -30,20 +40,38 @@ pub(super) struct ChannelBackoff {
     until: Option<Instant>,
 }
 
+/// The wait after a transient failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Wait {
+    /// How long the channel sends nothing.
+    pub(super) wait: Duration,
+    /// The server's `Retry-After`, when it was outside `MIN_WAIT..=MAX_WAIT`
+    /// and so not what the channel waits.
+    pub(super) clamped_from: Option<Duration>,
+}
+
+/// A server's `Retry-After`, within `MIN_WAIT..=MAX_WAIT`.
+pub(super) fn honour_retry_after(asked: Duration) -> Wait {
+    let wait = asked.clamp(MIN_WAIT, MAX_WAIT);
+    Wait {
+        wait,
+        clamped_from: (wait != asked).then_some(asked),
+    }
+}
+
 impl ChannelBackoff {
     /// A transient failure: the channel waits what the server asked for
-    /// (`Retry-After`), else the schedule for its failures so far. Returns
-    /// the wait.
-    pub(super) fn failed(&mut self, retry_after: Option<Duration>) -> Duration {
-        let wait = retry_after.unwrap_or_else(|| backoff(self.failures));
+    /// (`Retry-After`, clamped), else the schedule for its failures so far.
+    pub(super) fn failed(&mut self, retry_after: Option<Duration>) -> Wait {
+        let wait = match retry_after {
+            Some(asked) => honour_retry_after(asked),
+            None => Wait {
+                wait: backoff(self.failures),
+                clamped_from: None,
+            },
+        };
         self.failures = self.failures.saturating_add(1);
-        let now = Instant::now();
-        // A server may ask for any wait; past what the clock can hold,
-        // the longest wait of the schedule.
-        self.until = Some(
-            now.checked_add(wait)
-                .unwrap_or_else(|| now + Duration::from_secs(300)),
-        );
+        self.until = Some(Instant::now() + wait.wait);
         wait
     }
 

@@ -14,11 +14,13 @@
 //! an outcome, the outcome is kept in memory (`memory`), so nothing sent is
 //! sent again. Email reports outcomes per recipient (`progress`): those
 //! reached are never mailed again, one refused address is logged and
-//! counted while the others get the message.
+//! counted while the others get the message. A channel whose oldest
+//! message waits longer than `notify.stuck_after` is reported (`stuck`).
 
 mod aside;
 mod backoff;
 pub mod memory;
+mod stuck;
 
 pub use backoff::backoff;
 
@@ -58,6 +60,9 @@ pub struct Dispatcher {
     /// Outcomes and deliveries the store could not take (process lifetime).
     pub memory: Arc<DeliveryMemory>,
     pub health: Arc<Health>,
+    /// `notify.stuck_after`: a channel whose oldest undelivered message is
+    /// older is stuck (`stuck`).
+    pub stuck_after: Duration,
 }
 
 /// Where a delivery being sent came from, and so where its outcome goes.
@@ -88,7 +93,7 @@ enum Pass {
 impl Dispatcher {
     pub fn spawn(self, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let shared = Arc::new(self);
-        shared
+        let mut tasks: Vec<JoinHandle<()>> = shared
             .channels
             .iter()
             .map(|n| {
@@ -97,7 +102,10 @@ impl Dispatcher {
                 let shutdown = shutdown.clone();
                 tokio::spawn(async move { me.run_channel(n, shutdown).await })
             })
-            .collect()
+            .collect();
+        let me = shared.clone();
+        tasks.push(tokio::spawn(async move { me.watch_stuck(shutdown).await }));
+        tasks
     }
 
     async fn run_channel(&self, notifier: Arc<dyn Notifier>, mut shutdown: watch::Receiver<bool>) {
@@ -288,10 +296,13 @@ impl Dispatcher {
                     crate::metrics::NOTIFICATIONS_FAILED,
                     &[("channel", channel.as_str()), ("kind", "transient")],
                 );
-                let wait = backoff.failed(retry_after);
+                let backoff::Wait { wait, clamped_from } = backoff.failed(retry_after);
+                if let Some(asked) = clamped_from {
+                    // Only the durations: the error text may carry a URL.
+                    tracing::warn!(channel = channel.as_str(), key, retry_after = ?asked, waiting = ?wait, "the server's Retry-After is outside 1s..5m; the channel waits the nearest bound instead");
+                }
                 tracing::warn!(channel = channel.as_str(), key, attempt = attempts + 1, channel_failures = backoff.failures(), retry_in = ?wait, error = %message, "notification failed; the channel waits, then sends it first");
                 Outcome::Retry {
-                    // `wait` may come from a server's Retry-After: saturate, never panic.
                     next_attempt_at: crate::saturating::after(self.clock.now(), wait),
                     error: message,
                     progress: progress.clone(),

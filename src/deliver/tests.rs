@@ -109,6 +109,7 @@ fn world(channels: Vec<Arc<dyn Notifier>>, prepare: impl FnOnce(&Store)) -> Worl
         wake: Arc::new(Notify::new()),
         memory: memory.clone(),
         health: Arc::new(Health::new()),
+        stuck_after: Duration::from_secs(600),
     }
     .spawn(stopped);
     World {

@@ -29,6 +29,10 @@ pub enum AdvisoryKind {
     /// Sena itself lost a queued notification (an unreadable outbox row)
     /// and says so instead of dropping it silently.
     Undeliverable,
+    /// A channel has delivered nothing for longer than `notify.stuck_after`;
+    /// told once per episode on the other channels (the notice says which
+    /// and since when).
+    ChannelStuck,
     /// A person's GO or NO-GO took effect (verdict `continue` for GO,
     /// `hold` for NO-GO; the reason says who and why).
     Decided,
@@ -89,6 +93,7 @@ impl Advisory {
                     self.rollout
                 )
             }
+            (AdvisoryKind::ChannelStuck, _) => format!("SENA PROBLEM: {}", self.reason),
             (AdvisoryKind::Removed, _) => format!(
                 "CLOSED {}: removed from Sena's configuration, no longer watched",
                 self.rollout
@@ -221,6 +226,13 @@ impl DedupKey {
 
     pub fn lost(outbox_id: i64) -> Self {
         DedupKey(format!("outbox-{outbox_id}:unreadable"))
+    }
+
+    /// The advisory that `channel` is stuck, for the episode whose oldest
+    /// waiting row is `outbox_id`: one per episode, even across restarts
+    /// while it waits.
+    pub fn stuck(channel: Channel, outbox_id: i64) -> Self {
+        DedupKey(format!("{channel}:stuck:outbox-{outbox_id}"))
     }
 
     /// The copy of this message for one channel.

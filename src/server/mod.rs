@@ -10,6 +10,7 @@
 //! declared per route below.
 
 mod auth;
+mod body_timer;
 mod connections;
 mod decisions;
 mod gates;
@@ -27,6 +28,7 @@ use axum::{Json, Router};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
+pub use body_timer::BodyLimits;
 pub use connections::Limits;
 pub use slack_payload::{
     Button, MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION,

@@ -25,7 +25,7 @@ pub use decisions::{DecisionCommit, DecisionState};
 pub use handle::StoreHandle;
 pub use journal::JournalQuery;
 pub use lock::StateLock;
-pub use outbox::{Due, OutboxItem, OutboxStats, Salvage, Unreadable};
+pub use outbox::{Due, OutboxItem, OutboxStats, Salvage, Unreadable, Waiting};
 pub use rollouts::{EvaluationCommit, RolloutState};
 
 use std::path::{Path, PathBuf};

@@ -96,6 +96,14 @@ pub struct Due {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// What waits on one channel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waiting {
+    pub oldest_id: i64,
+    pub oldest_created_at: Timestamp,
+    pub depth: i64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OutboxStats {
     /// Waiting to be sent (not given up on).
@@ -228,6 +236,24 @@ impl Store {
             params![id, error],
         )?;
         Ok(())
+    }
+
+    /// A channel's oldest waiting row (id and when it was queued) and how
+    /// many wait, for telling a stuck channel from a busy one.
+    pub fn oldest_waiting(&self, channel: Channel) -> Result<Option<Waiting>> {
+        let (oldest, created_at, depth): (Option<i64>, Option<i64>, i64) = self.conn().query_row(
+            "SELECT MIN(id), MIN(created_at), COUNT(*) FROM outbox WHERE channel = ?1 AND failed = 0",
+            [channel.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        match (oldest, created_at) {
+            (Some(id), Some(at)) => Ok(Some(Waiting {
+                oldest_id: id,
+                oldest_created_at: from_millis(at)?,
+                depth,
+            })),
+            _ => Ok(None),
+        }
     }
 
     pub fn outbox_stats(&self) -> Result<OutboxStats> {

@@ -177,6 +177,86 @@ async fn retry_after_is_the_channels_wait() {
     w.stop().await;
 }
 
+fn too_many_requests(retry_after: Duration) -> Answer {
+    Box::new(move |_| {
+        Err(NotifyError::Transient {
+            message: "429".into(),
+            retry_after: Some(retry_after),
+        })
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_of_a_day_waits_five_minutes() {
+    let slack = Scripted::new(
+        Channel::Slack,
+        vec![too_many_requests(Duration::from_secs(86_400))],
+    );
+    let w = world(vec![slack.clone()], |store| {
+        let items = [
+            (Channel::Slack, delivery("A", 0.5)),
+            (Channel::Slack, delivery("B", 0.5)),
+        ];
+        store.enqueue(&items, t0()).unwrap();
+    });
+    run_for(400).await;
+    assert_eq!(slack.keys(), ["A", "A", "B"], "delivered within 400 s");
+    let gaps = slack.gaps();
+    assert!((300.0..300.1).contains(&gaps[0]), "{gaps:?}");
+    assert_eq!(w.store.outbox_stats().unwrap().depth, 0);
+    w.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_of_zero_waits_at_least_a_second() {
+    let slack = Scripted::new(
+        Channel::Slack,
+        (0..100)
+            .map(|_| too_many_requests(Duration::ZERO))
+            .collect(),
+    );
+    let w = world(vec![slack.clone()], |store| {
+        store
+            .enqueue(&[(Channel::Slack, delivery("A", 0.5))], t0())
+            .unwrap();
+    });
+    run_for(10).await;
+    let tries = slack.keys().len();
+    assert!((2..=11).contains(&tries), "{tries} attempts in 10 s");
+    for gap in slack.gaps() {
+        assert!(gap >= 1.0, "{gap} s between attempts");
+    }
+    w.stop().await;
+}
+
+#[test]
+fn retry_after_is_clamped_and_says_so() {
+    use crate::deliver::backoff::{honour_retry_after, Wait};
+    let secs = Duration::from_secs;
+    assert_eq!(
+        honour_retry_after(secs(7)),
+        Wait {
+            wait: secs(7),
+            clamped_from: None
+        }
+    );
+    assert_eq!(
+        honour_retry_after(secs(86_400)),
+        Wait {
+            wait: secs(300),
+            clamped_from: Some(secs(86_400))
+        }
+    );
+    assert_eq!(
+        honour_retry_after(Duration::ZERO),
+        Wait {
+            wait: secs(1),
+            clamped_from: Some(Duration::ZERO)
+        }
+    );
+    assert_eq!(honour_retry_after(Duration::MAX).wait, secs(300));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_message_refused_for_good_does_not_hold_the_channel() {
     let email = Scripted::new(Channel::Email, vec![permanent()]);

@@ -88,6 +88,7 @@ fn kind_key(kind: AdvisoryKind) -> &'static str {
         AdvisoryKind::ReadyToExpand => "ready",
         AdvisoryKind::Acknowledged => "ack",
         AdvisoryKind::Undeliverable => "lost",
+        AdvisoryKind::ChannelStuck => "stuck",
         AdvisoryKind::Decided => "decided",
     }
 }

@@ -72,6 +72,7 @@ fn notify() -> NotifyConfig {
         repeat: Duration::from_secs(3600),
         resolve_after: Duration::from_secs(300),
         blind_after: Duration::ZERO,
+        stuck_after: Duration::from_secs(600),
     }
 }
 

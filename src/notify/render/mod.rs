@@ -314,7 +314,7 @@ fn kind_only(a: &Advisory) -> Option<String> {
         AdvisoryKind::ReadyToExpand => Some(answer_text(a)),
         // For a lost message the notice says what was lost; for a decision
         // the reason says who decided what.
-        AdvisoryKind::Undeliverable | AdvisoryKind::Decided => None,
+        AdvisoryKind::Undeliverable | AdvisoryKind::ChannelStuck | AdvisoryKind::Decided => None,
         AdvisoryKind::Acknowledged => Some(format!(
             "Acknowledged by {}: escalation stopped",
             acknowledged_by(a).unwrap_or_else(|| "someone".into())

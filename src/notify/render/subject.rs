@@ -11,7 +11,10 @@ use crate::notify::{Advisory, AdvisoryKind};
 const MAX_SUBJECT_CHARS: usize = 140;
 
 pub fn email_subject(a: &Advisory) -> String {
-    if a.kind == AdvisoryKind::Undeliverable {
+    if matches!(
+        a.kind,
+        AdvisoryKind::Undeliverable | AdvisoryKind::ChannelStuck
+    ) {
         return one_line(&format!("[sena] {}", a.headline()));
     }
     let head = format!("[sena] {} {} {}", verdict_word(a), a.rollout, a.traffic);
