@@ -141,7 +141,8 @@ impl Dispatcher {
     }
 
     /// The advisory on every other channel, once per episode (its key names
-    /// the oldest row, so a restart while it waits queues nothing new).
+    /// the oldest row, so a restart while it waits queues nothing new),
+    /// addressed to the people the oldest waiting message is for.
     async fn tell_others(&self, channel: Channel, waiting: &Waiting, age: Duration) {
         let others: HashSet<Channel> = self
             .channels
@@ -153,7 +154,15 @@ impl Dispatcher {
             tracing::error!(channel = channel.as_str(), "the only channel is stuck; /readyz and sena_channel_stuck say so, no other channel can");
             return;
         }
-        let notice = stuck_notice(channel, waiting, age, self.stuck_after, self.clock.now());
+        let mut notice = stuck_notice(channel, waiting, age, self.stuck_after, self.clock.now());
+        // Addressed to whoever the oldest waiting message was for: they are
+        // the people who are missing it.
+        if let Ok(due) = self.store.call(move |s| s.due(channel, 1)).await {
+            if let Some(oldest) = due.items.into_iter().next() {
+                notice.recipients = oldest.delivery.recipients;
+                notice.advisory.rollout = oldest.delivery.advisory.rollout;
+            }
+        }
         let items: Vec<(Channel, Delivery)> = others
             .into_iter()
             .map(|c| {

@@ -89,6 +89,8 @@ struct World {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     memory: Arc<DeliveryMemory>,
+    clock: Arc<ManualClock>,
+    health: Arc<Health>,
     stop: watch::Sender<bool>,
     handles: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -101,14 +103,16 @@ fn world(channels: Vec<Arc<dyn Notifier>>, prepare: impl FnOnce(&Store)) -> Worl
     let metrics = Arc::new(Metrics::new());
     let memory = Arc::new(DeliveryMemory::new());
     let (stop, stopped) = watch::channel(false);
+    let clock = Arc::new(ManualClock::new(t0()));
+    let health = Arc::new(Health::new());
     let handles = Dispatcher {
         store: crate::state::StoreHandle::inline(store.clone()),
         channels,
         metrics: metrics.clone(),
-        clock: Arc::new(ManualClock::new(t0())),
+        clock: clock.clone(),
         wake: Arc::new(Notify::new()),
         memory: memory.clone(),
-        health: Arc::new(Health::new()),
+        health: health.clone(),
         stuck_after: Duration::from_secs(600),
     }
     .spawn(stopped);
@@ -116,6 +120,8 @@ fn world(channels: Vec<Arc<dyn Notifier>>, prepare: impl FnOnce(&Store)) -> Worl
         store,
         metrics,
         memory,
+        clock,
+        health,
         stop,
         handles,
         _dir: dir,
@@ -218,3 +224,4 @@ async fn a_send_the_store_cannot_record_is_never_sent_again() {
 }
 
 mod order;
+mod stuck;

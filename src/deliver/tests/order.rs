@@ -14,7 +14,8 @@ use tokio::time::Instant;
 
 use super::*;
 
-type Answer = Box<dyn FnOnce(&mut RecipientProgress) -> Result<Sent, NotifyError> + Send>;
+pub(super) type Answer =
+    Box<dyn FnOnce(&mut RecipientProgress) -> Result<Sent, NotifyError> + Send>;
 
 struct Attempt {
     key: String,
@@ -23,14 +24,14 @@ struct Attempt {
 }
 
 /// Answers attempts from a script; once it runs out, accepts everything.
-struct Scripted {
+pub(super) struct Scripted {
     name: Channel,
     script: Mutex<VecDeque<Answer>>,
     attempts: Mutex<Vec<Attempt>>,
 }
 
 impl Scripted {
-    fn new(name: Channel, script: Vec<Answer>) -> Arc<Scripted> {
+    pub(super) fn new(name: Channel, script: Vec<Answer>) -> Arc<Scripted> {
         Arc::new(Scripted {
             name,
             script: Mutex::new(script.into()),
@@ -38,7 +39,7 @@ impl Scripted {
         })
     }
 
-    fn keys(&self) -> Vec<String> {
+    pub(super) fn keys(&self) -> Vec<String> {
         let attempts = self.attempts.lock().unwrap();
         attempts.iter().map(|a| a.key.clone()).collect()
     }
@@ -177,7 +178,7 @@ async fn retry_after_is_the_channels_wait() {
     w.stop().await;
 }
 
-fn too_many_requests(retry_after: Duration) -> Answer {
+pub(super) fn too_many_requests(retry_after: Duration) -> Answer {
     Box::new(move |_| {
         Err(NotifyError::Transient {
             message: "429".into(),
