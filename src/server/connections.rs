@@ -39,6 +39,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::HttpBody;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -141,24 +142,28 @@ pub async fn serve(
         let expired = Arc::new(Notify::new());
         let body = limits.body;
         let on_body = expired.clone();
-        let router = router
-            .clone()
-            .layer(axum::middleware::from_fn(
-                move |req: Request, next: Next| {
-                    let expired = on_body.clone();
-                    async move {
-                        if reserved && !PROBE_PATHS.contains(&req.uri().path()) {
-                            return too_many_connections();
-                        }
-                        let req =
-                            req.map(|b| axum::body::Body::new(TimedBody::new(b, body, expired)));
-                        next.run(req).await
+        // One layer per connection: a layer wraps every route.
+        let router = router.clone().layer(axum::middleware::from_fn(
+            move |mut req: Request, next: Next| {
+                let expired = on_body.clone();
+                async move {
+                    if reserved && !PROBE_PATHS.contains(&req.uri().path()) {
+                        return too_many_connections();
                     }
-                },
-            ))
-            // The peer address rides on every request: without tokens, only
-            // loopback callers may change anything (`auth.rs`).
-            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+                    // The peer address rides on every request: without
+                    // tokens, only loopback callers may change anything
+                    // (`auth.rs`).
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    let req = if req.body().is_end_stream() {
+                        req
+                    } else {
+                        req.map(|b| axum::body::Body::new(TimedBody::new(b, body, expired)))
+                    };
+                    next.run(req).await
+                }
+            },
+        ));
         let service = TowerToHyperService::new(router);
         tokio::spawn(async move {
             let _slot = slot;
