@@ -144,6 +144,10 @@ const BAD: &[(&str, &[&str])] = &[
         "tests/fixtures/rules/sena-limits-bad.yaml:7:20: `max_connections` must be a whole number above 0, like 1000000",
         "tests/fixtures/rules/sena-limits-bad.yaml:8:24: `header_read_timeout` must be more than 0",
         "tests/fixtures/rules/sena-limits-bad.yaml:9:3: unknown key `max_conections`, did you mean `max_connections`?",
+        "tests/fixtures/rules/sena-limits-bad.yaml:10:22: `body_read_timeout` must be more than 0",
+        "tests/fixtures/rules/sena-limits-bad.yaml:11:18: `body_min_rate`: `fast` is not a size; write bytes (`16777216`) or a number with KiB, MiB, GiB, kB, MB or GB, like `16MiB`",
+        "tests/fixtures/rules/sena-limits-bad.yaml:12:25: `reserved_connections` must be a whole number above 0, like 1000000",
+        "tests/fixtures/rules/sena-limits-bad.yaml:19:16: `stuck_after` must be more than 0",
         ],
     ),
     (
