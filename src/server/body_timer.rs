@@ -137,6 +137,40 @@ where
 mod tests {
     use super::*;
 
+    /// A client that sent its headers and then nothing.
+    struct Silent;
+
+    impl HttpBody for Silent {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_does_not_come_fails_and_closes_its_connection() {
+        let limits = BodyLimits {
+            read_timeout: Duration::from_secs(10),
+            min_rate: 500,
+        };
+        let expired = Arc::new(Notify::new());
+        let mut body = TimedBody::new(Silent, limits, expired.clone());
+        let started = Instant::now();
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        let err = frame.expect("a frame").expect_err("an error");
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert!(err.to_string().contains("0 bytes came"), "{err}");
+        // The connection hears of it (a stored permit: no race with its wait).
+        tokio::time::timeout(Duration::from_millis(1), expired.notified())
+            .await
+            .expect("the connection is told to close");
+        assert!(body.is_end_stream());
+    }
+
     #[test]
     fn each_min_rate_bytes_buy_a_second() {
         let limits = BodyLimits {
