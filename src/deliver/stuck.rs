@@ -87,46 +87,29 @@ impl Dispatcher {
         );
         let component = Component::Channel(channel.as_str());
         let was_stuck = self.health.problem(component).is_some();
-        let change = judge(was_stuck, age, self.stuck_after);
-        let (Some(waiting), Some(age)) = (waiting, age) else {
-            if change == Change::Ended {
-                self.unstuck(channel);
-            }
-            self.metrics
-                .set(crate::metrics::CHANNEL_STUCK, &labels, 0.0);
-            return;
-        };
-        match change {
-            Change::Started => {
+        let stuck = match (judge(was_stuck, age, self.stuck_after), waiting, age) {
+            (Change::Started, Some(waiting), Some(age)) => {
                 self.health
                     .fail(component, self.why(channel, &waiting, age));
-                self.metrics
-                    .set(crate::metrics::CHANNEL_STUCK, &labels, 1.0);
                 self.tell_others(channel, &waiting, age).await;
+                true
             }
-            Change::Same if was_stuck => {
-                // The reason follows the age; only the start was logged.
+            // The reason follows the age; only the start was logged.
+            (Change::Same, Some(waiting), Some(age)) if was_stuck => {
                 self.health
                     .fail(component, self.why(channel, &waiting, age));
+                true
             }
-            Change::Same => {
-                self.metrics
-                    .set(crate::metrics::CHANNEL_STUCK, &labels, 0.0);
+            (Change::Ended, _, _) => {
+                self.health.recover(component);
+                false
             }
-            Change::Ended => {
-                self.unstuck(channel);
-                self.metrics
-                    .set(crate::metrics::CHANNEL_STUCK, &labels, 0.0);
-            }
-        }
-    }
-
-    fn unstuck(&self, channel: Channel) {
-        self.health.recover(Component::Channel(channel.as_str()));
+            _ => false,
+        };
         self.metrics.set(
             crate::metrics::CHANNEL_STUCK,
-            &[("channel", channel.as_str())],
-            0.0,
+            &labels,
+            if stuck { 1.0 } else { 0.0 },
         );
     }
 
