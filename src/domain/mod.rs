@@ -24,6 +24,7 @@ pub mod format;
 pub mod gate;
 pub mod incident;
 pub mod progress;
+pub mod request;
 pub mod threshold;
 pub mod verdict;
 
@@ -31,6 +32,7 @@ pub use access::{Capabilities, Capability, Identity, Principal, TokenDigest, Tok
 pub use advisory::{
     Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
 };
+pub use request::ApprovalRequest;
 pub use approval::{
     Advice, CheckEvidence, Choice, DecisionAnswer, DecisionRecord, DecisionRequest, Hold, Outcome,
     Refused, Via,

@@ -94,6 +94,7 @@ pub(super) async fn post(
     let request = DecisionRequest {
         choice: body.decision,
         stage: body.stage,
+        stage_started_at: None,
         comment: body.comment,
         override_advice: body.override_advice,
         by,

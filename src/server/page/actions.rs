@@ -89,6 +89,7 @@ pub(super) async fn decide(
     let request = DecisionRequest {
         choice: form.decision,
         stage: form.stage,
+        stage_started_at: None,
         comment: (!comment.is_empty()).then(|| comment.to_string()),
         override_advice: false,
         by: identity.principal.clone(),
