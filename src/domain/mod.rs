@@ -32,7 +32,6 @@ pub use access::{Capabilities, Capability, Identity, Principal, TokenDigest, Tok
 pub use advisory::{
     Advisory, AdvisoryKind, Channel, DedupKey, Delivery, IncidentView, NextLevel, Person,
 };
-pub use request::ApprovalRequest;
 pub use approval::{
     Advice, CheckEvidence, Choice, DecisionAnswer, DecisionRecord, DecisionRequest, Hold, Outcome,
     Refused, Via,
@@ -42,5 +41,6 @@ pub use evidence::{Evidence, Share};
 pub use gate::{judge as judge_gate, Evaluated, GateInput, GatePass, GateView};
 pub use incident::{Incident, RolloutMemory};
 pub use progress::{RecipientProgress, Refusal};
+pub use request::ApprovalRequest;
 pub use threshold::{Bound, OnFail, Threshold, Unit};
 pub use verdict::{Decision, Expansion, StagePosition, Verdict};

@@ -152,7 +152,10 @@ pub(super) async fn interactions(
             // Without the memory of used signatures, acting could replay.
             tracing::error!(error = %e, "could not check a Slack interaction against the used signatures");
             let why = "Sena could not record this request; try again";
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": why })))
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": why })),
+            )
                 .into_response();
         }
     };

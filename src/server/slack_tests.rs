@@ -157,7 +157,10 @@ fn the_replay_key_is_the_decoded_signature() {
     let k = key(SECRET);
     let a = super::verify(&k, &headers(Some(&ts), Some(&lower)), BODY, now()).unwrap();
     let b = super::verify(&k, &headers(Some(&ts), Some(&upper)), BODY, now()).unwrap();
-    assert_eq!(a, b, "the same request in other hex case is the same request");
+    assert_eq!(
+        a, b,
+        "the same request in other hex case is the same request"
+    );
     assert_eq!(a.at, now());
     let other = b"payload=%7B%22type%22%3A%22view_submission%22%7D";
     let c = super::verify(

@@ -30,9 +30,7 @@ impl Store {
         conn.prepare_cached("DELETE FROM slack_seen WHERE signed_at < ?1")?
             .execute([oldest])?;
         let inserted = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO slack_seen (digest, signed_at) VALUES (?1, ?2)",
-            )?
+            .prepare_cached("INSERT OR IGNORE INTO slack_seen (digest, signed_at) VALUES (?1, ?2)")?
             .execute(params![&digest[..], to_millis(signed_at)])?;
         Ok(inserted == 1)
     }
