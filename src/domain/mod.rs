@@ -23,6 +23,7 @@ pub mod float;
 pub mod format;
 pub mod gate;
 pub mod incident;
+pub mod printable;
 pub mod progress;
 pub mod request;
 pub mod threshold;

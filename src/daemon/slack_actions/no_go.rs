@@ -14,6 +14,7 @@ use serde_json::json;
 use super::web::{self, UPDATE_TIMEOUT, VIEWS_OPEN_TIMEOUT};
 use super::{decide, ephemeral, local_time, refusal, Shared};
 use crate::config::{Config, SlackConfig};
+use crate::domain::printable::{unprintable, Lines};
 use crate::domain::{ApprovalRequest, Choice, DecisionAnswer, DecisionRecord};
 use crate::notify::render::mrkdwn;
 use crate::server::{
@@ -107,6 +108,11 @@ pub async fn submitted(shared: Arc<Shared>, no_go: SlackNoGo) -> Result<(), Stri
     if no_go.reason.chars().count() > REASON_MAX_CHARS {
         return Err(format!(
             "Keep the reason under {REASON_MAX_CHARS} characters."
+        ));
+    }
+    if let Some(bad) = unprintable(&no_go.reason, Lines::Many) {
+        return Err(format!(
+            "The reason cannot contain {bad}; line breaks are fine."
         ));
     }
     let asked = ApprovalRequest {
