@@ -63,6 +63,30 @@ pub fn unprintable(text: &str, lines: Lines) -> Option<Unprintable> {
     None
 }
 
+/// `text` with every character `unprintable` would refuse under `lines`
+/// replaced by U+FFFD: for text already stored before a door refused it
+/// (records written by an older Sena), at the outputs a terminal shows.
+pub fn replace_unprintable(text: &str, lines: Lines) -> std::borrow::Cow<'_, str> {
+    if unprintable(text, lines).is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(bad) = unprintable(rest, lines) {
+        let at = match bad {
+            Unprintable::Control { at, .. }
+            | Unprintable::LineBreak { at }
+            | Unprintable::Bidi { at, .. } => at,
+        };
+        let (start, c) = rest.char_indices().nth(at - 1).unwrap_or((rest.len(), ' '));
+        out.push_str(&rest[..start]);
+        out.push('\u{fffd}');
+        rest = &rest[(start + c.len_utf8()).min(rest.len())..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +125,18 @@ mod tests {
         ] {
             assert_eq!(unprintable(bad, Lines::Many), Some(expected), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stored_text_is_shown_with_the_refused_characters_replaced() {
+        assert_eq!(
+            replace_unprintable("fine\nlines", Lines::Many),
+            "fine\nlines"
+        );
+        assert_eq!(
+            replace_unprintable("a\u{1b}[2Jb\0c\rd\r\ne\u{202e}", Lines::Many),
+            "a\u{fffd}[2Jb\u{fffd}c\u{fffd}d\r\ne\u{fffd}"
+        );
     }
 
     #[test]
