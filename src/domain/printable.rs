@@ -56,11 +56,23 @@ pub fn unprintable(text: &str, lines: Lines) -> Option<Unprintable> {
         if c.is_control() {
             return Some(Unprintable::Control { code, at });
         }
-        if matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+        if is_bidi_override(c) {
             return Some(Unprintable::Bidi { code, at });
         }
     }
     None
+}
+
+fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A character refused in any text, whatever its lines: a control
+/// character other than a line break or tab, or a bidirectional override.
+/// For outputs that escape character by character (HTML), where a CR is
+/// only white space.
+pub fn never_printed(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_override(c)
 }
 
 /// `text` with every character `unprintable` would refuse under `lines`
