@@ -119,6 +119,7 @@ fn board(n: usize) -> Board {
                         next_index: 1,
                         next_traffic: "10%".into(),
                         approver: "lubit".into(),
+                        stage_started_at: None,
                     }),
                     approver: "lubit".into(),
                     evaluated_at: now,

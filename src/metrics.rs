@@ -142,7 +142,7 @@ pub const HTTP_CONNECTIONS_REFUSED: Metric = Metric::counter(
 );
 pub const HTTP_UNAUTHORIZED: Metric = Metric::counter(
     "sena_http_unauthorized_total",
-    "HTTP requests refused by access control, by reason: missing_token, malformed_token, invalid_token (401); forbidden (the identity lacks the capability), not_loopback (no server.tokens and a remote caller) (403); slack_signature_missing, slack_signature_invalid, slack_timestamp_stale (401 at /api/v1/slack/interactions).",
+    "HTTP requests refused by access control, by reason: missing_token, malformed_token, invalid_token (401); forbidden (the identity lacks the capability), not_loopback (no server.tokens and a remote caller) (403); slack_signature_missing, slack_signature_invalid, slack_timestamp_stale, slack_replayed (a signed request sent a second time) (401 at /api/v1/slack/interactions).",
 );
 
 pub const CHECK_VALUE: Metric = Metric::gauge(

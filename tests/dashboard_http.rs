@@ -179,6 +179,24 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
         "{}",
         shown.body
     );
+    // An escape sequence in a comment would reach terminals through
+    // `sena dataset`: refused at the form, shown on the page, not recorded.
+    let r = post(
+        &sena,
+        "/rollouts/dash-go/decide",
+        Some(&session),
+        &format!("decision=no_go&stage=0&comment=ok%1B%5B2Jwiped&csrf={token}"),
+    );
+    assert_eq!(r.status, 303);
+    let shown = get(&sena, "/rollouts/dash-go", Some(&session));
+    assert!(
+        shown.body.contains(
+            "Not recorded: the comment cannot contain control characters (U+001B at character 3)"
+        ),
+        "{}",
+        shown.body
+    );
+    assert!(!shown.body.contains('\u{1b}'), "{}", shown.body);
     assert_eq!(sena.rollout("dash-go")["stage"]["index"], 0);
 
     // GO through the form: redirected back with the outcome, stage 1.

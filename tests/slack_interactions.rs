@@ -12,8 +12,11 @@ use std::time::Duration;
 use common::config::RolloutSpec;
 use common::http;
 use common::people::{self, PASSING};
-use common::sena::Sena;
-use common::slack::{form, post_signed, SlackStandIn};
+use common::sena::{timestamp_ms, Sena};
+use common::slack::{
+    post_signed, press, press_on, records, request_button, responses, submit, wait_response,
+    SlackStandIn,
+};
 use common::ConfigBuilder;
 use serde_json::Value;
 
@@ -24,89 +27,8 @@ fn now() -> i64 {
     common::sena::now_ms() / 1000
 }
 
-fn press(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
-    form(&serde_json::json!({
-        "type": "block_actions",
-        "user": {"id": user, "name": "someone"},
-        "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
-        "response_url": response_url,
-        "trigger_id": "t",
-    }))
-}
-
-/// A press on a message in the channel, as Slack sends it: with its
-/// `trigger_id`, the message's channel and ts, and its blocks.
-fn press_on(
-    user: &str,
-    action_id: &str,
-    value: &str,
-    response_url: &str,
-    trigger_id: &str,
-    message_ts: &str,
-    blocks: Value,
-) -> String {
-    form(&serde_json::json!({
-        "type": "block_actions",
-        "user": {"id": user, "name": "someone"},
-        "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
-        "response_url": response_url,
-        "trigger_id": trigger_id,
-        "container": {"type": "message", "channel_id": "C0TEST", "message_ts": message_ts},
-        "channel": {"id": "C0TEST"},
-        "message": {"ts": message_ts, "blocks": blocks},
-    }))
-}
-
-/// The NO-GO form sent back with `reason` typed into it (`private_metadata`
-/// as Sena set it).
-fn submit(user: &str, private_metadata: &str, reason: &str) -> String {
-    form(&serde_json::json!({
-        "type": "view_submission",
-        "user": {"id": user, "name": "someone"},
-        "trigger_id": "t2",
-        "view": {
-            "id": "V1",
-            "type": "modal",
-            "callback_id": "sena_no_go",
-            "private_metadata": private_metadata,
-            "state": {"values": {"sena_reason": {"reason": {"type": "plain_text_input", "value": reason}}}},
-        },
-    }))
-}
-
 fn post(sena: &Sena, secret: &str, ts: i64, body: &str) -> http::Response {
     post_signed(&sena.base_url(), secret, ts, body)
-}
-
-fn records(sena: &Sena, rollout: &str) -> Vec<Value> {
-    let (status, body) = sena.get(&format!("/api/v1/rollouts/{rollout}/decisions"));
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["decisions"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn responses(slack: &SlackStandIn, id: &str) -> Vec<Value> {
-    let path = format!("/response/{id}");
-    slack
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.body)
-        .collect()
-}
-
-fn wait_response(slack: &SlackStandIn, id: &str, n: usize) -> Vec<Value> {
-    common::wait_until(
-        &format!("{n} post(s) to response_url {id}"),
-        DEADLINE,
-        || {
-            let got = responses(slack, id);
-            (got.len() >= n).then_some(got)
-        },
-        || format!("{:#?}", slack.requests()),
-    )
 }
 
 #[test]
@@ -124,7 +46,10 @@ fn signed_buttons_decide_once_and_forged_ones_change_nothing() {
     sena.wait_for_rollout("sl-go", "to be ready to expand", DEADLINE, |r| {
         !r["ready_to_expand"].is_null()
     });
-    let go = |user: &str, id: &str| press(user, "sena_go", "sl-go:0", &slack.response_url(id));
+    // The value the request message's button carries (rollout, stage and
+    // the stage's start), as a press sends it back.
+    let value = request_button(&slack, "sena_go", "sl-go");
+    let go = |user: &str, id: &str| press(user, "sena_go", &value, &slack.response_url(id));
 
     // Forged, stale and unsigned requests: 401, counted, nothing recorded.
     let forged = post(&sena, "not-the-secret", now(), &go("U0LUBIT", "forged"));
@@ -238,11 +163,15 @@ fn no_go_asks_for_a_reason_in_a_form_and_holds_with_it() {
     let sena = Sena::start(cfg.path());
     sena.wait_for_verdict("sl-nogo", "continue", DEADLINE);
     let message_ts = "1700000000.000042";
+    // The stage never finishes baking, so no request is posted: the value
+    // is built as the request's button would carry it.
+    let started = timestamp_ms(&sena.rollout("sl-nogo")["stage"]["started_at"]);
+    let value = format!("sl-nogo:0:{started}");
     let no_go = |trigger: &str, id: &str| {
         press_on(
             "U0LUBIT",
             "sena_no_go",
-            "sl-nogo:0",
+            &value,
             &slack.response_url(id),
             trigger,
             message_ts,

@@ -3,6 +3,7 @@
 //! rollout, so one file can serve every service that exposes the same
 //! metrics.
 
+use crate::domain::printable::{unprintable, Lines};
 use std::path::Path;
 use std::time::Duration;
 
@@ -121,26 +122,15 @@ pub(crate) fn parse_rules(src: &str, file: &Path) -> (Vec<RuleCheck>, Vec<Diagno
     (checks, d.list)
 }
 
-/// What a name must not carry: a control character (a line break, or an
-/// ESC that a terminal runs as a command) or a bidirectional override that
-/// shows the name as something else. A rules file may come from someone
-/// else's pull request, reviewed with `sena backtest --rules`.
-fn unprintable(name: &str) -> Option<&'static str> {
-    if name.chars().any(char::is_control) {
-        return Some("control characters or line breaks");
-    }
-    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    name.chars()
-        .any(bidi)
-        .then_some("bidirectional overrides (U+202A-U+202E, U+2066-U+2069)")
-}
-
 fn read_check(d: &mut FileDiags, src: &str, node: &Node) -> Option<RuleCheck> {
     let errors_before = d.list.len();
     let f = Fields::read(d, node, "a check", CHECK_KEYS)?;
     let name = f.required_text(d, "name");
     if let Some(name) = &name {
-        if let Some(why) = unprintable(&name.value) {
+        // A rules file may come from someone else's pull request, reviewed
+        // with `sena backtest --rules`: its names reach the reviewer's
+        // terminal.
+        if let Some(why) = unprintable(&name.value, Lines::One) {
             d.error(&name.referenced, format!("a check's `name` cannot contain {why}; it is printed in terminals (`sena check`, `sena backtest`), Slack and metric labels"));
         }
     }

@@ -140,6 +140,22 @@ impl Api for DaemonApi {
         self.shared.clock.now()
     }
 
+    fn slack_first_use(
+        &self,
+        digest: [u8; 32],
+        signed_at: jiff::Timestamp,
+    ) -> BoxFuture<'_, Result<bool, String>> {
+        let now = self.shared.clock.now();
+        let window = std::time::Duration::from_secs(crate::server::SLACK_MAX_SKEW_SECONDS);
+        Box::pin(async move {
+            self.shared
+                .store
+                .call(move |store| store.first_use_of_signature(&digest, signed_at, now, window))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
     fn slack_action(&self, action: SlackAction) -> BoxFuture<'_, ()> {
         Box::pin(super::slack_actions::act(self.shared.clone(), action))
     }

@@ -73,6 +73,7 @@ fn decision(ready: bool) -> Decision {
             next_index: 1,
             next_traffic: "100%".into(),
             approver: "lubit".into(),
+            stage_started_at: None,
         }),
     }
 }

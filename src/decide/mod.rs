@@ -126,6 +126,7 @@ fn continue_clean(
                 next_index: stage.index + 1,
                 next_traffic: next.traffic.to_string(),
                 approver: rollout.approver.clone(),
+                stage_started_at: Some(stage.started_at),
             }),
         }
     } else {

@@ -48,6 +48,11 @@ pub struct DecisionRequest {
     pub choice: Choice,
     /// The stage index the decider looked at.
     pub stage: usize,
+    /// When that stage began, as the request message the decider answered
+    /// says (a Slack button, `domain::request`): the decision is refused
+    /// when the rollout's stage has begun again since, even at the same
+    /// index. `None` from doors that show the live state (API, CLI, page).
+    pub stage_started_at: Option<Timestamp>,
     pub comment: Option<String>,
     /// Decide against Sena's advice (needs a comment).
     pub override_advice: bool,

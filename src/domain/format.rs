@@ -134,7 +134,9 @@ pub fn root_cause(e: &dyn std::error::Error) -> String {
 
 /// Escapes text for HTML element content and double- or single-quoted
 /// attribute values: the one escaping function of every HTML Sena writes
-/// (the email body, the dashboard, `sena backtest --format html`).
+/// (the email body, the dashboard, `sena backtest --format html`). A
+/// character `printable` refuses (ESC, NUL, a bidi override) becomes
+/// U+FFFD.
 pub fn escape_html_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
@@ -143,6 +145,9 @@ pub fn escape_html_into(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Refused at every door (`printable`); an older record may
+            // still hold one.
+            c if super::printable::never_printed(c) => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -158,6 +163,14 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escaping_replaces_what_no_door_accepts() {
+        assert_eq!(
+            escape_html("<a>\u{1b}[2J\0\u{202e}\r\n\tok"),
+            "&lt;a&gt;\u{fffd}[2J\u{fffd}\u{fffd}\r\n\tok"
+        );
+    }
 
     #[test]
     fn durations_read_as_written() {

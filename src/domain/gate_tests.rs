@@ -27,6 +27,7 @@ fn evaluated(s: StagePosition, verdict: Verdict) -> Evaluated {
                 next_index: s.index + 1,
                 next_traffic: "50%".into(),
                 approver: "lubit".into(),
+                stage_started_at: None,
             }),
         },
     }

@@ -23,7 +23,9 @@ pub mod float;
 pub mod format;
 pub mod gate;
 pub mod incident;
+pub mod printable;
 pub mod progress;
+pub mod request;
 pub mod threshold;
 pub mod verdict;
 
@@ -40,5 +42,6 @@ pub use evidence::{Evidence, Share};
 pub use gate::{judge as judge_gate, Evaluated, GateInput, GatePass, GateView};
 pub use incident::{Incident, RolloutMemory};
 pub use progress::{RecipientProgress, Refusal};
+pub use request::ApprovalRequest;
 pub use threshold::{Bound, OnFail, Threshold, Unit};
 pub use verdict::{Decision, Expansion, StagePosition, Verdict};

@@ -54,6 +54,13 @@ pub struct Expansion {
     pub next_index: usize,
     pub next_traffic: String,
     pub approver: String,
+    /// When the stage that is ready began: with the rollout and the stage
+    /// index it names the one request for approval posted during that
+    /// stage, which a Slack button carries back, so a press on a message
+    /// from an earlier time at this stage is refused. `None` in messages
+    /// queued before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_started_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::config::{Secret, SlackConfig, SlackMode};
 use crate::notify::{render, AdvisoryKind, BoxFuture, Delivery, Notifier, NotifyError, Sent};
 
+pub(crate) mod bounded;
 mod reply;
 
 use reply::{classify_web_api, classify_webhook, parse_retry_after};
@@ -143,7 +144,13 @@ impl SlackNotifier {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = response.text().await.map_err(|e| self.transport_error(e))?;
+        let text = match bounded::read_answer(response, bounded::MAX_ANSWER_BYTES).await {
+            Ok(text) => text,
+            Err(bounded::AnswerError::Transport(e)) => return Err(self.transport_error(e)),
+            // Sent, most likely, but the answer cannot be read: retrying
+            // would post again.
+            Err(too_large) => return Err(NotifyError::Permanent(format!("slack: {too_large}"))),
+        };
 
         match &self.target {
             Target::Webhook { .. } => {

@@ -55,6 +55,7 @@ fn decision(verdict: Verdict, reason: &str, ready: bool) -> Decision {
             next_index: 1,
             next_traffic: "100%".into(),
             approver: "lubit".into(),
+            stage_started_at: None,
         }),
     }
 }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::App;
+use crate::domain::printable::{unprintable, Lines};
 use crate::domain::{
     Choice, DecisionAnswer, DecisionRequest, Identity, Outcome, Principal, Refused, Via,
 };
@@ -68,6 +69,9 @@ pub(super) async fn post(
         let why = format!("the comment is longer than {MAX_COMMENT_CHARS} characters");
         return error(StatusCode::BAD_REQUEST, why);
     }
+    if let Some(bad) = body.comment.as_deref().and_then(unprintable_comment) {
+        return error(StatusCode::BAD_REQUEST, bad);
+    }
     let via = match body.via.unwrap_or(Via::Api) {
         Via::Slack => {
             return error(
@@ -94,6 +98,7 @@ pub(super) async fn post(
     let request = DecisionRequest {
         choice: body.decision,
         stage: body.stage,
+        stage_started_at: None,
         comment: body.comment,
         override_advice: body.override_advice,
         by,
@@ -121,6 +126,14 @@ pub(super) async fn post(
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
+}
+
+/// Why a comment cannot be recorded, in the words every door shows: the
+/// record is printed in terminals (`sena decisions`, `sena dataset`) and on
+/// the dashboard (`domain::printable`).
+pub(super) fn unprintable_comment(comment: &str) -> Option<String> {
+    unprintable(comment, Lines::Many)
+        .map(|bad| format!("the comment cannot contain {bad}; line breaks and tabs are fine"))
 }
 
 fn status_of(refused: Refused) -> StatusCode {

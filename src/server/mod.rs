@@ -30,6 +30,7 @@ use serde::Deserialize;
 
 pub use body_timer::BodyLimits;
 pub use connections::Limits;
+pub use slack::MAX_SKEW_SECONDS as SLACK_MAX_SKEW_SECONDS;
 pub use slack_payload::{
     Button, MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION,
     REASON_BLOCK, REASON_MAX_CHARS,
@@ -101,6 +102,14 @@ pub trait Api: Send + Sync + 'static {
     fn slack_signing_key(&self) -> Option<ring::hmac::Key>;
     /// The daemon's clock (a Slack timestamp's freshness).
     fn now(&self) -> jiff::Timestamp;
+    /// Remembers a verified Slack request by the SHA-256 of its signature
+    /// (signed at `signed_at`) for Slack's 300 s window; `false` when it
+    /// was used before, which makes it a replay.
+    fn slack_first_use(
+        &self,
+        digest: [u8; 32],
+        signed_at: jiff::Timestamp,
+    ) -> BoxFuture<'_, Result<bool, String>>;
     /// A verified button press: decides, acknowledges or opens the NO-GO
     /// form, and answers through its `response_url`. Runs after Slack has
     /// had its 200.

@@ -13,6 +13,13 @@
 //! `FORM_ANSWER_BUDGET`, because only the answer can show the person an
 //! error inside the form (`response_action: errors`). Neither the secret
 //! nor the signature is logged.
+//!
+//! A signature proves who sent a request, not that it is new: within the
+//! 300 s window the same bytes verify again. So every verified request's
+//! signature is remembered in the store (`state/replay.rs`) before it is
+//! acted on, whether the action is then accepted or refused, and a second
+//! use is refused (401, `slack_replayed`): a GO refused for a short bake
+//! cannot be sent again once the bake is over.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,7 +33,7 @@ use super::App;
 use crate::metrics::HTTP_UNAUTHORIZED;
 
 /// Slack's own limit for a request's age.
-pub const MAX_SKEW_SECONDS: i64 = 300;
+pub const MAX_SKEW_SECONDS: u64 = 300;
 /// Slack gives up after 3 s; the rest is for the network.
 const FORM_ANSWER_BUDGET: std::time::Duration = std::time::Duration::from_millis(2500);
 
@@ -39,6 +46,8 @@ pub enum BadSignature {
     Invalid,
     /// The timestamp is not a number or lies more than 300 s from now.
     Stale,
+    /// A genuine signature seen before: the same request sent again.
+    Replayed,
 }
 
 impl BadSignature {
@@ -47,6 +56,7 @@ impl BadSignature {
         "slack_signature_missing",
         "slack_signature_invalid",
         "slack_timestamp_stale",
+        "slack_replayed",
     ];
 
     pub fn reason(self) -> &'static str {
@@ -54,8 +64,18 @@ impl BadSignature {
             BadSignature::Missing => "slack_signature_missing",
             BadSignature::Invalid => "slack_signature_invalid",
             BadSignature::Stale => "slack_timestamp_stale",
+            BadSignature::Replayed => "slack_replayed",
         }
     }
+}
+
+/// A request whose signature holds: what identifies it for the replay
+/// check. The digest is of the decoded signature, so `V0=AB..` and
+/// `v0=ab..` are one request; the signature itself is never kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signed {
+    pub digest: [u8; 32],
+    pub at: jiff::Timestamp,
 }
 
 /// Checks Slack's signature of `body` (raw bytes) at time `now`.
@@ -64,7 +84,7 @@ pub fn verify(
     headers: &HeaderMap,
     body: &[u8],
     now: jiff::Timestamp,
-) -> Result<(), BadSignature> {
+) -> Result<Signed, BadSignature> {
     let (Some(timestamp), Some(signature)) = (
         headers.get("x-slack-request-timestamp"),
         headers.get("x-slack-signature"),
@@ -77,7 +97,7 @@ pub fn verify(
     // Checked: the header is the caller's, read before the signature, and
     // `i64::MIN` would overflow the subtraction.
     let skew = now.as_second().checked_sub(seconds).map(i64::unsigned_abs);
-    if skew.is_none_or(|s| s > MAX_SKEW_SECONDS.unsigned_abs()) {
+    if skew.is_none_or(|s| s > MAX_SKEW_SECONDS) {
         return Err(BadSignature::Stale);
     }
     let digest = signature
@@ -89,7 +109,14 @@ pub fn verify(
     base.extend_from_slice(timestamp.as_bytes());
     base.push(b':');
     base.extend_from_slice(body);
-    ring::hmac::verify(key, &base, &digest).map_err(|_| BadSignature::Invalid)
+    ring::hmac::verify(key, &base, &digest).map_err(|_| BadSignature::Invalid)?;
+    let hashed = ring::digest::digest(&ring::digest::SHA256, &digest);
+    let mut key_of_request = [0u8; 32];
+    key_of_request.copy_from_slice(hashed.as_ref());
+    Ok(Signed {
+        digest: key_of_request,
+        at: jiff::Timestamp::from_second(seconds).map_err(|_| BadSignature::Stale)?,
+    })
 }
 
 /// Exactly 32 bytes as 64 hex digits (Slack sends lower case).
@@ -111,14 +138,38 @@ pub(super) async fn interactions(
         let why = "Slack interactivity is off: set `slack.signing_secret_file`";
         return (StatusCode::NOT_FOUND, Json(json!({ "error": why }))).into_response();
     };
-    if let Err(bad) = verify(&key, &headers, &body, app.api.now()) {
+    let first_use = match verify(&key, &headers, &body, app.api.now()) {
+        Ok(signed) => app
+            .api
+            .slack_first_use(signed.digest, signed.at)
+            .await
+            .map(|first| (!first).then_some(BadSignature::Replayed)),
+        Err(bad) => Ok(Some(bad)),
+    };
+    let refused = match first_use {
+        Ok(refused) => refused,
+        Err(e) => {
+            // Without the memory of used signatures, acting could replay.
+            tracing::error!(error = %e, "could not check a Slack interaction against the used signatures");
+            let why = "Sena could not record this request; try again";
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "error": why })),
+            )
+                .into_response();
+        }
+    };
+    if let Some(bad) = refused {
         app.metrics
             .inc(HTTP_UNAUTHORIZED, &[("reason", bad.reason())]);
         tracing::warn!(
             reason = bad.reason(),
-            "refused a Slack interaction: its signature does not hold"
+            "refused a Slack interaction: its signature does not hold or was used before"
         );
-        let why = "not a request signed by Slack";
+        let why = match bad {
+            BadSignature::Replayed => "this signed request was already received once",
+            _ => "not a request signed by Slack",
+        };
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": why }))).into_response();
     }
     match parse(&body) {

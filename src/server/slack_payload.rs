@@ -7,6 +7,8 @@
 
 use serde::Deserialize;
 
+use crate::domain::ApprovalRequest;
+
 /// A block_actions payload carries the whole message it came from (50
 /// blocks of up to 3000 characters at most); a larger body is refused
 /// unread.
@@ -33,15 +35,9 @@ pub enum SlackInteraction {
 /// Which of Sena's buttons was pressed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Button {
-    Go {
-        rollout: String,
-        stage: usize,
-    },
+    Go(ApprovalRequest),
     /// Opens the reason form; decides nothing by itself.
-    NoGo {
-        rollout: String,
-        stage: usize,
-    },
+    NoGo(ApprovalRequest),
     /// An incident page's Acknowledge.
     Ack {
         incident: i64,
@@ -78,6 +74,9 @@ pub struct SlackNoGo {
     pub user: String,
     pub rollout: String,
     pub stage: usize,
+    /// When the stage of the request began (see `domain::request`); `None`
+    /// from a form opened on an older button.
+    pub stage_started_at: Option<jiff::Timestamp>,
     /// As typed, trimmed; empty when nothing but blanks was typed.
     pub reason: String,
     /// The request message the NO-GO answers, updated in place after.
@@ -90,6 +89,9 @@ pub struct SlackNoGo {
 pub struct NoGoMetadata {
     pub rollout: String,
     pub stage: usize,
+    /// The request's stage start, from the button that opened the form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_started_at: Option<jiff::Timestamp>,
     #[serde(default)]
     pub message: Option<MessageRef>,
 }
@@ -187,14 +189,8 @@ fn press(p: BlockActions) -> Result<Option<SlackInteraction>, String> {
         return Err("block_actions without actions".into());
     };
     let button = match action.action_id.as_str() {
-        "sena_go" => {
-            let (rollout, stage) = rollout_stage(&action.value)?;
-            Button::Go { rollout, stage }
-        }
-        "sena_no_go" => {
-            let (rollout, stage) = rollout_stage(&action.value)?;
-            Button::NoGo { rollout, stage }
-        }
+        "sena_go" => Button::Go(approval_request(&action.value)?),
+        "sena_no_go" => Button::NoGo(approval_request(&action.value)?),
         "sena_ack" => Button::Ack {
             incident: action
                 .value
@@ -250,19 +246,17 @@ fn submission(p: ViewSubmission) -> Result<Option<SlackInteraction>, String> {
         user: member_id(p.user.id)?,
         rollout: meta.rollout,
         stage: meta.stage,
+        stage_started_at: meta.stage_started_at,
         reason,
         message,
     })))
 }
 
-/// `ROLLOUT:STAGE`, as the GO / NO-GO buttons carry it.
-fn rollout_stage(value: &str) -> Result<(String, usize), String> {
-    value
-        .rsplit_once(':')
-        .and_then(|(r, s)| Some((r, s.parse::<usize>().ok()?)))
-        .filter(|(r, _)| !r.is_empty() && r.len() <= 200)
-        .map(|(r, s)| (r.to_string(), s))
-        .ok_or_else(|| "the button's value is not ROLLOUT:STAGE".to_string())
+/// `ROLLOUT:STAGE:MILLIS` (or the older `ROLLOUT:STAGE`), as the GO /
+/// NO-GO buttons carry it.
+fn approval_request(value: &str) -> Result<ApprovalRequest, String> {
+    ApprovalRequest::from_value(value)
+        .ok_or_else(|| "the button's value is not ROLLOUT:STAGE:MILLIS".to_string())
 }
 
 fn member_id(id: String) -> Result<String, String> {

@@ -27,26 +27,29 @@ fn a_button_press_is_read() {
         parse(&form(&press("sena_go", "checkout-api:0"))),
         Ok(Some(SlackInteraction::Press(SlackAction {
             user: "U0LUBIT".into(),
-            button: Button::Go {
+            button: Button::Go(ApprovalRequest {
                 rollout: "checkout-api".into(),
-                stage: 0
-            },
+                stage: 0,
+                stage_started_at: None,
+            }),
             response_url: "https://hooks.slack.com/actions/T/1/x".into(),
             trigger_id: Some("t".into()),
             message: None,
             blocks: None,
         })))
     );
-    let Ok(Some(SlackInteraction::Press(no_go))) = parse(&form(&press("sena_no_go", "a:b:2")))
+    let Ok(Some(SlackInteraction::Press(no_go))) =
+        parse(&form(&press("sena_no_go", "a:2:1764860000123")))
     else {
         panic!("a NO-GO press is read");
     };
     assert_eq!(
         no_go.button,
-        Button::NoGo {
-            rollout: "a:b".into(),
-            stage: 2
-        }
+        Button::NoGo(ApprovalRequest {
+            rollout: "a".into(),
+            stage: 2,
+            stage_started_at: Some(jiff::Timestamp::from_millisecond(1_764_860_000_123).unwrap()),
+        })
     );
     let Ok(Some(SlackInteraction::Press(ack))) = parse(&form(&press("sena_ack", "42"))) else {
         panic!("an Acknowledge press is read");
@@ -97,14 +100,14 @@ fn submit(user: &str, metadata: &str, value: &str) -> Vec<u8> {
 
 #[test]
 fn the_no_go_form_is_read_with_its_reason_and_message() {
-    let meta =
-        r#"{"rollout":"checkout-api","stage":1,"message":{"channel":"C0DEPLOY","ts":"1.2"}}"#;
+    let meta = r#"{"rollout":"checkout-api","stage":1,"stage_started_at":"2026-12-04T18:00:00Z","message":{"channel":"C0DEPLOY","ts":"1.2"}}"#;
     assert_eq!(
         parse(&submit("U0LUBIT", meta, "\"  p99 is creeping up \\n \"")),
         Ok(Some(SlackInteraction::NoGoReason(SlackNoGo {
             user: "U0LUBIT".into(),
             rollout: "checkout-api".into(),
             stage: 1,
+            stage_started_at: Some("2026-12-04T18:00:00Z".parse().unwrap()),
             reason: "p99 is creeping up".into(),
             message: Some(MessageRef {
                 channel: "C0DEPLOY".into(),

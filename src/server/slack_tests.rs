@@ -4,7 +4,18 @@
 
 use axum::http::HeaderMap;
 
-use super::{verify, BadSignature};
+use super::BadSignature;
+
+/// The signature check without the replay key, which
+/// `the_replay_key_is_the_decoded_signature` looks at.
+fn verify(
+    key: &ring::hmac::Key,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: jiff::Timestamp,
+) -> Result<(), BadSignature> {
+    super::verify(key, headers, body, now).map(|_| ())
+}
 
 const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
 const NOW: i64 = 1_700_000_000;
@@ -136,4 +147,28 @@ fn timestamps_at_the_ends_of_i64_are_stale_not_a_panic() {
             "{ts}"
         );
     }
+}
+
+#[test]
+fn the_replay_key_is_the_decoded_signature() {
+    let ts = NOW.to_string();
+    let lower = sign(SECRET, &ts, BODY);
+    let upper = format!("v0={}", lower[3..].to_uppercase());
+    let k = key(SECRET);
+    let a = super::verify(&k, &headers(Some(&ts), Some(&lower)), BODY, now()).unwrap();
+    let b = super::verify(&k, &headers(Some(&ts), Some(&upper)), BODY, now()).unwrap();
+    assert_eq!(
+        a, b,
+        "the same request in other hex case is the same request"
+    );
+    assert_eq!(a.at, now());
+    let other = b"payload=%7B%22type%22%3A%22view_submission%22%7D";
+    let c = super::verify(
+        &k,
+        &headers(Some(&ts), Some(&sign(SECRET, &ts, other))),
+        other,
+        now(),
+    )
+    .unwrap();
+    assert_ne!(a.digest, c.digest);
 }

@@ -16,6 +16,7 @@ mod incidents;
 mod journal;
 mod lock;
 mod outbox;
+mod replay;
 mod rollouts;
 mod schema;
 

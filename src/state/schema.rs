@@ -99,6 +99,14 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
             failed           INTEGER NOT NULL DEFAULT 0,
             progress         TEXT
         );
+        -- Signed Slack requests already used (SHA-256 of the signature),
+        -- kept while their timestamp is within Slack's 300 s window
+        -- (state/replay.rs).
+        CREATE TABLE IF NOT EXISTS slack_seen (
+            digest     BLOB PRIMARY KEY,
+            signed_at  INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS slack_seen_at ON slack_seen (signed_at);
         ",
     )?;
     add_outbox_progress(conn)

@@ -199,6 +199,112 @@ fn answer(state: &Mutex<State>, uri: Uri, headers: HeaderMap, body: Bytes) -> Re
     axum::Json(serde_json::json!({"ok": true, "channel": "C0TEST", "ts": ts})).into_response()
 }
 
+/// How long the interaction helpers below wait for Sena.
+const WAIT: Duration = Duration::from_secs(40);
+
+/// The `value` of the `action_id` button (`sena_go`, `sena_no_go`) on the
+/// latest "ready to expand" request Sena posted for `rollout`, waited for:
+/// a press must carry what the real message carries.
+pub fn request_button(slack: &SlackStandIn, action_id: &str, rollout: &str) -> String {
+    super::wait_until(
+        &format!("a request for {rollout} with a {action_id} button"),
+        WAIT,
+        || {
+            slack
+                .api_calls("chat.postMessage")
+                .iter()
+                .rev()
+                .flat_map(|m| m["blocks"].as_array().cloned().unwrap_or_default())
+                .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                .filter(|e| e["action_id"] == action_id)
+                .filter_map(|e| e["value"].as_str().map(str::to_string))
+                .find(|v| v.starts_with(&format!("{rollout}:")))
+        },
+        || format!("{:#?}", slack.requests()),
+    )
+}
+
+pub fn press(user: &str, action_id: &str, value: &str, response_url: &str) -> String {
+    form(&serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "name": "someone"},
+        "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
+        "response_url": response_url,
+        "trigger_id": "t",
+    }))
+}
+
+/// A press on a message in the channel, as Slack sends it: with its
+/// `trigger_id`, the message's channel and ts, and its blocks.
+pub fn press_on(
+    user: &str,
+    action_id: &str,
+    value: &str,
+    response_url: &str,
+    trigger_id: &str,
+    message_ts: &str,
+    blocks: serde_json::Value,
+) -> String {
+    form(&serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "name": "someone"},
+        "actions": [{"action_id": action_id, "value": value, "block_id": "b"}],
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+        "container": {"type": "message", "channel_id": "C0TEST", "message_ts": message_ts},
+        "channel": {"id": "C0TEST"},
+        "message": {"ts": message_ts, "blocks": blocks},
+    }))
+}
+
+/// The NO-GO form sent back with `reason` typed into it (`private_metadata`
+/// as Sena set it).
+pub fn submit(user: &str, private_metadata: &str, reason: &str) -> String {
+    form(&serde_json::json!({
+        "type": "view_submission",
+        "user": {"id": user, "name": "someone"},
+        "trigger_id": "t2",
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "sena_no_go",
+            "private_metadata": private_metadata,
+            "state": {"values": {"sena_reason": {"reason": {"type": "plain_text_input", "value": reason}}}},
+        },
+    }))
+}
+
+pub fn records(sena: &super::sena::Sena, rollout: &str) -> Vec<serde_json::Value> {
+    let (status, body) = sena.get(&format!("/api/v1/rollouts/{rollout}/decisions"));
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["decisions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+pub fn responses(slack: &SlackStandIn, id: &str) -> Vec<serde_json::Value> {
+    let path = format!("/response/{id}");
+    slack
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.body)
+        .collect()
+}
+
+pub fn wait_response(slack: &SlackStandIn, id: &str, n: usize) -> Vec<serde_json::Value> {
+    super::wait_until(
+        &format!("{n} post(s) to response_url {id}"),
+        WAIT,
+        || {
+            let got = responses(slack, id);
+            (got.len() >= n).then_some(got)
+        },
+        || format!("{:#?}", slack.requests()),
+    )
+}
+
 /// Slack's request signature: `v0=` + hex HMAC-SHA256 of
 /// `v0:{ts}:{body}` with the signing secret.
 pub fn sign(secret: &str, ts: i64, body: &str) -> String {

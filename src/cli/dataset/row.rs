@@ -3,6 +3,7 @@
 //! formulas; JSON Lines keeps the same fields with checks nested. Both
 //! spell non-finite values as Prometheus does (`NaN`, `+Inf`, `-Inf`).
 
+use crate::domain::printable::{replace_unprintable, Lines};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -265,8 +266,12 @@ pub fn write_jsonl(out: &mut dyn Write, row: &Row) -> io::Result<()> {
 
 /// One text field per RFC 4180, with formula defusing: a field a
 /// spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR first) gets a
-/// leading `'`, so `=HYPERLINK(...)` in a comment stays text.
+/// leading `'`, so `=HYPERLINK(...)` in a comment stays text. Characters
+/// the doors now refuse (`domain::printable`: ESC, NUL, a lone CR, bidi
+/// overrides) but an older record may hold become U+FFFD: the CSV is
+/// printed in terminals.
 pub fn csv_text(text: &str) -> String {
+    let text = &*replace_unprintable(text, Lines::Many);
     let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -12,7 +12,10 @@ fn csv_text_quotes_what_rfc_4180_requires_and_nothing_else() {
     assert_eq!(csv_text("a,b"), "\"a,b\"");
     assert_eq!(csv_text("say \"hi\""), "\"say \"\"hi\"\"\"");
     assert_eq!(csv_text("two\nlines"), "\"two\nlines\"");
-    assert_eq!(csv_text("cr\rlf"), "\"cr\rlf\"");
+    assert_eq!(csv_text("crlf\r\n"), "\"crlf\r\n\"");
+    // A lone CR, ESC or NUL from a record older than the doors' check.
+    assert_eq!(csv_text("cr\rlf"), "cr\u{fffd}lf");
+    assert_eq!(csv_text("x\u{1b}[2J\0"), "x\u{fffd}[2J\u{fffd}");
     assert_eq!(csv_text("løsning ✓ 日本"), "løsning ✓ 日本");
 }
 

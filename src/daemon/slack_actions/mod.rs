@@ -25,7 +25,9 @@ use serde_json::json;
 
 use super::{decisions, Shared};
 use crate::config::Config;
-use crate::domain::{Choice, DecisionAnswer, DecisionRequest, Outcome, Principal, Via};
+use crate::domain::{
+    ApprovalRequest, Choice, DecisionAnswer, DecisionRequest, Outcome, Principal, Via,
+};
 use crate::server::{Button, SlackAction};
 
 pub use no_go::submitted;
@@ -44,15 +46,26 @@ pub async fn act(shared: Arc<Shared>, action: SlackAction) {
         return;
     }
     let reply = match &action.button {
-        Button::Go { rollout, stage } => Some(go(&shared, &action, rollout, *stage).await),
-        Button::NoGo { rollout, stage } => {
-            no_go::open_form(&config, slack, &action, rollout, *stage).await
+        Button::Go(request) | Button::NoGo(request) if request.stage_started_at.is_none() => {
+            Some(ephemeral(older_button(request)))
         }
+        Button::Go(request) => Some(go(&shared, &action, request).await),
+        Button::NoGo(request) => no_go::open_form(&config, slack, &action, request).await,
         Button::Ack { incident } => Some(ack::ack(&shared, &action, *incident).await),
     };
     if let Some(reply) = reply {
         post(&action.response_url, &reply).await;
     }
+}
+
+/// A GO / NO-GO button of the older `ROLLOUT:STAGE` format names no
+/// request, so whether its message is still the current request cannot be
+/// known: refused, with the ways that still work.
+fn older_button(request: &ApprovalRequest) -> String {
+    let (rollout, stage) = (&request.rollout, request.stage);
+    format!(
+        "This button is on an older Sena message that cannot be matched to the current request for {rollout}, so nothing was decided. Use the newest request in the channel, or `sena approve {rollout} --stage {stage}` / `sena reject {rollout} --stage {stage} --comment \"why\"`."
+    )
 }
 
 /// The roster person whose `slack:` is this member ID.
@@ -84,16 +97,16 @@ fn clock_time(zone: jiff::tz::TimeZone, at: jiff::Timestamp) -> String {
 /// `by`: the mapped person, or `slack:ID` (refused, but recorded).
 async fn decide(
     shared: &Arc<Shared>,
-    rollout: &str,
+    asked: &ApprovalRequest,
     choice: Choice,
-    stage: usize,
     comment: Option<String>,
     slack_user: &str,
 ) -> Result<DecisionAnswer, String> {
     let person = person_of(&shared.config(), slack_user);
     let request = DecisionRequest {
         choice,
-        stage,
+        stage: asked.stage,
+        stage_started_at: asked.stage_started_at,
         comment,
         override_advice: false,
         by: Principal::Person(
@@ -106,7 +119,7 @@ async fn decide(
         via: Via::Slack,
     };
     let can_decide = person.is_some();
-    let (shared, name) = (shared.clone(), rollout.to_string());
+    let (shared, name) = (shared.clone(), asked.rollout.clone());
     let answer = tokio::task::spawn_blocking(move || {
         decisions::decide(&shared, &name, &request, can_decide)
     })
@@ -121,11 +134,11 @@ async fn decide(
 async fn go(
     shared: &Arc<Shared>,
     action: &SlackAction,
-    rollout: &str,
-    stage: usize,
+    request: &ApprovalRequest,
 ) -> serde_json::Value {
     let config = shared.config();
-    match decide(shared, rollout, Choice::Go, stage, None, &action.user).await {
+    let rollout = request.rollout.as_str();
+    match decide(shared, request, Choice::Go, None, &action.user).await {
         Ok(DecisionAnswer::Decided(r)) => json!({
             "replace_original": true,
             "text": format!("GO by {} at {} → now at {}", r.by, local_time(&config, r.at), r.to_traffic),

@@ -14,7 +14,8 @@ use serde_json::json;
 use super::web::{self, UPDATE_TIMEOUT, VIEWS_OPEN_TIMEOUT};
 use super::{decide, ephemeral, local_time, refusal, Shared};
 use crate::config::{Config, SlackConfig};
-use crate::domain::{Choice, DecisionAnswer, DecisionRecord};
+use crate::domain::printable::{unprintable, Lines};
+use crate::domain::{ApprovalRequest, Choice, DecisionAnswer, DecisionRecord};
 use crate::notify::render::mrkdwn;
 use crate::server::{
     MessageRef, NoGoMetadata, SlackAction, SlackNoGo, NO_GO_CALLBACK, REASON_ACTION, REASON_BLOCK,
@@ -27,9 +28,9 @@ pub(super) async fn open_form(
     config: &Config,
     slack: &SlackConfig,
     action: &SlackAction,
-    rollout: &str,
-    stage: usize,
+    request: &ApprovalRequest,
 ) -> Option<serde_json::Value> {
+    let (rollout, stage) = (request.rollout.as_str(), request.stage);
     let instead = format!(
         "Run `sena reject {rollout} --stage {stage} --comment \"why\"`, or POST /api/v1/rollouts/{rollout}/decisions with {{\"decision\": \"no_go\", \"stage\": {stage}, \"comment\": \"why\"}}."
     );
@@ -41,6 +42,7 @@ pub(super) async fn open_form(
     let metadata = NoGoMetadata {
         rollout: rollout.to_string(),
         stage,
+        stage_started_at: request.stage_started_at,
         message: action.message.clone(),
     };
     let traffic = config
@@ -108,11 +110,23 @@ pub async fn submitted(shared: Arc<Shared>, no_go: SlackNoGo) -> Result<(), Stri
             "Keep the reason under {REASON_MAX_CHARS} characters."
         ));
     }
+    if let Some(bad) = unprintable(&no_go.reason, Lines::Many) {
+        return Err(format!(
+            "The reason cannot contain {bad}; line breaks are fine."
+        ));
+    }
+    let asked = ApprovalRequest {
+        rollout: no_go.rollout.clone(),
+        stage: no_go.stage,
+        stage_started_at: no_go.stage_started_at,
+    };
+    if asked.stage_started_at.is_none() {
+        return Err(super::older_button(&asked));
+    }
     let answer = decide(
         &shared,
-        &no_go.rollout,
+        &asked,
         Choice::NoGo,
-        no_go.stage,
         Some(no_go.reason.clone()),
         &no_go.user,
     )

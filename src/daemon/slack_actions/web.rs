@@ -4,10 +4,13 @@
 //! in place after a NO-GO). Both need the bot token, so interactivity is
 //! only configured with Web API mode (`config/channels.rs`). The token is
 //! sent as a bearer header and never appears in an error or a log line.
+//! Answers are read with the same size bound as the outbox's
+//! (`notify/slack/bounded.rs`).
 
 use std::time::Duration;
 
 use crate::config::{SlackConfig, SlackMode};
+use crate::notify::slack::bounded;
 
 /// `views.open` must land within Slack's 3 s trigger window; a slower
 /// answer is as good as none.
@@ -48,7 +51,11 @@ pub async fn call(
         .await
         .map_err(scrub)?;
     let status = response.status();
-    let text = response.text().await.map_err(scrub)?;
+    let text = match bounded::read_answer(response, bounded::MAX_ANSWER_BYTES).await {
+        Ok(text) => text,
+        Err(bounded::AnswerError::Transport(e)) => return Err(scrub(e)),
+        Err(too_large) => return Err(too_large.to_string()),
+    };
     let reply: serde_json::Value = serde_json::from_str(&text)
         .map_err(|_| format!("HTTP {status} without Slack's JSON answer"))?;
     if reply["ok"] == true {
@@ -62,4 +69,38 @@ pub async fn call(
         .take(64)
         .collect();
     Err(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    /// `views.open` and `chat.update` (the interaction's own calls) go
+    /// through the same bound.
+    #[tokio::test]
+    async fn the_interaction_calls_are_bounded_too() {
+        let sent = Arc::new(AtomicU64::new(0));
+        let url = crate::notify::slack::bounded::endless_answer(sent.clone()).await;
+        let slack = crate::config::SlackConfig {
+            mode: crate::config::SlackMode::WebApi {
+                token: crate::config::Secret::new("xoxb-secret"),
+                channel: "#deploys".into(),
+            },
+            api_url: url,
+            signing_secret: None,
+        };
+        let err = super::call(
+            &slack,
+            "views.open",
+            &serde_json::json!({}),
+            std::time::Duration::from_secs(20),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+        assert!(!err.contains("xoxb-secret"));
+        let produced = sent.load(Ordering::Relaxed);
+        assert!(produced < 20 << 20, "the server produced {produced} bytes");
+    }
 }

@@ -6,7 +6,8 @@
 //!
 //! Order of the rules: who may decide, then a double click (the same
 //! decision again returns the first record), then a missing comment, then
-//! a stale stage, then Sena's advice (a GO needs `continue` and a stage
+//! a stale stage or a request message that is no longer the current one,
+//! then Sena's advice (a GO needs `continue` and a stage
 //! ready to expand, unless overridden with a comment).
 
 use jiff::Timestamp;
@@ -112,6 +113,20 @@ pub fn decide_stage(input: &DecisionInput<'_>) -> DecisionOutput {
             req.stage
         );
         return refuse(Refused::Stale, why);
+    }
+    if let Some(asked) = req.stage_started_at {
+        // Same index, another time at it (the rollout moved and came
+        // back, or `sena stage` restarted it): the message answered is not
+        // the current request, and its evidence is not what runs now.
+        if asked.as_millisecond() != input.stage.started_at.as_millisecond() {
+            let why = format!(
+                "this request is no longer current: {} began stage {here} ({}) again at {} after the message was posted; decide on the newest request",
+                r.name,
+                traffic(r, here),
+                input.stage.started_at
+            );
+            return refuse(Refused::Stale, why);
+        }
     }
     match req.choice {
         Choice::NoGo => {

@@ -273,6 +273,7 @@ fn ready_to_expand_is_announced_once_per_stage_to_the_approver() {
         next_index: 1,
         next_traffic: "100%".into(),
         approver: "lubit".into(),
+        stage_started_at: None,
     });
     let out = d.step(seoul("10:00"), ready.clone());
     assert_eq!(out.len(), 1);
@@ -317,6 +318,7 @@ fn ready_to_expand_reaches_the_deputies_and_says_how_to_answer() {
         next_index: 1,
         next_traffic: "100%".into(),
         approver: "lubit".into(),
+        stage_started_at: None,
     });
     let out = d.step(seoul("10:00"), ready);
     assert_eq!(names(&out[0]), ["lubit", "copilot"]);

@@ -266,14 +266,21 @@ fn mention(p: &Person) -> String {
 }
 
 /// GO / NO-GO for the stage a "ready to expand" message asks about, each
-/// behind a confirm dialog. The value names rollout and stage, so a click on
-/// an old message is judged against the stage it was about (stale → 409).
+/// behind a confirm dialog. The value names the request (`domain::request`:
+/// rollout, stage and when the stage began), so a click on an old message
+/// is judged against the request it was about and refused once that is
+/// no longer the current one.
 fn decision_buttons(a: &Advisory) -> Option<SlackActionsBlock> {
     let expansion = a.ready_to_expand.as_ref()?;
     if a.kind != AdvisoryKind::ReadyToExpand {
         return None;
     }
-    let value = format!("{}:{}", a.rollout, a.stage_index);
+    let value = crate::domain::ApprovalRequest {
+        rollout: a.rollout.clone(),
+        stage: a.stage_index,
+        stage_started_at: expansion.stage_started_at,
+    }
+    .to_value();
     let confirm = |title: String, text: String, yes: &str| SlackBlockConfirmItem {
         title: pt!(cut(&title, 100)),
         text: SlackBlockText::MarkDown(SlackBlockMarkDownText::new(cut(&text, SECTION_TEXT_MAX))),
@@ -474,7 +481,8 @@ mod tests {
             .collect();
         assert_eq!(actions.len(), 1, "{v:#}");
         let buttons = actions[0]["elements"].as_array().unwrap();
-        let value = format!("{}:{}", a.rollout, a.stage_index);
+        // The request: rollout, stage and when the stage began (ms).
+        let value = format!("{}:{}:1795924800250", a.rollout, a.stage_index);
         assert_eq!(buttons[0]["action_id"], "sena_go");
         assert_eq!(buttons[0]["style"], "primary");
         assert_eq!(buttons[0]["value"], value.as_str());

@@ -162,6 +162,7 @@ pub fn ready_advisory() -> Advisory {
         next_index: 1,
         next_traffic: "10%".into(),
         approver: "lubit".into(),
+        stage_started_at: Some("2026-11-29T04:00:00.250Z".parse().unwrap()),
     });
     a
 }

@@ -81,6 +81,12 @@ pub(super) async fn decide(
         pages.sessions.set_flash(&id, why);
         return super::see_other(&back);
     }
+    if let Some(bad) = super::super::decisions::unprintable_comment(comment) {
+        pages
+            .sessions
+            .set_flash(&id, format!("Not recorded: {bad}."));
+        return super::see_other(&back);
+    }
     let identity = &session.identity;
     let token = match &identity.principal {
         Principal::Machine(name) => Some(name.clone()),
@@ -89,6 +95,7 @@ pub(super) async fn decide(
     let request = DecisionRequest {
         choice: form.decision,
         stage: form.stage,
+        stage_started_at: None,
         comment: (!comment.is_empty()).then(|| comment.to_string()),
         override_advice: false,
         by: identity.principal.clone(),

@@ -350,6 +350,7 @@ fn a_signed_in_page_offers_go_only_on_a_ready_stage_and_every_form_carries_csrf(
         next_index: 2,
         next_traffic: "50%".into(),
         approver: "lubit".into(),
+        stage_started_at: None,
     });
     let html = data(&board(vec![r.clone()]));
     assert!(

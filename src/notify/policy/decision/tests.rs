@@ -53,6 +53,7 @@ fn go(by: &str, stage: usize) -> DecisionRequest {
     DecisionRequest {
         choice: Choice::Go,
         stage,
+        stage_started_at: None,
         comment: None,
         override_advice: false,
         by: Principal::Person(by.into()),
@@ -177,6 +178,25 @@ fn a_decision_on_a_stage_already_left_is_stale_even_with_an_override() {
     forced.override_advice = true;
     forced.comment = Some("I know".into());
     assert_eq!(refused(case.run(&forced, at(1))).0, Refused::Stale);
+}
+
+#[test]
+fn a_button_from_an_earlier_time_at_the_same_stage_is_not_the_current_request() {
+    // The request was posted while stage 0 ran from at(0); the rollout
+    // then left stage 0 and came back at at(500).
+    let mut case = Case::ready();
+    case.stage.started_at = at(500);
+    let mut from_old_message = go("lubit", 0);
+    from_old_message.stage_started_at = Some(at(0));
+    let (refusal, why, _) = refused(case.run(&from_old_message, at(600)));
+    assert_eq!(refusal, Refused::Stale);
+    assert!(why.contains("this request is no longer current"), "{why}");
+    let mut current = go("lubit", 0);
+    current.stage_started_at = Some(at(500));
+    assert!(matches!(
+        case.run(&current, at(600)),
+        DecisionOutput::Decided { .. }
+    ));
 }
 
 #[test]
