@@ -6,6 +6,12 @@
 #   scripts/bench.sh                      180 s measured window after 30 s warm-up
 #   scripts/bench.sh --duration 60        a shorter window
 #   scripts/bench.sh --perf-seconds 30    also profile Sena with perf after the window
+#   scripts/bench.sh --count-rules [--stage-age 82800] [--no-vmalert]
+#                                         Sena runs rules/canary.yaml as shipped (count
+#                                         checks) instead of the plain checks
+#   scripts/bench.sh --count-history [--apps 10] [--hours 24]
+#                                         Prometheus's cost of each count check when the
+#                                         stage has a day of history (scripts/bench-count-history.py)
 #   scripts/bench.sh --help               every flag of the harness
 #   scripts/bench.sh --huge-answers [--sena PATH]
 #                                         peak RSS under a 100,000-series and a
@@ -38,6 +44,15 @@ if [ "${1:-}" = "--huge-answers" ]; then
     echo "bench.sh: building sena and the huge-answers harness (release)" >&2
     cargo build --release --locked --bin sena --example huge_answers
     exec target/release/examples/huge_answers "$@"
+fi
+
+if [ "${1:-}" = "--count-history" ]; then
+    shift
+    missing=()
+    [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+    python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+    scripts/apt-install.sh bench.sh "${missing[@]}"
+    exec scripts/bench-count-history.py "$@"
 fi
 
 if [ "${1:-}" = "--backtest" ]; then

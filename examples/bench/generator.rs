@@ -12,6 +12,7 @@ use crate::workload;
 pub async fn serve(
     apps: Arc<Vec<workload::App>>,
     alerts: Arc<AtomicU64>,
+    counts: bool,
 ) -> Result<String, String> {
     use axum::routing::{get, post};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -31,17 +32,20 @@ pub async fn serve(
             ""
         }
     };
-    let app = axum::Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let apps = apps.clone();
-                // Simulated uptime starts at an hour so counters are not near zero.
-                async move { workload::render(&apps, 3600.0 + started.elapsed().as_secs_f64()) }
-            }),
-        )
-        .route("/api/v2/alerts", post(sink.clone()))
-        .route("/api/v1/alerts", post(sink));
+    let app =
+        axum::Router::new()
+            .route(
+                "/metrics",
+                get(move || {
+                    let apps = apps.clone();
+                    // Simulated uptime starts at an hour so counters are not near zero.
+                    async move {
+                        workload::render(&apps, 3600.0 + started.elapsed().as_secs_f64(), counts)
+                    }
+                }),
+            )
+            .route("/api/v2/alerts", post(sink.clone()))
+            .route("/api/v1/alerts", post(sink));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -89,6 +89,19 @@ struct Args {
     /// seconds (outside the window, so the figures are not disturbed).
     #[arg(long, default_value_t = 0)]
     perf_seconds: u64,
+    /// Give Sena the repository's rules/canary.yaml, the count form of the
+    /// three checks (`bad:`/`good:` + `total:`, error_rate `vs:` the stable
+    /// track: 4 queries per track per evaluation, 2 of them range queries),
+    /// instead of the plain one-query checks; the generator adds the
+    /// `le="2"` bucket they count. vmalert, if run, keeps the plain rules.
+    #[arg(long)]
+    count_rules: bool,
+    /// Before Sena starts, record every rollout's first stage as begun this
+    /// many seconds ago (in Sena's state), so count checks ask for the
+    /// 5-minute buckets of a stage that old (up to a day), not of a stage
+    /// begun at start-up. 0: Sena starts the stages itself.
+    #[arg(long, default_value_t = 0)]
+    stage_age: u64,
 }
 
 fn main() {
@@ -171,9 +184,13 @@ fn run(args: &Args) -> Result<(), String> {
 
     // The metrics generator and the alert sink, in this process.
     let apps = Arc::new(workload::apps(args.rollouts, args.unhealthy));
-    let series = args.rollouts * workload::SERIES_PER_APP;
+    let series = args.rollouts * workload::series_per_app(args.count_rules);
     let alerts_received = Arc::new(AtomicU64::new(0));
-    let exporter = rt.block_on(generator::serve(apps, alerts_received.clone()))?;
+    let exporter = rt.block_on(generator::serve(
+        apps,
+        alerts_received.clone(),
+        args.count_rules,
+    ))?;
     let addrs = Addrs {
         prometheus: format!("127.0.0.1:{}", free_port()?),
         sena: format!("127.0.0.1:{}", free_port()?),
@@ -201,7 +218,10 @@ fn run(args: &Args) -> Result<(), String> {
             interval,
         ),
     )?;
-    write(&work.join("rules/canary.yaml"), &workload::sena_rules())?;
+    write(
+        &work.join("rules/canary.yaml"),
+        &workload::sena_rules(args.count_rules),
+    )?;
     let vm_rules = work.join("vmalert-rules.yaml");
     write(&vm_rules, &workload::vmalert_rules(args.rollouts, interval))?;
 
@@ -269,6 +289,14 @@ fn run(args: &Args) -> Result<(), String> {
             async move { matches!(instant_query(&http, &prom, &probe, at).await, Ok(n) if n > 0) }
         },
     )?;
+
+    if with_sena && args.stage_age > 0 {
+        seed_stages(&state, args.rollouts, args.stage_age)?;
+        say(format!(
+            "recorded every rollout's first stage as begun {}s ago",
+            args.stage_age
+        ));
+    }
 
     // Sena and vmalert, started together.
     let sena_log = logs.join("sena.log");
@@ -391,7 +419,17 @@ fn run(args: &Args) -> Result<(), String> {
     );
     let setup = Setup {
         rollouts: args.rollouts,
-        checks_per_rollout: workload::CHECKS.len(),
+        checks_per_rollout: if args.count_rules {
+            workload::count_rules_checks()
+        } else {
+            workload::CHECKS.len()
+        },
+        rules_form: if args.count_rules {
+            "count (rules/canary.yaml as shipped)".into()
+        } else {
+            "plain (one query per check)".into()
+        },
+        stage_age_seconds: args.stage_age,
         interval_seconds: args.interval as f64,
         scrape_seconds: args.scrape as f64,
         unhealthy: args.unhealthy,
@@ -429,6 +467,23 @@ fn run(args: &Args) -> Result<(), String> {
         work.display()
     ));
     Ok(())
+}
+
+/// Writes each rollout's first stage into Sena's state as begun `age`
+/// seconds ago, as a rollout that has baked that long would have it.
+fn seed_stages(state: &std::path::Path, rollouts: usize, age: u64) -> Result<(), String> {
+    let store = sena::state::Store::open(state).map_err(|e| format!("seeding stages: {e}"))?;
+    let began = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_secs(age as i64))
+        .map_err(|e| format!("--stage-age {age}: {e}"))?;
+    for i in 0..rollouts {
+        store
+            .stage_or_start(&workload::app_name(i), began)
+            .map_err(|e| format!("seeding stages: {e}"))?;
+    }
+    store
+        .checkpoint()
+        .map_err(|e| format!("seeding stages: {e}"))
 }
 
 /// CPU time, peak RSS and every `/metrics`, at one instant.

@@ -38,6 +38,10 @@ pub struct Setup {
     pub prometheus_version: String,
     /// Extra environment given to Sena (experiments), empty normally.
     pub sena_env: String,
+    /// Which form of the checks Sena ran (plain or count).
+    pub rules_form: String,
+    /// `--stage-age`: how long ago the stages were recorded as begun (0: at start-up).
+    pub stage_age_seconds: u64,
 }
 
 /// What the logs and the shutdown said, beyond the metrics.
@@ -140,6 +144,15 @@ pub fn build(
     let prom_queries = delta(pa, pb, "prometheus_http_request_duration_seconds_count", &q);
     let prom_query_mean =
         delta(pa, pb, "prometheus_http_request_duration_seconds_sum", &q) / prom_queries;
+    let rq = ["handler=\"/api/v1/query_range\""];
+    let prom_range_queries = delta(
+        pa,
+        pb,
+        "prometheus_http_request_duration_seconds_count",
+        &rq,
+    );
+    let prom_range_mean =
+        delta(pa, pb, "prometheus_http_request_duration_seconds_sum", &rq) / prom_range_queries;
     let prom_cpu = b.prometheus.cpu_seconds - a.prometheus.cpu_seconds;
     // New TCP connections: a client that does not keep connections alive
     // makes Prometheus pay for an accept and a fresh goroutine per query.
@@ -166,6 +179,7 @@ pub fn build(
             "unhealthy_rollouts": setup.unhealthy, "exporter_series": setup.series, "cores": setup.cores,
             "window_seconds": window, "sena": setup.sena_version, "vmalert": setup.vmalert_version,
             "prometheus": setup.prometheus_version, "sena_env": setup.sena_env,
+            "sena_rules": setup.rules_form, "stage_age_seconds": setup.stage_age_seconds,
         },
         "sena": {
             "rollout_evaluations": sena_evals, "expected_rollout_evaluations": expected_rollout_evals,
@@ -193,6 +207,8 @@ pub fn build(
         "prometheus": {
             "instant_queries": prom_queries, "queries_per_second": prom_queries / window,
             "server_side_query_seconds_mean": prom_query_mean, "cpu_seconds": prom_cpu,
+            "range_queries": prom_range_queries, "range_queries_per_second": prom_range_queries / window,
+            "server_side_range_query_seconds_mean": prom_range_mean,
             "peak_rss_bytes": b.prometheus.peak_rss,
             "connections_accepted": prom_accepts,
             "queries_in_flight_mean": queue_mean, "queries_in_flight_p95": queue_p95,
@@ -228,13 +244,21 @@ pub fn build(
     let _ = writeln!(md, "# Sena benchmark summary\n");
     let _ = writeln!(
         md,
-        "{} rollouts × {} checks every {}s ({:.0} queries/s from each evaluator); {} of them unhealthy; \
+        "{} rollouts × {} checks every {}s ({}); {} of them unhealthy; \
          exporter: {} series scraped every {}s. Measured window: {:.0} s. {} CPU cores shared by \
          Prometheus, Sena, vmalert and the harness.\n",
         setup.rollouts,
         setup.checks_per_rollout,
         setup.interval_seconds,
-        setup.rollouts as f64 * setup.checks_per_rollout as f64 / setup.interval_seconds,
+        if setup.rules_form.starts_with("plain") {
+            format!(
+                "{:.0} queries/s from each evaluator",
+                setup.rollouts as f64 * setup.checks_per_rollout as f64 / setup.interval_seconds
+            )
+        } else {
+            "Sena's count checks ask 4 queries per track each; their rate is Prometheus's, below"
+                .to_string()
+        },
         setup.unhealthy,
         setup.series,
         setup.scrape_seconds,
@@ -249,6 +273,15 @@ pub fn build(
     if !setup.sena_env.is_empty() {
         let _ = writeln!(md, "Sena ran with extra settings: `{}`.", setup.sena_env);
     }
+    let _ = writeln!(
+        md,
+        "Sena's checks: {}{}.",
+        setup.rules_form,
+        match setup.stage_age_seconds {
+            0 => String::new(),
+            s => format!("; stages recorded as begun {s} s before Sena started"),
+        }
+    );
     let _ = writeln!(
         md,
         "Machine during the window: {:.2} cores busy on average, of which {:.2} by processes outside this \
@@ -368,10 +401,15 @@ pub fn build(
     );
     let _ = writeln!(
         md,
-        "\nPrometheus: {:.0} instant queries in window ({:.0}/s), {:.2} CPU s ({:.1}% of a core), peak RSS {:.1} MiB, \
+        "\nPrometheus: {:.0} instant queries in window ({:.0}/s, server-side mean {}), {:.0} range queries ({:.0}/s, \
+         server-side mean {}), {:.2} CPU s ({:.1}% of a core), peak RSS {:.1} MiB, \
          {:.0} TCP connections accepted. Harness (generator + samplers): {:.2} CPU s.\n",
         prom_queries,
         prom_queries / window,
+        ms(prom_query_mean),
+        prom_range_queries,
+        prom_range_queries / window,
+        ms(prom_range_mean),
         prom_cpu,
         100.0 * prom_cpu / window,
         mib(b.prometheus.peak_rss as f64),
