@@ -320,7 +320,7 @@ fn by_subject(mails: &[Mail]) -> HashMap<String, usize> {
 /// store recovers and still nothing is sent twice.
 #[test]
 fn a_full_disk_pages_every_rollout_once_and_recovers() {
-    let Some(disk) = Tmpfs::mount("200k") else {
+    let Some(disk) = Tmpfs::mount("260k") else {
         return;
     };
     let smtp = SmtpServer::start();
