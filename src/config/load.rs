@@ -58,6 +58,7 @@ const SERVER_KEYS: &[&str] = &[
     "reserved_connections",
     "tokens",
     "public_gates",
+    "public_reads",
 ];
 
 /// `prometheus.max_response_bytes`: far above any useful check answer (a
@@ -350,6 +351,9 @@ fn server(
     let public_gates = server
         .as_ref()
         .is_some_and(|s| s.boolean(d, "public_gates", false));
+    let public_reads = server
+        .as_ref()
+        .is_some_and(|s| s.boolean(d, "public_reads", false));
     let tokens_node = server.as_ref().and_then(|s| s.get("tokens"));
     let tokens = tokens_node.and_then(|n| super::tokens::tokens(d, n, dir, roster));
     let listen = server.and_then(|s| s.text(d, "listen"));
@@ -380,6 +384,7 @@ fn server(
         reserved_connections,
         tokens: tokens.map(std::sync::Arc::new),
         public_gates,
+        public_reads,
     }
 }
 

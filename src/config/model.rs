@@ -110,6 +110,11 @@ pub struct ServerConfig {
     /// metric) answer without a token. Flagger cannot send a header, and a
     /// gate changes nothing: it says what `/api/v1/status` says.
     pub public_gates: bool,
+    /// `server.public_reads`: with `server.tokens`, the reads (status,
+    /// incidents, decisions, the gates and the dashboard's pages) answer
+    /// without a token. Off by default: decisions carry who decided what,
+    /// with comments, and status says what is rolling out where.
+    pub public_reads: bool,
 }
 
 impl ServerConfig {
