@@ -9,6 +9,7 @@
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
 
+mod api_errors;
 mod auth;
 mod body_timer;
 mod connections;
@@ -236,7 +237,8 @@ pub async fn serve(
             api: api.clone(),
             metrics: metrics.clone(),
         })
-        .merge(page::router(api.clone(), metrics.clone()));
+        .merge(page::router(api.clone(), metrics.clone()))
+        .layer(axum::middleware::from_fn(api_errors::json_errors));
     connections::serve(listener, app, limits, health, metrics).await;
 }
 

@@ -151,9 +151,11 @@ async fn guard(State(pages): State<Pages>, request: Request, next: Next) -> Resp
 }
 
 /// What a visitor without a session may GET while reads are closed: the
-/// way to sign in, and what its page is drawn with.
+/// way to sign in, and what its page is drawn with. An unknown `/api/`
+/// path reaches this guard as the shared fallback: it answers its own 404
+/// (the API's routes decide their own access in `auth.rs`).
 fn always_open(path: &str) -> bool {
-    path == "/login" || path.starts_with("/assets/")
+    path == "/login" || path.starts_with("/assets/") || path.starts_with("/api/")
 }
 
 /// A closed read: a page goes to the sign-in form, which comes back here;
