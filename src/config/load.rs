@@ -225,6 +225,15 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
         );
     }
     let url = url?;
+    for (key, written) in [("url", Some(&url)), ("external_url", external_url.as_ref())] {
+        let found = written.map(|u| crate::domain::prometheus_url::credentials(u));
+        if let (Some(found), Some(at)) = (found.filter(|f| !f.is_empty()), f.key(key)) {
+            d.warning(
+                &at.referenced,
+                format!("`prometheus.{key}` holds {}: it would reach logs, links and error texts (Sena leaves it out of links and redacts it from errors, but the file still holds it); use `basic_auth` with `password_file`, `bearer_token_file` or `headers` instead", found.join(" and ")),
+            );
+        }
+    }
     Some(PrometheusConfig {
         external_url: external_url.unwrap_or_else(|| url.clone()),
         url,

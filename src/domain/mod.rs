@@ -24,6 +24,7 @@ pub mod format;
 pub mod gate;
 pub mod incident;
 pub mod progress;
+pub mod prometheus_url;
 pub mod threshold;
 pub mod verdict;
 
