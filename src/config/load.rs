@@ -48,6 +48,7 @@ const PROMETHEUS_KEYS: &[&str] = &[
     "external_url",
     "max_response_bytes",
     "max_series",
+    "tls",
 ];
 const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -213,6 +214,7 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
             })
         });
     let bearer_token = secret_file(d, &f, "bearer_token_file", dir);
+    let tls = section(d, &f, "tls", super::tls::KEYS).and_then(|t| super::tls::read(d, &t, dir));
     if let (Some(basic), Some(bearer)) = (f.key("basic_auth"), f.key("bearer_token_file")) {
         let second = if bearer.referenced.line() > basic.referenced.line() {
             bearer
@@ -243,6 +245,7 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
         bearer_token,
         max_response_bytes,
         max_series,
+        tls,
     })
 }
 

@@ -43,6 +43,17 @@ pub struct PrometheusConfig {
     pub max_response_bytes: u64,
     /// Default for each check's `max_series`.
     pub max_series: usize,
+    /// `prometheus.tls`: a private CA and a client certificate (mTLS).
+    pub tls: Option<PrometheusTls>,
+}
+
+/// `prometheus.tls`, read from PEM files at load (`config/tls.rs`).
+#[derive(Clone, Debug)]
+pub struct PrometheusTls {
+    /// PEM certificates trusted besides the built-in roots.
+    pub ca: Option<String>,
+    /// The client certificate chain (PEM) and its private key (PEM).
+    pub client: Option<(String, Secret)>,
 }
 
 #[derive(Clone, Debug)]

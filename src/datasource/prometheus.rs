@@ -71,13 +71,26 @@ impl PrometheusDatasource {
                 sensitive(&format!("Bearer {}", token.expose()))?,
             );
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = &cfg.tls {
+            builder = with_tls(builder, tls)?;
+        }
+        let http = builder
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
             .default_headers(headers)
             .pool_max_idle_per_host(MAX_QUERIES_IN_FLIGHT)
             .build()
-            .map_err(|e| DatasourceError::Config(format!("building the HTTP client: {e}")))?;
+            .map_err(|e| {
+                // rustls checks the key only here; reqwest's text quotes
+                // no key material.
+                let hint = if cfg.tls.is_some() {
+                    " (check `tls.ca_file`, `tls.cert_file` and `tls.key_file`)"
+                } else {
+                    ""
+                };
+                DatasourceError::Config(format!("building the HTTP client{hint}: {e}"))
+            })?;
         // The parse error never quotes the URL, which may hold a password.
         let base = reqwest::Url::parse(cfg.url.trim())
             .map_err(|e| DatasourceError::Config(format!("url: {e}")))?;
@@ -222,6 +235,35 @@ pub(crate) fn local_resource_failure(
         cur = err.source();
     }
     None
+}
+
+/// `prometheus.tls` on the client: the CA bundle trusted besides the
+/// built-in roots, and the client certificate and key (mTLS). The errors
+/// name which file, never its contents.
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &crate::config::PrometheusTls,
+) -> Result<reqwest::ClientBuilder, DatasourceError> {
+    if let Some(ca) = &tls.ca {
+        let certs = reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|_| {
+            DatasourceError::Config("`tls.ca_file` holds no certificate Sena can read".into())
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some((cert, key)) = &tls.client {
+        let mut pem = cert.clone().into_bytes();
+        pem.push(b'\n');
+        pem.extend_from_slice(key.expose().as_bytes());
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+            DatasourceError::Config(
+                "`tls.cert_file` and `tls.key_file` do not make a client identity (a PEM certificate and its PKCS#8, PKCS#1 or SEC1 key)".into(),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
 }
 
 /// Unix seconds with milliseconds, as the Prometheus API accepts them.
