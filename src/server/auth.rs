@@ -173,6 +173,20 @@ pub fn check(
     }
 }
 
+/// Whether `/readyz` may give this caller a failure's own text (a
+/// database path, a Prometheus error) besides what is failing: a caller
+/// holding `read`, or this host while no tokens are configured.
+pub fn may_see_failures(
+    tokens: Option<&TokenTable>,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> bool {
+    match tokens {
+        None => peer.is_some_and(is_loopback),
+        Some(_) => matches!(check(tokens, headers, peer, Need::Read), Ok(Some(_))),
+    }
+}
+
 /// What `need` asks for once `server.public_reads` and
 /// `server.public_gates` have opened what they open.
 pub fn opened(need: Need, public_reads: bool, public_gates: bool) -> Need {

@@ -257,3 +257,18 @@ fn public_reads_open_reads_and_gates_and_public_gates_only_gates() {
         Denied::MissingToken
     );
 }
+
+#[test]
+fn readyz_details_go_to_a_reader_or_to_this_host_without_tokens() {
+    use super::may_see_failures;
+    let t = tokens();
+    let none = HeaderMap::new();
+    let ci = headers(&[b"Bearer ci-token-0123456789abcdef"]);
+    let wrong = headers(&[b"Bearer not-a-token-at-all-0000"]);
+    assert!(!may_see_failures(Some(&t), &none, peer("127.0.0.1:5000")));
+    assert!(!may_see_failures(Some(&t), &wrong, peer("127.0.0.1:5000")));
+    assert!(may_see_failures(Some(&t), &ci, peer("10.0.0.7:5000")));
+    assert!(may_see_failures(None, &none, peer("127.0.0.1:5000")));
+    assert!(!may_see_failures(None, &none, peer("10.0.0.7:5000")));
+    assert!(!may_see_failures(None, &none, None));
+}

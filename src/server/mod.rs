@@ -255,13 +255,7 @@ async fn readyz(State(app): State<App>, request: axum::extract::Request) -> Resp
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|axum::extract::ConnectInfo(p)| *p);
     let tokens = app.api.tokens();
-    let detailed = match tokens.as_deref() {
-        None => peer.is_some_and(auth::is_loopback),
-        Some(_) => matches!(
-            auth::check(tokens.as_deref(), headers, peer, auth::Need::Read),
-            Ok(Some(_))
-        ),
-    };
+    let detailed = auth::may_see_failures(tokens.as_deref(), headers, peer);
     let mut body = String::new();
     for r in reasons {
         body.push_str("not ready: ");
