@@ -18,7 +18,8 @@ const DEADLINE: Duration = Duration::from_secs(40);
 
 const LUBIT: &str = "lubit-3f9c2a7d1e8b4c6a9f0e2d4b6c8a1e3f";
 const SENA: &str = "sena-8b1d4f7a2c9e6b3d0a5f8c1e4b7d2a9c";
-const CI: &str = "ci-5e2b8d1f4a7c0e3b6d9f2a5c8e1b4d7a";
+/// The harness reads as this read-only machine (`common::sena::read`).
+const CI: &str = people::CI;
 const WRONG: &str = "mallory-0000000000000000000000000000";
 
 /// Always breaching: an incident opens at the first evaluation.
@@ -66,9 +67,12 @@ fn incident_of(sena: &Sena, rollout: &str) -> Value {
         &format!("an incident for {rollout}"),
         DEADLINE,
         || {
-            let (status, body) = sena.get("/api/v1/incidents");
-            let list: Value = serde_json::from_str(&body).ok()?;
-            (status == 200).then_some(())?;
+            // A read needs `read` while tokens are configured; the
+            // read-only machine token holds it, and without tokens it is
+            // ignored.
+            let r = call(&sena.base_url(), "GET", "/api/v1/incidents", Some(CI), "");
+            let list: Value = serde_json::from_str(&r.body).ok()?;
+            (r.status == 200).then_some(())?;
             list["incidents"]
                 .as_array()?
                 .iter()
@@ -160,8 +164,17 @@ fn with_tokens_only_a_capable_token_changes_anything_and_names_who() {
     );
     assert_eq!(call(&base, "POST", "/-/reload", Some(CI), "").status, 403);
 
-    // Reads stay open, take any valid token, refuse a wrong one.
-    assert_eq!(call(&base, "GET", "/api/v1/status", None, "").status, 200);
+    // Reads need a token holding `read` (issue 16: decisions name who
+    // decided what), take any valid one, refuse a wrong one.
+    for read in [
+        "/api/v1/status",
+        "/api/v1/incidents",
+        "/api/v1/decisions",
+        "/api/v1/rollouts/auth-api/decisions",
+    ] {
+        assert_401(&call(&base, "GET", read, None, ""), read);
+        assert_eq!(call(&base, "GET", read, Some(CI), "").status, 200, "{read}");
+    }
     assert_eq!(
         call(&base, "GET", "/api/v1/incidents", Some(CI), "").status,
         200
@@ -306,4 +319,39 @@ fn without_tokens_only_this_host_may_change_anything() {
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(acked_by(&sena, name), "local");
     assert_eq!(call(&local, "POST", "/-/reload", None, "").status, 200);
+}
+
+/// `server.public_reads: true` opens every read (and the gates) without a
+/// token; a wrong token is still refused, and nothing that changes
+/// anything opens with it.
+#[test]
+fn public_reads_open_the_reads_and_nothing_else() {
+    let cfg = ConfigBuilder::new()
+        .roster(people::ROSTER)
+        .server_key("public_reads: true")
+        .server_key("tokens:")
+        .server_key("  - { person: lubit, token_file: tokens/lubit }")
+        .file("tokens/lubit", &format!("{LUBIT}\n"))
+        .rollout("open-reads", FAILING_RULES)
+        .write();
+    let sena = Sena::start(cfg.path());
+    let base = sena.base_url();
+    for read in ["/api/v1/status", "/api/v1/incidents", "/api/v1/decisions"] {
+        let r = call(&base, "GET", read, None, "");
+        assert_eq!(r.status, 200, "{read}: {}", r.body);
+        assert_401(&call(&base, "GET", read, Some(WRONG), ""), read);
+    }
+    let gate = call(&base, "GET", "/api/v1/gates/open-reads", None, "");
+    assert!(
+        ![401, 403].contains(&gate.status),
+        "a gate is a read: {}",
+        gate.body
+    );
+    let page = call(&base, "GET", "/", None, "");
+    assert_eq!(page.status, 200, "the overview is a read: {}", page.body);
+    assert_401(&call(&base, "POST", "/-/reload", None, ""), "reload");
+    assert_401(
+        &call(&base, "POST", "/api/v1/incidents/1/ack", None, ""),
+        "ack",
+    );
 }

@@ -349,6 +349,10 @@ fn public_gates_answer_flagger_without_a_token_and_nothing_else_opens() {
         br#"{"decision": "no_go", "stage": 0, "comment": "x"}"#,
     );
     assert_eq!(decide.status, 401, "{}", decide.body);
+    // Public gates open the gates, not the other reads (issue 16).
+    for read in ["/api/v1/status", "/api/v1/decisions"] {
+        assert_eq!(call(&sena, "GET", read, None, b"").status, 401, "{read}");
+    }
 
     // Turned off by a reload: the same call now needs a read token.
     let yaml = std::fs::read_to_string(cfg.path()).unwrap();

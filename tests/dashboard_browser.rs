@@ -40,6 +40,8 @@ fn the_overview_turns_from_continue_to_roll_back_by_itself_and_the_rollout_page_
     let app = shared().app_ready("b-breaks");
     let name = app.name();
     let cfg = with_people(ConfigBuilder::new())
+        // The pages read before signing in (issue 16 closes them by default).
+        .server_key("public_reads: true")
         .rollout(name, &rules::file(&[rules::error_rate("2s")]))
         .write();
     let sena = Sena::start(cfg.path());
@@ -121,6 +123,8 @@ fn a_count_check_shows_its_counts_and_its_interval_band() {
     let name = app.name();
     app.set_error_ratio(0.05);
     let cfg = with_people(ConfigBuilder::new())
+        // The pages read before signing in (issue 16 closes them by default).
+        .server_key("public_reads: true")
         .rollout(name, &rules::file(&[rules::error_count()]))
         .write();
     let sena = Sena::start(cfg.path());
@@ -195,6 +199,8 @@ fn a_count_check_shows_its_counts_and_its_interval_band() {
 fn a_wrong_token_is_refused_and_the_approvers_go_advances_the_stage() {
     let name = "b-approve";
     let cfg = with_people(ConfigBuilder::new())
+        // The pages read before signing in (issue 16 closes them by default).
+        .server_key("public_reads: true")
         .rollout_with(RolloutSpec::new(name, PASSING).stages(&[
             ("5%", Some("1s")),
             ("50%", Some("1h")),
@@ -274,6 +280,8 @@ fn a_wrong_token_is_refused_and_the_approvers_go_advances_the_stage() {
 fn on_a_phone_the_overview_fits_and_shows_the_verdict() {
     let name = "b-phone";
     let cfg = with_people(ConfigBuilder::new())
+        // The pages read before signing in (issue 16 closes them by default).
+        .server_key("public_reads: true")
         .rollout(name, PASSING)
         .write();
     let sena = Sena::start(cfg.path());

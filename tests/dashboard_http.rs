@@ -72,7 +72,10 @@ fn csrf(page: &str) -> String {
 
 #[test]
 fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
+    // Public reads: this test is about the read-only view before signing
+    // in (closed reads: `with_tokens_the_pages_need_a_session_…`).
     let cfg = people::with_people(ConfigBuilder::new())
+        .server_key("public_reads: true")
         .rollout_with(RolloutSpec::new("dash-go", PASSING).stages(&[
             ("5%", Some("2s")),
             ("10%", Some("1h")),
@@ -264,6 +267,7 @@ fn the_dashboard_lists_signs_in_and_takes_a_go_through_the_api_door() {
 #[test]
 fn an_open_incident_is_acknowledged_from_the_page_under_the_sessions_person() {
     let cfg = people::with_people(ConfigBuilder::new())
+        .server_key("public_reads: true")
         .rollout_with(RolloutSpec::new("dash-ack", people::FAILING))
         .write();
     let sena = Sena::start(cfg.path());
@@ -383,6 +387,11 @@ fn rotating_a_token_signs_out_the_sessions_made_with_it() {
     let other = sign_in(&sena, LUBIT);
     let who = |session: &str| {
         let page = get(&sena, "/", Some(session));
+        if page.status == 303 {
+            // Reads are closed: without a live session, sign in first.
+            assert_eq!(page.header("location"), Some("/login?next=%2F"));
+            return None;
+        }
         assert_eq!(page.status, 200, "{}", page.body);
         page.body.contains("data-who=").then(|| {
             let at = page.body.find("data-who=\"").unwrap() + 10;
@@ -407,4 +416,85 @@ fn rotating_a_token_signs_out_the_sessions_made_with_it() {
     );
     let fresh = sign_in(&sena, rotated);
     assert_eq!(who(&fresh).as_deref(), Some("mira"));
+}
+
+/// With `server.tokens` and without `server.public_reads`, the pages are
+/// reads like `/api/v1/status` (issue 16): a visitor without a session is
+/// sent to sign in and comes back where it was going; a fragment answers
+/// 401; the sign-in form and the assets stay open. A token holds one
+/// session: signing in again ends the last. Behind HTTPS the cookie is
+/// `__Host-` and `Secure`.
+#[test]
+fn with_tokens_the_pages_need_a_session_and_a_new_sign_in_ends_the_last() {
+    let cfg = people::with_people(ConfigBuilder::new())
+        .rollout_with(RolloutSpec::new("dash-go", PASSING))
+        .write();
+    let sena = Sena::start(cfg.path());
+    let overview = get(&sena, "/", None);
+    assert_eq!(overview.status, 303, "{}", overview.body);
+    assert_eq!(overview.header("location"), Some("/login?next=%2F"));
+    assert!(!overview.body.contains("dash-go"));
+    let page = get(&sena, "/rollouts/dash-go?x=1&y=2", None);
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.header("location"),
+        Some("/login?next=%2Frollouts%2Fdash-go%3Fx%3D1%26y%3D2")
+    );
+    for closed in [
+        "/fragments/overview",
+        "/fragments/rollouts/dash-go",
+        "/oncall",
+    ] {
+        let r = get(&sena, closed, None);
+        assert!([303, 401].contains(&r.status), "{closed}: {}", r.status);
+        assert!(!r.body.contains("dash-go\""), "{closed}: {}", r.body);
+    }
+    assert_eq!(get(&sena, "/login", None).status, 200);
+    assert_eq!(get(&sena, "/assets/sena.css", None).status, 200);
+
+    let first = sign_in(&sena, LUBIT);
+    assert_eq!(get(&sena, "/", Some(&first)).status, 200);
+    let second = sign_in(&sena, LUBIT);
+    assert_eq!(get(&sena, "/", Some(&second)).status, 200);
+    assert_eq!(
+        get(&sena, "/", Some(&first)).status,
+        303,
+        "the first session ended with the second sign-in"
+    );
+    let mira = sign_in(&sena, MIRA);
+    assert_eq!(
+        get(&sena, "/", Some(&second)).status,
+        200,
+        "another token's session stays"
+    );
+    assert_eq!(get(&sena, "/", Some(&mira)).status, 200);
+
+    // Behind a proxy that terminates TLS: a `__Host-` cookie.
+    let r = http::request(
+        "POST",
+        &format!("{}/login", sena.base_url()),
+        &[("Content-Type", FORM), ("X-Forwarded-Proto", "https")],
+        format!("token={LUBIT}&next=%2F").as_bytes(),
+    )
+    .expect("POST /login");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = r.header("set-cookie").unwrap_or_default();
+    assert!(cookie.starts_with("__Host-sena_session="), "{cookie}");
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    let value = cookie["__Host-sena_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap();
+    let host_cookie = format!("__Host-sena_session={value}");
+    let page = http::request(
+        "GET",
+        &format!("{}/", sena.base_url()),
+        &[("Cookie", host_cookie.as_str())],
+        b"",
+    )
+    .expect("GET /");
+    assert_eq!(page.status, 200, "the __Host- cookie is read back");
 }

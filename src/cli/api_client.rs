@@ -84,8 +84,11 @@ pub fn call(
             if status.is_success() {
                 return Answer::Ok(body);
             }
-            let error = body["error"]
+            // `message` when the answer has one (`{"error": CODE,
+            // "message": TEXT}`), else the older `{"error": TEXT}`.
+            let error = body["message"]
                 .as_str()
+                .or_else(|| body["error"].as_str())
                 .map(str::to_string)
                 .unwrap_or_else(|| text.trim().to_string());
             Answer::Refused {

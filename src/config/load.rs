@@ -48,6 +48,7 @@ const PROMETHEUS_KEYS: &[&str] = &[
     "external_url",
     "max_response_bytes",
     "max_series",
+    "tls",
 ];
 const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -58,6 +59,7 @@ const SERVER_KEYS: &[&str] = &[
     "reserved_connections",
     "tokens",
     "public_gates",
+    "public_reads",
 ];
 
 /// `prometheus.max_response_bytes`: far above any useful check answer (a
@@ -212,6 +214,7 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
             })
         });
     let bearer_token = secret_file(d, &f, "bearer_token_file", dir);
+    let tls = section(d, &f, "tls", super::tls::KEYS).and_then(|t| super::tls::read(d, &t, dir));
     if let (Some(basic), Some(bearer)) = (f.key("basic_auth"), f.key("bearer_token_file")) {
         let second = if bearer.referenced.line() > basic.referenced.line() {
             bearer
@@ -224,6 +227,15 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
         );
     }
     let url = url?;
+    for (key, written) in [("url", Some(&url)), ("external_url", external_url.as_ref())] {
+        let found = written.map(|u| crate::domain::prometheus_url::credentials(u));
+        if let (Some(found), Some(at)) = (found.filter(|f| !f.is_empty()), f.key(key)) {
+            d.warning(
+                &at.referenced,
+                format!("`prometheus.{key}` holds {}: it would reach logs, links and error texts (Sena leaves it out of links and redacts it from errors, but the file still holds it); use `basic_auth` with `password_file`, `bearer_token_file` or `headers` instead", found.join(" and ")),
+            );
+        }
+    }
     Some(PrometheusConfig {
         external_url: external_url.unwrap_or_else(|| url.clone()),
         url,
@@ -233,6 +245,7 @@ fn prometheus(d: &mut FileDiags, node: &Node, dir: &Path) -> Option<PrometheusCo
         bearer_token,
         max_response_bytes,
         max_series,
+        tls,
     })
 }
 
@@ -350,6 +363,9 @@ fn server(
     let public_gates = server
         .as_ref()
         .is_some_and(|s| s.boolean(d, "public_gates", false));
+    let public_reads = server
+        .as_ref()
+        .is_some_and(|s| s.boolean(d, "public_reads", false));
     let tokens_node = server.as_ref().and_then(|s| s.get("tokens"));
     let tokens = tokens_node.and_then(|n| super::tokens::tokens(d, n, dir, roster));
     let listen = server.and_then(|s| s.text(d, "listen"));
@@ -380,6 +396,7 @@ fn server(
         reserved_connections,
         tokens: tokens.map(std::sync::Arc::new),
         public_gates,
+        public_reads,
     }
 }
 

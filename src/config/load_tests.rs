@@ -267,3 +267,46 @@ fn a_secret_file_may_end_in_one_line_break() {
         "tests/fixtures/rules/x.yaml:3:48: `password_file`: tests/fixtures/rules/secrets/two-lines-token holds a control character (a line break, tab or similar) besides one final newline; a secret file must hold the secret alone, on one line"
     );
 }
+
+#[test]
+fn prometheus_tls_reads_the_ca_and_the_client_pair_and_keeps_the_key_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        "tests/fixtures/rules/good.yaml",
+        dir.path().join("good.yaml"),
+    )
+    .unwrap();
+    let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let key = "-----BEGIN PRIVATE KEY-----\nKEYMATERIAL\n-----END PRIVATE KEY-----\n";
+    std::fs::write(dir.path().join("ca.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("client.pem"), cert).unwrap();
+    std::fs::write(dir.path().join("client.key"), key).unwrap();
+    let config = dir.path().join("sena.yaml");
+    let text = "prometheus:\n  url: https://prom:9090\n  tls: { ca_file: ca.pem, cert_file: client.pem, key_file: client.key }\nrollouts:\n  - { name: web, approver: lubit, stages: [{ traffic: 100% }], rules: [good.yaml] }\n";
+    let loaded = load_with_env(text, &config, &no_env).unwrap_or_else(|e| panic!("{e}"));
+    let tls = loaded.config.prometheus.tls.expect("tls");
+    assert_eq!(tls.ca.as_deref(), Some(cert));
+    let (client_cert, client_key) = tls.client.expect("a client pair");
+    assert_eq!(client_cert, cert);
+    assert_eq!(client_key.expose(), key);
+    assert!(!format!("{client_key:?}").contains("KEYMATERIAL"));
+
+    // A certificate without its key, and a CA file that is not PEM: errors
+    // that name the file and never quote it.
+    std::fs::write(dir.path().join("not-pem"), "KEYMATERIAL\n").unwrap();
+    let bad = text
+        .replace("key_file: client.key", "")
+        .replace("ca.pem", "not-pem");
+    let errors = load_with_env(&bad, &config, &no_env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("holds no PEM `CERTIFICATE` block"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("set `cert_file` and `key_file` together"),
+        "{errors}"
+    );
+    assert!(!errors.contains("KEYMATERIAL"), "{errors}");
+}

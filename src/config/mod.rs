@@ -15,6 +15,7 @@ pub(crate) mod rollouts;
 pub mod roster;
 pub(crate) mod rules;
 pub mod text_file;
+mod tls;
 mod tokens;
 pub mod value;
 

@@ -43,6 +43,17 @@ pub struct PrometheusConfig {
     pub max_response_bytes: u64,
     /// Default for each check's `max_series`.
     pub max_series: usize,
+    /// `prometheus.tls`: a private CA and a client certificate (mTLS).
+    pub tls: Option<PrometheusTls>,
+}
+
+/// `prometheus.tls`, read from PEM files at load (`config/tls.rs`).
+#[derive(Clone, Debug)]
+pub struct PrometheusTls {
+    /// PEM certificates trusted besides the built-in roots.
+    pub ca: Option<String>,
+    /// The client certificate chain (PEM) and its private key (PEM).
+    pub client: Option<(String, Secret)>,
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +121,11 @@ pub struct ServerConfig {
     /// metric) answer without a token. Flagger cannot send a header, and a
     /// gate changes nothing: it says what `/api/v1/status` says.
     pub public_gates: bool,
+    /// `server.public_reads`: with `server.tokens`, the reads (status,
+    /// incidents, decisions, the gates and the dashboard's pages) answer
+    /// without a token. Off by default: decisions carry who decided what,
+    /// with comments, and status says what is rolling out where.
+    pub public_reads: bool,
 }
 
 impl ServerConfig {

@@ -15,7 +15,7 @@ use crate::domain::{
 };
 use crate::report::StatusReport;
 use crate::server::page::view::{Board, JournalPoint, OnCallView};
-use crate::server::{Api, GateTarget, Reload, SlackAction, SlackNoGo};
+use crate::server::{Api, GateTarget, NotReady, Reload, SlackAction, SlackNoGo};
 
 pub struct DaemonApi {
     pub shared: Arc<Shared>,
@@ -28,7 +28,8 @@ impl Api for DaemonApi {
     }
 
     fn board(&self) -> Board {
-        super::pages::board(&self.shared, self.not_ready())
+        let not_ready = self.not_ready().iter().map(ToString::to_string).collect();
+        super::pages::board(&self.shared, not_ready)
     }
 
     fn journal(
@@ -44,13 +45,19 @@ impl Api for DaemonApi {
         super::pages::on_call(&self.shared)
     }
 
-    fn not_ready(&self) -> Vec<String> {
+    fn not_ready(&self) -> Vec<NotReady> {
         let mut reasons = Vec::new();
         if !self.shared.prometheus_seen.load(Ordering::Relaxed) {
-            reasons.push("Prometheus has not answered yet".to_string());
+            reasons.push(NotReady {
+                summary: "Prometheus has not answered yet".to_string(),
+                detail: None,
+            });
         }
         for (component, why) in self.shared.health.problems() {
-            reasons.push(format!("{} failing: {why}", component.as_str()));
+            reasons.push(NotReady {
+                summary: format!("{} failing", component.as_str()),
+                detail: Some(why.to_string()),
+            });
         }
         reasons
     }
@@ -125,6 +132,10 @@ impl Api for DaemonApi {
 
     fn public_gates(&self) -> bool {
         self.shared.config().server.public_gates
+    }
+
+    fn public_reads(&self) -> bool {
+        self.shared.config().server.public_reads
     }
 
     fn slack_signing_key(&self) -> Option<ring::hmac::Key> {

@@ -149,7 +149,7 @@ async fn reload(
     let mut new = loaded.config;
     if new.state.path != old.state.path || !new.server.same_listener(&old.server) {
         tracing::warn!(
-            "state.path and server.* (except server.tokens and server.public_gates) take effect only at restart"
+            "state.path and server.* (except server.tokens, server.public_gates and server.public_reads) take effect only at restart"
         );
     }
     new.state.path = old.state.path.clone();
@@ -157,6 +157,7 @@ async fn reload(
     new.server = crate::config::ServerConfig {
         tokens: new.server.tokens.clone(),
         public_gates: new.server.public_gates,
+        public_reads: new.server.public_reads,
         ..old.server.clone()
     };
     // Clients first: a Slack or SMTP setup that fails rejects the reload

@@ -10,6 +10,11 @@
 //! `max_series`. What the crate did for us besides (URL joining, the error
 //! envelope) is a few lines, so it was dropped rather than kept for one call.
 //!
+//! URLs are built by `domain::prometheus_url` (the `url` crate), and every
+//! error text passes [`PrometheusDatasource::redact`]: reqwest's own texts
+//! carry the URL, and the URL may carry a password or a `?token=`; an error
+//! reaches the log, `/api/v1/status`, the dashboard and the HOLD message.
+//!
 //! The HTTP timeout is Sena's own (reqwest), not only Prometheus's evaluation
 //! timeout, so a hung Prometheus cannot stall an evaluation.
 
@@ -21,12 +26,15 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use super::answer::{decode, error_of, Decoded};
 use super::{Datasource, DatasourceError, RangeSeries, Sample};
 use crate::config::PrometheusConfig;
+use crate::domain::prometheus_url;
 use futures_util::future::BoxFuture;
 
 pub struct PrometheusDatasource {
     http: reqwest::Client,
-    /// `url` without a trailing slash; endpoints are appended to it.
-    base: String,
+    /// `prometheus.url`; endpoints are appended to its path.
+    base: reqwest::Url,
+    /// What an error text must not repeat: `base`'s userinfo and query.
+    secrets: Vec<String>,
     timeout: Duration,
     max_response_bytes: u64,
     /// Bounds queries in flight. Prometheus itself runs 20 at a time by
@@ -35,6 +43,9 @@ pub struct PrometheusDatasource {
     /// open thousands, hit the open-file limit and report Prometheus down).
     in_flight: tokio::sync::Semaphore,
 }
+
+const QUERY: &[&str] = &["api", "v1", "query"];
+const QUERY_RANGE: &[&str] = &["api", "v1", "query_range"];
 
 /// As many as the connection pool keeps idle, so every query reuses a socket.
 const MAX_QUERIES_IN_FLIGHT: usize = 64;
@@ -60,17 +71,32 @@ impl PrometheusDatasource {
                 sensitive(&format!("Bearer {}", token.expose()))?,
             );
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = &cfg.tls {
+            builder = with_tls(builder, tls)?;
+        }
+        let http = builder
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
             .default_headers(headers)
             .pool_max_idle_per_host(MAX_QUERIES_IN_FLIGHT)
             .build()
-            .map_err(|e| DatasourceError::Config(format!("building the HTTP client: {e}")))?;
-        let base = cfg.url.trim_end_matches('/').to_string();
-        reqwest::Url::parse(&base).map_err(|e| DatasourceError::Config(format!("url: {e}")))?;
+            .map_err(|e| {
+                // rustls checks the key only here; reqwest's text quotes
+                // no key material.
+                let hint = if cfg.tls.is_some() {
+                    " (check `tls.ca_file`, `tls.cert_file` and `tls.key_file`)"
+                } else {
+                    ""
+                };
+                DatasourceError::Config(format!("building the HTTP client{hint}: {e}"))
+            })?;
+        // The parse error never quotes the URL, which may hold a password.
+        let base = reqwest::Url::parse(cfg.url.trim())
+            .map_err(|e| DatasourceError::Config(format!("url: {e}")))?;
         Ok(PrometheusDatasource {
             http,
+            secrets: prometheus_url::secrets(&base),
             base,
             timeout: cfg.timeout,
             max_response_bytes: cfg.max_response_bytes,
@@ -84,7 +110,33 @@ impl PrometheusDatasource {
     /// pending.
     async fn get(
         &self,
-        endpoint: &str,
+        endpoint: &[&str],
+        params: &[(&str, &str)],
+        max_series: usize,
+    ) -> Result<Decoded, DatasourceError> {
+        self.get_unredacted(endpoint, params, max_series)
+            .await
+            .map_err(|e| self.redact(e))
+    }
+
+    /// The texts of `e` without the URL's secrets.
+    fn redact(&self, e: DatasourceError) -> DatasourceError {
+        let clean = |text: String| prometheus_url::redact(&text, &self.secrets);
+        match e {
+            DatasourceError::Unreachable(t) => DatasourceError::Unreachable(clean(t)),
+            DatasourceError::Query(t) => DatasourceError::Query(clean(t)),
+            DatasourceError::Protocol(t) => DatasourceError::Protocol(clean(t)),
+            DatasourceError::Config(t) => DatasourceError::Config(clean(t)),
+            DatasourceError::LocalResource(t) => DatasourceError::LocalResource(clean(t)),
+            e @ (DatasourceError::Timeout(_)
+            | DatasourceError::TooLarge { .. }
+            | DatasourceError::TooManySeries { .. }) => e,
+        }
+    }
+
+    async fn get_unredacted(
+        &self,
+        endpoint: &[&str],
         params: &[(&str, &str)],
         max_series: usize,
     ) -> Result<Decoded, DatasourceError> {
@@ -95,11 +147,10 @@ impl PrometheusDatasource {
             .map_err(|_| DatasourceError::Protocol("datasource closed".into()))?;
         let response = self
             .http
-            .get(format!("{}{endpoint}", self.base))
-            .query(params)
+            .get(prometheus_url::endpoint(&self.base, endpoint, params))
             .send()
             .await
-            .map_err(|e| self.classify(&e))?;
+            .map_err(|e| self.classify(e))?;
         let status = response.status();
         let body = self.read_capped(response).await?;
         if !status.is_success() {
@@ -128,7 +179,7 @@ impl PrometheusDatasource {
         // Never trust a length for an allocation beyond a modest start.
         let start = announced.unwrap_or(0).min(cap).min(1 << 20);
         let mut body = Vec::with_capacity(start as usize);
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
             if (body.len() + chunk.len()) as u64 > cap {
                 return Err(too_large);
             }
@@ -137,7 +188,10 @@ impl PrometheusDatasource {
         Ok(body)
     }
 
-    fn classify(&self, e: &reqwest::Error) -> DatasourceError {
+    fn classify(&self, e: reqwest::Error) -> DatasourceError {
+        // reqwest's text names the URL; the redaction in `get` is the
+        // second line of defence.
+        let e = &e.without_url();
         if let Some(local) = local_resource_failure(e) {
             return local;
         }
@@ -183,6 +237,35 @@ pub(crate) fn local_resource_failure(
     None
 }
 
+/// `prometheus.tls` on the client: the CA bundle trusted besides the
+/// built-in roots, and the client certificate and key (mTLS). The errors
+/// name which file, never its contents.
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &crate::config::PrometheusTls,
+) -> Result<reqwest::ClientBuilder, DatasourceError> {
+    if let Some(ca) = &tls.ca {
+        let certs = reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|_| {
+            DatasourceError::Config("`tls.ca_file` holds no certificate Sena can read".into())
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some((cert, key)) = &tls.client {
+        let mut pem = cert.clone().into_bytes();
+        pem.push(b'\n');
+        pem.extend_from_slice(key.expose().as_bytes());
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+            DatasourceError::Config(
+                "`tls.cert_file` and `tls.key_file` do not make a client identity (a PEM certificate and its PKCS#8, PKCS#1 or SEC1 key)".into(),
+            )
+        })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
+}
+
 /// Unix seconds with milliseconds, as the Prometheus API accepts them.
 fn prometheus_time(t: Timestamp) -> String {
     let ms = t.as_millisecond();
@@ -218,7 +301,7 @@ impl Datasource for PrometheusDatasource {
             // second old.
             let time = prometheus_time(at);
             let params = [("query", promql), ("time", time.as_str())];
-            match self.get("/api/v1/query", &params, max_series).await? {
+            match self.get(QUERY, &params, max_series).await? {
                 Decoded::Vector(samples) => Ok(samples),
                 Decoded::Scalar(value) => Ok(vec![Sample {
                     labels: Default::default(),
@@ -251,7 +334,7 @@ impl Datasource for PrometheusDatasource {
                 ("end", end.as_str()),
                 ("step", step.as_str()),
             ];
-            match self.get("/api/v1/query_range", &params, max_series).await? {
+            match self.get(QUERY_RANGE, &params, max_series).await? {
                 Decoded::Matrix(series) => Ok(series),
                 Decoded::Vector(_) | Decoded::Scalar(_) => Err(DatasourceError::Protocol(
                     "range query did not return a matrix".into(),
@@ -262,7 +345,7 @@ impl Datasource for PrometheusDatasource {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), DatasourceError>> {
         Box::pin(async move {
-            self.get("/api/v1/query", &[("query", "vector(1)")], 1)
+            self.get(QUERY, &[("query", "vector(1)")], 1)
                 .await
                 .map(|_| ())
         })

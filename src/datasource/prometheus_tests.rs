@@ -27,6 +27,7 @@ fn config(url: String, max_response_bytes: u64) -> PrometheusConfig {
         bearer_token: Some(Secret::new("t0ken")),
         max_response_bytes,
         max_series: 1000,
+        tls: None,
     }
 }
 
@@ -215,4 +216,24 @@ fn out_of_file_descriptors_is_senas_own_problem() {
     assert!(local_resource_failure(&enfile).is_some_and(|e| e.is_local()));
     let refused = Wrapper(std::io::Error::from_raw_os_error(111));
     assert_eq!(local_resource_failure(&refused), None);
+}
+
+#[test]
+fn a_tls_pair_that_is_not_a_key_is_a_config_error_that_quotes_nothing() {
+    let mut cfg = config("https://prom.example:9090".into(), 1 << 20);
+    cfg.tls = Some(crate::config::PrometheusTls {
+        ca: None,
+        client: Some((
+            "-----BEGIN CERTIFICATE-----\nTk9U\n-----END CERTIFICATE-----\n".into(),
+            Secret::new(
+                "-----BEGIN PRIVATE KEY-----\nS0VZTUFURVJJQUw=\n-----END PRIVATE KEY-----\n",
+            ),
+        )),
+    });
+    let Err(e) = PrometheusDatasource::new(&cfg) else {
+        panic!("a garbage identity was accepted");
+    };
+    let text = e.to_string();
+    assert!(text.contains("tls.cert_file"), "{text}");
+    assert!(!text.contains("S0VZ"), "{text}");
 }

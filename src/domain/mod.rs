@@ -25,6 +25,7 @@ pub mod gate;
 pub mod incident;
 pub mod printable;
 pub mod progress;
+pub mod prometheus_url;
 pub mod request;
 pub mod threshold;
 pub mod verdict;

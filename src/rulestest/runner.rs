@@ -92,6 +92,7 @@ pub async fn run(tools: &Tools, test: &TestCase) -> Result<TestOutcome, String> 
         bearer_token: None,
         max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         max_series: DEFAULT_MAX_SERIES,
+        tls: None,
     })
     .map_err(|e| e.to_string())?;
     let stage = StagePosition {

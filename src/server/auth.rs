@@ -8,10 +8,14 @@
 //! so a forgotten declaration fails closed, never open.
 //!
 //! - With `server.tokens`: a mutating route needs `Authorization: Bearer`
-//!   with a token whose identity holds the capability. Read routes take a
-//!   token if sent (it must then be valid) but do not require one; gates
-//!   ([`Need::Read`]) require one holding `read`, unless
-//!   `server.public_gates` opens them (Flagger cannot send a header).
+//!   with a token whose identity holds the capability. Reads
+//!   ([`Need::Read`]: status, incidents, decisions) need one holding
+//!   `read` too, unless `server.public_reads` opens them: decisions name
+//!   who decided what, with comments, and should not answer whoever
+//!   reaches the port while the gates are closed. Gates ([`Need::Gate`])
+//!   need `read` unless `server.public_gates` or `server.public_reads`
+//!   opens them (Flagger cannot send a header). An open read still takes
+//!   a token if one is sent, and it must then be valid.
 //! - Without: mutating routes answer only loopback peers, as
 //!   [`Identity::local`]; the accept loop puts the peer address on every
 //!   request (`ConnectInfo`), and a request without one counts as remote.
@@ -37,11 +41,16 @@ const MAX_AUTHORIZATION_BYTES: usize = 4096;
 /// What a route asks of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
-    /// Nothing; a token, if sent, must be valid (reads, for now).
+    /// Nothing; a token, if sent, must be valid (an opened read).
     Nothing,
-    /// With `server.tokens`, a token holding `read`; without, nothing (the
-    /// gates a traffic mover asks from inside the cluster).
+    /// With `server.tokens`, a token holding `read` unless
+    /// `server.public_reads`; without, nothing (status, incidents,
+    /// decisions).
     Read,
+    /// With `server.tokens`, a token holding `read` unless
+    /// `server.public_gates` or `server.public_reads`; without, nothing
+    /// (the gates a traffic mover asks from inside the cluster).
+    Gate,
     /// An identity holding this capability (every mutating route).
     Capability(Capability),
 }
@@ -139,19 +148,19 @@ pub fn check(
 ) -> Result<Option<Identity>, Denied> {
     let Some(tokens) = tokens else {
         return match need {
-            Need::Nothing | Need::Read => Ok(None),
+            Need::Nothing | Need::Read | Need::Gate => Ok(None),
             Need::Capability(_) if peer.is_some_and(is_loopback) => Ok(Some(Identity::local())),
             Need::Capability(_) => Err(Denied::NotLoopback),
         };
     };
     let presented = match (bearer(headers)?, need) {
         (None, Need::Nothing) => return Ok(None),
-        (None, Need::Capability(_) | Need::Read) => return Err(Denied::MissingToken),
+        (None, Need::Capability(_) | Need::Read | Need::Gate) => return Err(Denied::MissingToken),
         (Some(token), _) => token,
     };
     let identity = tokens.authenticate(presented).ok_or(Denied::InvalidToken)?;
     let need = match need {
-        Need::Read => Need::Capability(Capability::Read),
+        Need::Read | Need::Gate => Need::Capability(Capability::Read),
         need => need,
     };
     match need {
@@ -161,6 +170,30 @@ pub fn check(
             has: identity.can,
         }),
         _ => Ok(Some(identity.clone())),
+    }
+}
+
+/// Whether `/readyz` may give this caller a failure's own text (a
+/// database path, a Prometheus error) besides what is failing: a caller
+/// holding `read`, or this host while no tokens are configured.
+pub fn may_see_failures(
+    tokens: Option<&TokenTable>,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> bool {
+    match tokens {
+        None => peer.is_some_and(is_loopback),
+        Some(_) => matches!(check(tokens, headers, peer, Need::Read), Ok(Some(_))),
+    }
+}
+
+/// What `need` asks for once `server.public_reads` and
+/// `server.public_gates` have opened what they open.
+pub fn opened(need: Need, public_reads: bool, public_gates: bool) -> Need {
+    match need {
+        Need::Read if public_reads => Need::Nothing,
+        Need::Gate if public_reads || public_gates => Need::Nothing,
+        need => need,
     }
 }
 
@@ -206,12 +239,8 @@ pub async fn gate(State(gate): State<Gate>, mut request: Request, next: Next) ->
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| *peer);
     let tokens = gate.api.tokens();
-    // Public gates take a token if one is sent (it must then be valid),
-    // like the other reads.
-    let need = match gate.need {
-        Need::Read if gate.api.public_gates() => Need::Nothing,
-        need => need,
-    };
+    // Opened reads take a token if one is sent (it must then be valid).
+    let need = opened(gate.need, gate.api.public_reads(), gate.api.public_gates());
     match check(tokens.as_deref(), request.headers(), peer, need) {
         Ok(identity) => {
             if let Some(identity) = identity {

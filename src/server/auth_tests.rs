@@ -230,3 +230,45 @@ fn gates_need_a_read_token_when_tokens_are_configured_and_nothing_otherwise() {
         Ok(None)
     );
 }
+
+#[test]
+fn public_reads_open_reads_and_gates_and_public_gates_only_gates() {
+    use super::opened;
+    assert_eq!(opened(Need::Read, false, false), Need::Read);
+    assert_eq!(opened(Need::Read, false, true), Need::Read);
+    assert_eq!(opened(Need::Read, true, false), Need::Nothing);
+    assert_eq!(opened(Need::Gate, false, false), Need::Gate);
+    assert_eq!(opened(Need::Gate, false, true), Need::Nothing);
+    assert_eq!(opened(Need::Gate, true, false), Need::Nothing);
+    for flags in [(false, false), (true, true)] {
+        let ack = Need::Capability(Capability::Ack);
+        assert_eq!(opened(ack, flags.0, flags.1), ack, "nothing mutating opens");
+    }
+    // Closed reads need a token with tokens configured, as gates do.
+    let t = tokens();
+    assert_eq!(
+        check(
+            Some(&t),
+            &HeaderMap::new(),
+            peer("127.0.0.1:5000"),
+            Need::Read
+        )
+        .unwrap_err(),
+        Denied::MissingToken
+    );
+}
+
+#[test]
+fn readyz_details_go_to_a_reader_or_to_this_host_without_tokens() {
+    use super::may_see_failures;
+    let t = tokens();
+    let none = HeaderMap::new();
+    let ci = headers(&[b"Bearer ci-token-0123456789abcdef"]);
+    let wrong = headers(&[b"Bearer not-a-token-at-all-0000"]);
+    assert!(!may_see_failures(Some(&t), &none, peer("127.0.0.1:5000")));
+    assert!(!may_see_failures(Some(&t), &wrong, peer("127.0.0.1:5000")));
+    assert!(may_see_failures(Some(&t), &ci, peer("10.0.0.7:5000")));
+    assert!(may_see_failures(None, &none, peer("127.0.0.1:5000")));
+    assert!(!may_see_failures(None, &none, peer("10.0.0.7:5000")));
+    assert!(!may_see_failures(None, &none, None));
+}

@@ -9,6 +9,7 @@
 //! bounded in `connections.rs`; who may call what is decided in `auth.rs`,
 //! declared per route below.
 
+mod api_errors;
 mod auth;
 mod body_timer;
 mod connections;
@@ -65,7 +66,7 @@ pub trait Api: Send + Sync + 'static {
     /// `None` without a roster.
     fn on_call(&self) -> Option<page::view::OnCallView>;
     /// Why Sena is not ready, one reason each; empty when it is.
-    fn not_ready(&self) -> Vec<String>;
+    fn not_ready(&self) -> Vec<NotReady>;
     /// The most recent incidents, newest first.
     fn incidents(&self, limit: usize) -> BoxFuture<'_, Result<Vec<Incident>, String>>;
     /// Acknowledges incident `id` for `by`; `None` when there is none.
@@ -93,8 +94,14 @@ pub trait Api: Send + Sync + 'static {
     /// none (then only loopback callers may change anything).
     fn tokens(&self) -> Option<Arc<TokenTable>>;
     /// `server.public_gates`, as of the last reload: the gates
-    /// ([`auth::Need::Read`]) answer without a token.
+    /// ([`auth::Need::Gate`]) answer without a token.
     fn public_gates(&self) -> bool {
+        false
+    }
+    /// `server.public_reads`, as of the last reload: every read
+    /// ([`auth::Need::Read`], the gates and the dashboard's pages) answers
+    /// without a token.
+    fn public_reads(&self) -> bool {
         false
     }
     /// The HMAC key of `slack.signing_secret_file`, as of the last reload;
@@ -118,6 +125,26 @@ pub trait Api: Send + Sync + 'static {
     /// a refusal); `Ok` closes it. The daemon finishes the work even if
     /// the server stops waiting.
     fn slack_no_go(&self, no_go: SlackNoGo) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// One reason Sena is not ready. `/readyz` answers probes from anywhere,
+/// so it says only the `summary` (`store failing`) to an unknown caller;
+/// the failure's own `detail` (a database path, a Prometheus error) goes
+/// to a caller holding `read`, or to this host while no tokens are
+/// configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotReady {
+    pub summary: String,
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.detail {
+            Some(detail) => write!(f, "{}: {detail}", self.summary),
+            None => f.write_str(&self.summary),
+        }
+    }
 }
 
 /// Which rollout a gate asks about.
@@ -176,13 +203,10 @@ pub async fn serve(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
-        .route(
-            "/api/v1/status",
-            get(status).route_layer(needs(Need::Nothing)),
-        )
+        .route("/api/v1/status", get(status).route_layer(needs(Need::Read)))
         .route(
             "/api/v1/incidents",
-            get(incidents).route_layer(needs(Need::Nothing)),
+            get(incidents).route_layer(needs(Need::Read)),
         )
         .route(
             "/api/v1/incidents/{id}/ack",
@@ -192,25 +216,25 @@ pub async fn serve(
             "/api/v1/rollouts/{name}/decisions",
             post(decisions::post)
                 .route_layer(needs(Need::Capability(Capability::Decide)))
-                .merge(get(decisions::list_one).route_layer(needs(Need::Nothing))),
+                .merge(get(decisions::list_one).route_layer(needs(Need::Read))),
         )
         .route(
             "/api/v1/decisions",
-            get(decisions::list_all).route_layer(needs(Need::Nothing)),
+            get(decisions::list_all).route_layer(needs(Need::Read)),
         )
         .route(
             "/api/v1/gates/flagger",
             post(gates::flagger_confirm)
                 .merge(get(gates::view_flagger))
-                .route_layer(needs(Need::Read)),
+                .route_layer(needs(Need::Gate)),
         )
         .route(
             "/api/v1/gates/flagger/rollback",
-            post(gates::flagger_rollback).route_layer(needs(Need::Read)),
+            post(gates::flagger_rollback).route_layer(needs(Need::Gate)),
         )
         .route(
             "/api/v1/gates/{rollout}",
-            get(gates::view).route_layer(needs(Need::Read)),
+            get(gates::view).route_layer(needs(Need::Gate)),
         )
         // Slack's signature is the caller's proof here, checked in the handler.
         .route("/api/v1/slack/interactions", post(slack::interactions))
@@ -222,21 +246,33 @@ pub async fn serve(
             api: api.clone(),
             metrics: metrics.clone(),
         })
-        .merge(page::router(api.clone(), metrics.clone()));
+        .merge(page::router(api.clone(), metrics.clone()))
+        .layer(axum::middleware::from_fn(api_errors::json_errors));
     connections::serve(listener, app, limits, health, metrics).await;
 }
 
 /// 200 once Prometheus has answered and while Sena itself is well; 503
 /// with every reason otherwise (one per line).
-async fn readyz(State(app): State<App>) -> Response {
+async fn readyz(State(app): State<App>, request: axum::extract::Request) -> Response {
     let reasons = app.api.not_ready();
     if reasons.is_empty() {
         return (StatusCode::OK, "ready\n").into_response();
     }
+    let headers = request.headers();
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(p)| *p);
+    let tokens = app.api.tokens();
+    let detailed = auth::may_see_failures(tokens.as_deref(), headers, peer);
     let mut body = String::new();
     for r in reasons {
         body.push_str("not ready: ");
-        body.push_str(&r);
+        if detailed {
+            body.push_str(&r.to_string());
+        } else {
+            body.push_str(&r.summary);
+        }
         body.push('\n');
     }
     (StatusCode::SERVICE_UNAVAILABLE, body).into_response()

@@ -157,7 +157,7 @@ impl Sena {
     /// `GET /api/v1/status`, or why it could not be had.
     pub fn try_status(&self) -> Result<Value, String> {
         let url = format!("{}/api/v1/status", self.base_url());
-        let response = http::get(&url).map_err(|e| e.to_string())?;
+        let response = read(&url).map_err(|e| e.to_string())?;
         if response.status != 200 {
             return Err(format!("HTTP {}: {}", response.status, response.body));
         }
@@ -292,10 +292,10 @@ impl Sena {
         (r.status, r.body)
     }
 
-    /// `GET path`: (status, body).
+    /// `GET path` as the harness's reader (see [`read`]): (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
         let url = format!("{}{path}", self.base_url());
-        let r = http::get(&url).unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let r = read(&url).unwrap_or_else(|e| panic!("GET {path}: {e}"));
         (r.status, r.body)
     }
 
@@ -345,6 +345,16 @@ impl Sena {
 
 /// Milliseconds since the epoch of an RFC 3339 timestamp in the JSON
 /// (`at`, `breach_started_at`); panics with the value when it is not one.
+/// `GET url` as the read-only `deploy-pipeline` machine of `people.rs`:
+/// with `server.tokens` every read needs `read` (issue 16), and a test
+/// that configures tokens includes that one (`people::with_people`).
+/// Without tokens a sent token is ignored. A test of who may read calls
+/// `http` itself.
+pub fn read(url: &str) -> std::io::Result<http::Response> {
+    let bearer = format!("Bearer {}", super::people::CI);
+    http::request("GET", url, &[("Authorization", &bearer)], b"")
+}
+
 pub fn timestamp_ms(value: &Value) -> i64 {
     value
         .as_str()

@@ -31,26 +31,11 @@ use crate::roster::Person;
 /// per-pod query can break in hundreds of series, and a page must stay short.
 const MAX_SERIES_SHOWN: usize = 5;
 
-/// Link to the query in Prometheus's graph page, the way its own UI links
-/// (`encodeURIComponent`), so a base URL with a path prefix keeps working.
+/// Link to the query in Prometheus's graph page, built by
+/// `domain::prometheus_url` (never with userinfo or the configured query:
+/// an advisory is read, forwarded and logged).
 pub fn graph_url(prometheus_url: &str, query: &str) -> String {
-    format!(
-        "{}/graph?g0.expr={}&g0.tab=0",
-        prometheus_url.trim_end_matches('/'),
-        percent_encode(query.trim())
-    )
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for byte in s.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    crate::domain::prometheus_url::graph_link(prometheus_url, query).unwrap_or_default()
 }
 
 /// One check as every format describes it.
@@ -371,12 +356,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn graph_url_encodes_the_query_like_prometheus_ui() {
+    fn graph_url_encodes_the_query_and_leaves_credentials_out() {
         let url = graph_url("http://prom:9090/", "sum(rate(x{code=~\"5..\"}[5m])) / 2");
         assert_eq!(
             url,
-            "http://prom:9090/graph?g0.expr=sum%28rate%28x%7Bcode%3D~%225..%22%7D%5B5m%5D%29%29%20%2F%202&g0.tab=0"
+            "http://prom:9090/graph?g0.expr=sum%28rate%28x%7Bcode%3D%7E%225..%22%7D%5B5m%5D%29%29+%2F+2&g0.tab=0"
         );
+        let leaky = graph_url("http://sena:hunter2@prom/p?token=SECRET", "up");
+        assert_eq!(leaky, "http://prom/p/graph?g0.expr=up&g0.tab=0");
     }
 
     #[test]

@@ -175,7 +175,8 @@ pub(super) async fn logout(
     let mut response = super::see_other("/");
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&session::clear_cookie()).unwrap_or(HeaderValue::from_static("")),
+        HeaderValue::from_str(&session::clear_cookie(session::behind_https(&headers)))
+            .unwrap_or(HeaderValue::from_static("")),
     );
     response.into_response()
 }

@@ -8,9 +8,12 @@
 //! - `/fragments/overview`, `/fragments/rollouts/{name}`: the live parts
 //!   the script swaps in; `/assets/sena.css`, `/assets/live.js`.
 //!
-//! Who may see: with `server.tokens`, anyone who reaches the listener may
-//! read (like `/api/v1/status`) and a session is needed to act; without
-//! tokens the pages answer loopback callers only and are read-only.
+//! Who may see: with `server.tokens`, the pages need a signed-in session
+//! whose token holds `read` (like `/api/v1/status`), unless
+//! `server.public_reads` opens them; a session is needed to act. A visitor
+//! without one is sent to `/login` (fragments answer 401); the sign-in
+//! form, sign-out and the assets stay open. Without tokens the pages
+//! answer loopback callers only and are read-only.
 //!
 //! Stable hooks for browser tests (keep them):
 //! - every page: `#signed-in[data-who]`, `button#sign-out`, `#sign-in-link`
@@ -65,6 +68,7 @@ use serde::Deserialize;
 
 use super::auth::is_loopback;
 use super::Api;
+use crate::domain::Capability;
 use crate::metrics::Metrics;
 use layout::{Frame, Nav};
 pub use session::Sessions;
@@ -114,8 +118,24 @@ async fn guard(State(pages): State<Pages>, request: Request, next: Next) -> Resp
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(p)| *p);
-    let mut response = if may_view(pages.api.tokens().is_some(), peer) {
-        next.run(request).await
+    let tokens_configured = pages.api.tokens().is_some();
+    let mut response = if may_view(tokens_configured, peer) {
+        let reader = !tokens_configured
+            || pages.api.public_reads()
+            || request.method() != axum::http::Method::GET
+            || always_open(request.uri().path())
+            || pages
+                .session(request.headers())
+                .is_some_and(|(_, s)| s.identity.can.contains(Capability::Read));
+        if reader {
+            next.run(request).await
+        } else {
+            pages.metrics.inc(
+                crate::metrics::HTTP_UNAUTHORIZED,
+                &[("reason", "missing_token")],
+            );
+            sign_in_first(request.uri())
+        }
     } else {
         pages.metrics.inc(
             crate::metrics::HTTP_UNAUTHORIZED,
@@ -128,6 +148,31 @@ async fn guard(State(pages): State<Pages>, request: Request, next: Next) -> Resp
     };
     layout::add_security_headers(&mut response);
     response
+}
+
+/// What a visitor without a session may GET while reads are closed: the
+/// way to sign in, and what its page is drawn with. An unknown `/api/`
+/// path reaches this guard as the shared fallback: it answers its own 404
+/// (the API's routes decide their own access in `auth.rs`).
+fn always_open(path: &str) -> bool {
+    path == "/login" || path.starts_with("/assets/") || path.starts_with("/api/")
+}
+
+/// A closed read: a page goes to the sign-in form, which comes back here;
+/// a fragment (fetched by the page's script) answers 401.
+fn sign_in_first(uri: &axum::http::Uri) -> Response {
+    if uri.path().starts_with("/fragments/") {
+        return layout::respond(StatusCode::UNAUTHORIZED, "sign in to read\n".into());
+    }
+    let here = uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    let mut login = url::Url::parse("http://sena.invalid/login").expect("a fixed URL");
+    login.query_pairs_mut().append_pair("next", here);
+    match login.query() {
+        Some(query) => see_other(&format!("/login?{query}")),
+        None => see_other("/login"),
+    }
 }
 
 /// 303 to a path on this site (after a form: the browser GETs it).

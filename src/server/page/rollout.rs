@@ -253,8 +253,7 @@ fn checks(h: &mut Html, data: &RolloutData<'_>) {
                 .text(url)
                 .raw("\">Runbook</a>");
         }
-        if safe_link(base).is_some() {
-            let link = format!("{base}/graph?g0.expr={}&g0.tab=0", query_value(&info.query));
+        if let Some(link) = crate::domain::prometheus_url::graph_link(base, &info.query) {
             h.raw(" <a class=\"prometheus\" href=\"")
                 .text(&link)
                 .raw("\">Query in Prometheus</a>");

@@ -7,6 +7,7 @@
 //! holds the token it was made with for its identity (a revoked or
 //! rotated token takes its sessions with it: rotating a leaked token must
 //! also sign out whoever signed in with it).
+//! A token holds one session at a time: signing in again ends the last.
 //! Each session has its own CSRF token, sent back in a hidden field of
 //! every form and compared in constant time.
 
@@ -24,8 +25,12 @@ pub const LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// Sessions kept at most; the oldest go first beyond it, so sign-ins in a
 /// loop cannot grow the daemon's memory without bound.
 pub const MAX_SESSIONS: usize = 10_000;
-/// The cookie's name.
+/// The cookie's name over plain HTTP.
 pub const COOKIE: &str = "sena_session";
+/// The cookie's name behind HTTPS: a `__Host-` cookie is `Secure`, has
+/// `Path=/` and no `Domain`, so a sibling host or a plain-HTTP page cannot
+/// plant or overwrite it (RFC 6265bis, cookie prefixes).
+pub const HOST_COOKIE: &str = "__Host-sena_session";
 
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -71,7 +76,10 @@ impl Sessions {
             flash: None,
         };
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, s| s.expires > now);
+        // One session per token: a new sign-in ends the previous one, so a
+        // session left open on a borrowed or lost machine ends the next
+        // time its owner signs in.
+        map.retain(|_, s| s.expires > now && s.token != token);
         while map.len() >= MAX_SESSIONS {
             let oldest = map
                 .iter()
@@ -163,25 +171,39 @@ pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .filter(|(name, _)| *name == HOST_COOKIE || *name == COOKIE)
+        .min_by_key(|(name, _)| *name != HOST_COOKIE)
         .map(|(_, value)| value.to_string())
 }
 
-/// `Set-Cookie` for a new session. `Secure` when the request came over
-/// HTTPS as a proxy in front says (`X-Forwarded-Proto: https`): Sena itself
-/// listens on plain HTTP, and a `Secure` cookie over plain HTTP would never
-/// come back.
+/// `Set-Cookie` for a new session. `Secure` and named `__Host-` when the
+/// request came over HTTPS as a proxy in front says
+/// (`X-Forwarded-Proto: https`): Sena itself listens on plain HTTP, and a
+/// `Secure` cookie over plain HTTP would never come back. The header is
+/// believed from any peer: forging it changes only the forger's own
+/// cookie (it then does not come back over plain HTTP), never anyone
+/// else's.
 pub fn set_cookie(id: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
-        LIFETIME.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
+    if secure {
+        format!(
+            "{HOST_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}; Secure",
+            LIFETIME.as_secs()
+        )
+    } else {
+        format!(
+            "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+            LIFETIME.as_secs()
+        )
+    }
 }
 
-/// `Set-Cookie` that removes the session cookie.
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+/// `Set-Cookie` that removes the session cookie (of either name).
+pub fn clear_cookie(secure: bool) -> String {
+    if secure {
+        format!("{HOST_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure")
+    } else {
+        format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+    }
 }
 
 /// The request came to a proxy over HTTPS.

@@ -125,9 +125,11 @@ fn flash_messages_show_once() {
 #[test]
 fn sessions_are_bounded() {
     let sessions = Sessions::default();
+    // Many tokens: one token holds one session at a time.
     for i in 0..(MAX_SESSIONS + 5) {
+        let name = format!("p{i}");
         sessions
-            .start(person("lubit"), digest("lubit"), at(i as i64))
+            .start(person(&name), digest(&name), at(i as i64))
             .unwrap();
     }
     assert_eq!(sessions.count(), MAX_SESSIONS);
@@ -160,8 +162,12 @@ fn cookies_carry_the_flags_and_are_read_back() {
             LIFETIME.as_secs()
         )
     );
-    assert!(set_cookie("abc", true).ends_with("; Secure"));
-    assert!(clear_cookie().contains("Max-Age=0"));
+    let https = set_cookie("abc", true);
+    assert!(https.starts_with("__Host-sena_session=abc;"), "{https}");
+    assert!(https.ends_with("; Secure") && https.contains("; Path=/;"));
+    assert!(!https.contains("Domain"));
+    assert!(clear_cookie(false).contains("Max-Age=0"));
+    assert!(clear_cookie(true).starts_with("__Host-sena_session=;"));
     let mut headers = axum::http::HeaderMap::new();
     headers.insert(
         axum::http::header::COOKIE,
@@ -170,20 +176,50 @@ fn cookies_carry_the_flags_and_are_read_back() {
     assert_eq!(cookie_value(&headers).as_deref(), Some("abc123"));
     headers.insert("x-forwarded-proto", "HTTPS".parse().unwrap());
     assert!(behind_https(&headers));
+    headers.insert(
+        axum::http::header::COOKIE,
+        "sena_session=plain; __Host-sena_session=secure"
+            .parse()
+            .unwrap(),
+    );
+    assert_eq!(cookie_value(&headers).as_deref(), Some("secure"));
+}
+
+#[test]
+fn a_new_sign_in_ends_the_previous_session_of_the_same_token() {
+    let sessions = Sessions::default();
+    let tokens = table(&["lubit", "mira"]);
+    let (first, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(0))
+        .unwrap();
+    let (mira, _) = sessions
+        .start(person("mira"), digest("mira"), at(0))
+        .unwrap();
+    let (second, _) = sessions
+        .start(person("lubit"), digest("lubit"), at(1))
+        .unwrap();
+    assert!(sessions.find(&first, at(2), Some(&tokens)).is_none());
+    assert!(sessions.find(&second, at(2), Some(&tokens)).is_some());
+    assert!(
+        sessions.find(&mira, at(2), Some(&tokens)).is_some(),
+        "another token's session stays"
+    );
 }
 
 #[test]
 fn concurrent_sign_ins_and_lookups_neither_panic_nor_lose_sessions() {
     let sessions = std::sync::Arc::new(Sessions::default());
-    let tokens = std::sync::Arc::new(table(&["lubit"]));
-    let threads: Vec<_> = (0..8)
-        .map(|_| {
+    // One person per thread: a token holds one session at a time.
+    let names: Vec<String> = (0..8).map(|n| format!("p{n}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let tokens = std::sync::Arc::new(table(&refs));
+    let threads: Vec<_> = names
+        .into_iter()
+        .map(|name| {
             let (sessions, tokens) = (sessions.clone(), tokens.clone());
             std::thread::spawn(move || {
                 for _ in 0..50 {
-                    let (id, _) = sessions
-                        .start(person("lubit"), digest("lubit"), at(0))
-                        .unwrap();
+                    let (id, _) = sessions.start(person(&name), digest(&name), at(0)).unwrap();
                     assert!(sessions.find(&id, at(1), Some(&tokens)).is_some());
                     sessions.set_flash(&id, "x".into());
                     assert_eq!(sessions.take_flash(&id).as_deref(), Some("x"));
@@ -194,5 +230,5 @@ fn concurrent_sign_ins_and_lookups_neither_panic_nor_lose_sessions() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!(sessions.count(), 400);
+    assert_eq!(sessions.count(), 8);
 }
